@@ -1,0 +1,59 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using EigenProNet.Benchmarks;
+
+namespace EigenProNet.Cli;
+
+/// <summary><c>eigenpro bench gemm|kernel|peak</c>.</summary>
+internal static class BenchCommand
+{
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var bench = new Command("bench", "Micro-benchmarks; each reports GFLOP/s beside this machine's measured FMA peak.");
+        var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout (human output goes to stderr)." };
+        var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
+
+        var size = new Option<int>("--size") { Description = "Matrix size N of the N×N×N product.", DefaultValueFactory = _ => 2048 };
+        var gemm = new Command("gemm", "Square float32 GEMM C = A·B.") { size, json, threads };
+        gemm.SetAction(p =>
+        {
+            int n = p.GetValue(size);
+            if (n < 1) throw new UsageException($"--size must be at least 1, found {n}.");
+            return Report(Benchmarks.Benchmarks.Gemm(n, EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+        });
+
+        var kind = new Option<string>("--kind") { Description = "laplace | gaussian | ntk | mahalanobis", DefaultValueFactory = _ => "laplace" };
+        kind.AcceptOnlyFromAmong("laplace", "gaussian", "ntk", "mahalanobis");
+        var rows = new Option<int>("--rows") { Description = "Rows of A (batch).", DefaultValueFactory = _ => 2000 };
+        var cols = new Option<int>("--cols") { Description = "Rows of B (centers).", DefaultValueFactory = _ => 5000 };
+        var dim = new Option<int>("--dim") { Description = "Feature dimension.", DefaultValueFactory = _ => 3072 };
+        var kernel = new Command("kernel", "Kernel block K(A, B) against the plain GEMM of the same shape (default: CIFAR-10 shape).")
+            { kind, rows, cols, dim, json, threads };
+        kernel.SetAction(p =>
+        {
+            int r = p.GetValue(rows), c = p.GetValue(cols), d = p.GetValue(dim);
+            if (r < 1 || c < 1 || d < 1) throw new UsageException($"--rows, --cols and --dim must be at least 1, found {r}, {c}, {d}.");
+            var result = Benchmarks.Benchmarks.Kernel(p.GetValue(kind)!, r, c, d, EigenProCli.ApplyThreads(p.GetValue(threads)));
+            return Report(result, p.GetValue(json), stdout, stderr);
+        });
+
+        var peak = new Command("peak", "This machine's fp32 FMA peak (12 independent FMA chains per thread).") { json, threads };
+        peak.SetAction(p => Report(Benchmarks.Benchmarks.Peak(EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr));
+
+        bench.Add(gemm);
+        bench.Add(kernel);
+        bench.Add(peak);
+        return bench;
+    }
+
+    private static int Report(BenchmarkResult r, bool json, TextWriter stdout, TextWriter stderr)
+    {
+        var human = json ? stderr : stdout;
+        human.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{r.Benchmark} {r.Shape}: {r.Seconds * 1e3:F1} ms, {r.Gflops:F1} GFLOP/s = {100 * r.FractionOfPeak:F1}% of the measured peak {r.PeakGflops:F1} GFLOP/s ({r.Threads} threads, {r.SimdPath})"));
+        foreach (var (k, v) in r.Extra) human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {k}: {v:G4}"));
+        if (json) stdout.WriteLine(JsonSerializer.Serialize(r, EigenProCli.Json));
+        return EigenProCli.Ok;
+    }
+}

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Text.Json;
+using EigenProNet.Benchmarks;
+using EigenProNet.LinearAlgebra;
+
+namespace EigenProNet.Cli;
+
+/// <summary>The <c>eigenpro</c> command line: parsing, exit codes (0 ok, 1 data/runtime error, 2 usage error).</summary>
+public static class EigenProCli
+{
+    /// <summary>Exit code for success.</summary>
+    public const int Ok = 0;
+    /// <summary>Exit code for data or runtime errors.</summary>
+    public const int RuntimeError = 1;
+    /// <summary>Exit code for usage errors.</summary>
+    public const int UsageError = 2;
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DictionaryKeyPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+    };
+
+    /// <summary>Runs the tool with <paramref name="args"/>; output to <paramref name="stdout"/>/<paramref name="stderr"/> (console by default).</summary>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+        var root = BuildRoot(stdout, stderr);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) stderr.WriteLine($"error: {e.Message}");
+            stderr.WriteLine("Run 'eigenpro --help' for usage.");
+            return UsageError;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return UsageError;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException
+                                       or FormatException or UnauthorizedAccessException or NotSupportedException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return RuntimeError;
+        }
+    }
+
+    private static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand(
+            "EigenProNet: fast kernel machines (EigenPro 2/3/4, NTK, RFM) on the CPU.\n\n" +
+            "Examples:\n" +
+            "  eigenpro bench gemm --size 2048 --json\n" +
+            "  eigenpro bench kernel --kind laplace --json");
+        root.Add(BenchCommand.Build(stdout, stderr));
+        return root;
+    }
+
+    /// <summary>Applies the shared <c>--threads</c> option.</summary>
+    internal static int ApplyThreads(int? threads)
+    {
+        if (threads is int t)
+        {
+            if (t < 1) throw new UsageException($"--threads must be at least 1, found {t}.");
+            Parallelism.MaxThreads = t;
+        }
+        return Parallelism.MaxThreads;
+    }
+}
+
+/// <summary>A command-line mistake (reported with exit code 2).</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,3 @@
+using EigenProNet.Cli;
+
+return EigenProCli.Run(args);

@@ -1,0 +1,152 @@
+using EigenProNet.LinearAlgebra;
+
+namespace EigenProNet.Kernels;
+
+/// <summary>
+/// A positive-definite kernel k(a, b) evaluated in blocks: <c>K(A, B)[i, j] = k(a_i, b_j)</c>.
+/// A kernel implements its formula for one block; this base class provides validation, the allocating
+/// conveniences and the fused, memory-bounded product <c>K(A, B)·W</c> every solver uses.
+/// </summary>
+public abstract class Kernel
+{
+    /// <summary>Short name, e.g. "laplace".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Human-readable description with parameters, e.g. "Laplace(L=5)".</summary>
+    public abstract override string ToString();
+
+    /// <summary>The exact value k(x, x) in float64 (β of the preconditioner is the maximum of these).</summary>
+    public abstract double Diagonal(ReadOnlySpan<float> x);
+
+    /// <summary>Input dimension the kernel requires, or null when any dimension works.</summary>
+    public virtual int? RequiredDimension => null;
+
+    /// <summary>
+    /// Prepares <paramref name="points"/> for evaluation (computes the per-row statistic once).
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is NaN or ±Inf, or the dimension does not fit the kernel.</exception>
+    public KernelRows Prepare(MatrixView points, string argumentName = "points")
+    {
+        if (RequiredDimension is int d && points.Columns != d)
+            throw new ArgumentException($"{this} expects {d} features, found shape {points.Shape}.", argumentName);
+        var stats = new float[points.Rows];
+        ForEachRow(points.Rows, points.Columns, (r0, r1) => ComputeStatistics(points.RowBlock(r0, r1 - r0), stats.AsSpan(r0, r1 - r0)));
+        // The statistic is a (weighted) sum of squares: it is finite exactly when the row is (barring overflow).
+        for (int i = 0; i < stats.Length; i++)
+            if (!float.IsFinite(stats[i]))
+                Guard.AllFinite(points.RowBlock(i, 1), argumentName + $" (row {i})");
+        for (int i = 0; i < stats.Length; i++)
+            if (!float.IsFinite(stats[i]))
+                throw new ArgumentException($"Row {i} of {argumentName} is too large: its squared norm overflows float32.", argumentName);
+        return new KernelRows(this, points, stats, 0);
+    }
+
+    /// <summary>Writes K(a, b) into <paramref name="output"/> (a.Count × b.Count).</summary>
+    /// <exception cref="ArgumentException">Shapes disagree or the rows were prepared for another kernel.</exception>
+    public void Evaluate(KernelRows a, KernelRows b, MatrixView output) =>
+        Evaluate(a, b, output, SimdCapabilities.Best);
+
+    internal void Evaluate(KernelRows a, KernelRows b, MatrixView output, SimdPath path)
+    {
+        CheckOwned(a, nameof(a));
+        CheckOwned(b, nameof(b));
+        if (a.Dimension != b.Dimension)
+            throw new ArgumentException($"Expected b with {a.Dimension} features like a, found shape {b.Points.Shape}.", nameof(b));
+        Guard.Shape(output, a.Count, b.Count, nameof(output));
+        if (output.IsEmpty) return;
+        ComputeBlock(a, b, output, path);
+    }
+
+    /// <summary>Writes K(a, b) into <paramref name="output"/>, preparing both operands.</summary>
+    public void Evaluate(MatrixView a, MatrixView b, MatrixView output) =>
+        Evaluate(Prepare(a, nameof(a)), Prepare(b, nameof(b)), output);
+
+    /// <summary>Returns K(a, b) as a new a.Rows × b.Rows matrix.</summary>
+    public Matrix Evaluate(MatrixView a, MatrixView b)
+    {
+        var output = new Matrix(a.Rows, b.Rows);
+        Evaluate(a, b, output);
+        return output;
+    }
+
+    /// <summary>
+    /// output = K(a, b)·weights (+ output when <paramref name="accumulate"/>), never holding more than one block
+    /// of K: blocks of rows of a × blocks of b, each block sized to <paramref name="budget"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree.</exception>
+    /// <exception cref="InvalidOperationException">The budget cannot hold even a small block.</exception>
+    public void Multiply(KernelRows a, KernelRows b, MatrixView weights, MatrixView output, MemoryBudget? budget = null,
+        bool accumulate = false, CancellationToken cancellationToken = default)
+    {
+        CheckOwned(a, nameof(a));
+        CheckOwned(b, nameof(b));
+        Guard.Rows(weights, b.Count, nameof(weights));
+        Guard.Shape(output, a.Count, weights.Columns, nameof(output));
+        if (a.Dimension != b.Dimension)
+            throw new ArgumentException($"Expected b with {a.Dimension} features like a, found shape {b.Points.Shape}.", nameof(b));
+        if (!accumulate) output.Fill(0f);
+        if (a.Count == 0 || b.Count == 0 || weights.Columns == 0) return;
+        var (rowsPerBlock, colsPerBlock) = BlockShape(a.Count, b.Count, budget ?? MemoryBudget.Default);
+        float[] block = new float[(long)rowsPerBlock * colsPerBlock];
+        for (int r0 = 0; r0 < a.Count; r0 += rowsPerBlock)
+        {
+            int rows = Math.Min(rowsPerBlock, a.Count - r0);
+            var aBlock = a.Slice(r0, rows);
+            var outBlock = output.RowBlock(r0, rows);
+            for (int c0 = 0; c0 < b.Count; c0 += colsPerBlock)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int cols = Math.Min(colsPerBlock, b.Count - c0);
+                var kBlock = new MatrixView(block, 0, rows, cols, cols);
+                ComputeBlock(aBlock, b.Slice(c0, cols), kBlock, SimdCapabilities.Best);
+                Gemm.Compute(Transpose.No, Transpose.No, 1f, kBlock, weights.RowBlock(c0, cols), 1f, outBlock);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows × columns of one kernel block within the budget: whole rows of K when at least 64 fit, else
+    /// 64-row blocks of as many columns as fit.
+    /// </summary>
+    internal static (int Rows, int Columns) BlockShape(int m, int n, MemoryBudget budget)
+    {
+        const int minRows = 64;
+        long bytesPerRow = 4L * n;
+        int fullRows = (int)Math.Min(m, budget.Bytes / bytesPerRow);
+        if (fullRows >= Math.Min(m, minRows)) return (Math.Max(1, fullRows), n);
+        int rows = Math.Min(m, minRows);
+        int cols = budget.RowsThatFit(4L * rows, n, Math.Min(n, 32), "a kernel block");
+        return (rows, cols);
+    }
+
+    private void CheckOwned(KernelRows rows, string name)
+    {
+        if (!ReferenceEquals(rows.Kernel, this))
+            throw new ArgumentException($"Rows were prepared for {rows.Kernel}, not for {this}; call Prepare on this kernel.", name);
+    }
+
+    /// <summary>Computes the per-row statistic for <see cref="Prepare"/>.</summary>
+    private protected abstract void ComputeStatistics(MatrixView points, Span<float> statistics);
+
+    /// <summary>Writes K(a, b) into <paramref name="output"/>; shapes are already checked.</summary>
+    private protected abstract void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, SimdPath path);
+
+    /// <summary>Runs <paramref name="rangeBody"/>(start, end) over contiguous row ranges split across the worker threads.</summary>
+    private protected static void ForEachRow(int rows, long workPerRow, Action<int, int> rangeBody)
+    {
+        int threads = (int)Math.Clamp(rows * workPerRow / 200_000, 1, Parallelism.MaxThreads);
+        threads = Math.Min(threads, Math.Max(1, rows));
+        Parallelism.Run(threads, t =>
+        {
+            var (r0, r1) = Parallelism.Share(rows, t, threads);
+            if (r1 > r0) rangeBody(r0, r1);
+        });
+    }
+
+    /// <summary>Checks a bandwidth argument.</summary>
+    private protected static double CheckBandwidth(double bandwidth, string name)
+    {
+        Guard.Positive(bandwidth, name);
+        return bandwidth;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using EigenProNet.LinearAlgebra;
+
+namespace EigenProNet.Kernels;
+
+/// <summary>
+/// Neural Tangent Kernel of a fully-connected ReLU network of <see cref="Depth"/> layers (spec eigenpro.md §4.5):
+/// with κ0(u) = 1 − arccos(u)/π and κ1(u) = u·κ0(u) + √(1 − u²)/π,
+/// S ← ⟨x, z⟩, N ← S + b², then (depth − 1) times: u = S/(‖x‖‖z‖), S ← ‖x‖‖z‖·κ1(u), N ← N·κ0(u) + S + b².
+/// Raw row norms are used (k(2x, z) = 2·k(x, z) for b = 0); with <see cref="UnitSphere"/> the inputs are assumed
+/// to be unit vectors and no norms enter (the caller L2-normalises).
+/// </summary>
+public sealed class NtkReluKernel : Kernel
+{
+    /// <summary>The reference's ε: norms are floored at it and u is clipped to [−1 + ε, 1 − ε].</summary>
+    public const double Epsilon = 1e-12;
+
+    /// <summary>Creates the kernel.</summary>
+    /// <exception cref="ArgumentException">depth &lt; 1 or a non-finite bias.</exception>
+    public NtkReluKernel(int depth, double bias = 0.0, bool unitSphere = false)
+    {
+        if (depth < 1) throw new ArgumentException($"Expected depth >= 1, found {depth}.", nameof(depth));
+        Guard.Finite(bias, nameof(bias));
+        Depth = depth;
+        Bias = bias;
+        UnitSphere = unitSphere;
+    }
+
+    /// <summary>Number of layers (1 = the linear kernel ⟨x, z⟩ + b²).</summary>
+    public int Depth { get; }
+
+    /// <summary>Bias b; b² enters the NTK accumulator only.</summary>
+    public double Bias { get; }
+
+    /// <summary>Whether inputs are taken as unit vectors (the reference's <c>ntk_relu_unit_sphere</c>).</summary>
+    public bool UnitSphere { get; }
+
+    /// <inheritdoc/>
+    public override string Name => UnitSphere ? "ntk-sphere" : "ntk";
+
+    /// <inheritdoc/>
+    public override double Diagonal(ReadOnlySpan<float> x)
+    {
+        double sq = 0;
+        foreach (float v in x) sq += (double)v * v;
+        double norm = Math.Max(Math.Sqrt(sq), Epsilon);
+        double s = sq, b2 = Bias * Bias, n = s + b2;
+        double prod = UnitSphere ? 1.0 : norm * norm;
+        for (int l = 1; l < Depth; l++)
+        {
+            double u = Math.Clamp(s / prod, -1 + Epsilon, 1 - Epsilon);
+            double k0 = 1 - Math.Acos(u) / Math.PI;
+            double k1 = u * k0 + Math.Sqrt(1 - u * u) / Math.PI;
+            s = prod * k1;
+            n = n * k0 + s + b2;
+        }
+        return n;
+    }
+
+    /// <summary>Per-row statistic: max(‖x‖, ε).</summary>
+    private protected override void ComputeStatistics(MatrixView points, Span<float> statistics)
+    {
+        for (int i = 0; i < points.Rows; i++)
+        {
+            double s = 0;
+            foreach (float v in points.Row(i)) s += (double)v * v;
+            statistics[i] = (float)Math.Max(Math.Sqrt(s), Epsilon);
+        }
+    }
+
+    private protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, SimdPath path)
+    {
+        Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, path, Parallelism.MaxThreads);
+        if (Depth == 1 && Bias == 0) return;
+        float b2 = (float)(Bias * Bias);
+        ForEachRow(a.Count, 40L * Depth * b.Count, (r0, r1) =>
+        {
+            for (int i = r0; i < r1; i++)
+                ArcCosineRecursion.Apply(path, output.Row(i), b.Statistics, a.Statistics[i], b2, Depth, UnitSphere);
+        });
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        FormattableString.Invariant($"NtkRelu(depth={Depth}, bias={Bias:G6}{(UnitSphere ? ", unit sphere" : "")})");
+}
+
+/// <summary>The elementwise NTK recursion over one row of inner products, vectorised per SIMD path.</summary>
+internal static unsafe class ArcCosineRecursion
+{
+    private const float InvPi = (float)(1.0 / Math.PI);
+    private const float Pi = (float)Math.PI;
+
+    /// <summary>Replaces inner products ⟨x, z_j⟩ in <paramref name="row"/> by k(x, z_j).</summary>
+    public static void Apply(SimdPath path, Span<float> row, ReadOnlySpan<float> zNorms, float xNorm, float b2, int depth, bool unitSphere)
+    {
+        fixed (float* s = row)
+        fixed (float* nz = zNorms)
+        {
+            switch (path)
+            {
+                case SimdPath.Vector512: Run<Vec512>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
+                case SimdPath.Vector256: Run<Vec256>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
+                case SimdPath.Vector128: Run<Vec128>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
+                default: Run<Vec1>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
+            }
+        }
+    }
+
+    private static void Run<V>(float* s, float* nz, int n, float xNorm, float b2, int depth, bool unitSphere)
+        where V : struct, IFloatVector<V>
+    {
+        int j = 0;
+        for (; j + V.Count <= n; j += V.Count) Step<V>(s + j, nz + j, xNorm, b2, depth, unitSphere);
+        for (; j < n; j++) Step<Vec1>(s + j, nz + j, xNorm, b2, depth, unitSphere);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<V>(float* sp, float* nzp, float xNorm, float b2, int depth, bool unitSphere)
+        where V : struct, IFloatVector<V>
+    {
+        V one = V.Broadcast(1f), bias2 = V.Broadcast(b2), invPi = V.Broadcast(InvPi);
+        V s = V.Load(sp);
+        V acc = V.Add(s, bias2);
+        V prod = unitSphere ? one : V.Multiply(V.Broadcast(xNorm), V.Load(nzp));
+        // ±(1 − 1e-12) rounds to ±1 in float32, so the reference's clip is a clamp to [−1, 1] here.
+        V lo = V.Broadcast(-1f);
+        for (int l = 1; l < depth; l++)
+        {
+            V u = unitSphere ? s : V.Divide(s, prod);
+            u = V.Min(V.Max(u, lo), one);
+            V k0 = V.Subtract(one, V.Multiply(Acos(u), invPi));
+            V root = V.Sqrt(V.Max(V.Subtract(one, V.Multiply(u, u)), V.Zero));
+            V k1 = V.MultiplyAdd(u, k0, V.Multiply(root, invPi));
+            s = unitSphere ? k1 : V.Multiply(prod, k1);
+            acc = V.Add(V.MultiplyAdd(acc, k0, s), bias2);
+        }
+        V.Store(acc, sp);
+    }
+
+    /// <summary>
+    /// arccos on [−1, 1]: √(1 − |x|)·P₇(|x|) (Abramowitz &amp; Stegun 4.4.46, |error| ≤ 2·10⁻⁸), reflected for x &lt; 0.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static V Acos<V>(V x) where V : struct, IFloatVector<V>
+    {
+        V ax = V.Abs(x);
+        V p = V.Broadcast(-0.0012624911f);
+        p = V.MultiplyAdd(p, ax, V.Broadcast(0.0066700901f));
+        p = V.MultiplyAdd(p, ax, V.Broadcast(-0.0170881256f));
+        p = V.MultiplyAdd(p, ax, V.Broadcast(0.0308918810f));
+        p = V.MultiplyAdd(p, ax, V.Broadcast(-0.0501743046f));
+        p = V.MultiplyAdd(p, ax, V.Broadcast(0.0889789874f));
+        p = V.MultiplyAdd(p, ax, V.Broadcast(-0.2145988016f));
+        p = V.MultiplyAdd(p, ax, V.Broadcast(1.5707963050f));
+        V r = V.Multiply(V.Sqrt(V.Max(V.Subtract(V.Broadcast(1f), ax), V.Zero)), p);
+        return V.SelectNegative(x, V.Subtract(V.Broadcast(Pi), r), r);
+    }
+
+    /// <summary>Scalar arccos through the same approximation on the given path (for tests).</summary>
+    internal static void AcosSpan(SimdPath path, ReadOnlySpan<float> x, Span<float> result)
+    {
+        fixed (float* px = x)
+        fixed (float* pr = result)
+        {
+            int w = path switch { SimdPath.Vector512 => 16, SimdPath.Vector256 => 8, SimdPath.Vector128 => 4, _ => 1 };
+            int j = 0;
+            for (; j + w <= x.Length; j += w)
+            {
+                switch (path)
+                {
+                    case SimdPath.Vector512: Vec512.Store(Acos(Vec512.Load(px + j)), pr + j); break;
+                    case SimdPath.Vector256: Vec256.Store(Acos(Vec256.Load(px + j)), pr + j); break;
+                    case SimdPath.Vector128: Vec128.Store(Acos(Vec128.Load(px + j)), pr + j); break;
+                    default: Vec1.Store(Acos(Vec1.Load(px + j)), pr + j); break;
+                }
+            }
+            for (; j < x.Length; j++) Vec1.Store(Acos(Vec1.Load(px + j)), pr + j);
+        }
+    }
+}

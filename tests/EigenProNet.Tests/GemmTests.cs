@@ -1,0 +1,173 @@
+using EigenProNet.LinearAlgebra;
+
+namespace EigenProNet.Tests;
+
+public class GemmTests
+{
+    public static TheoryData<SimdPath> Paths()
+    {
+        var d = new TheoryData<SimdPath>();
+        foreach (var p in SimdCapabilities.Supported) d.Add(p);
+        return d;
+    }
+
+    private static readonly (int M, int N, int K)[] Shapes =
+    [
+        (1, 1, 1), (1, 7, 3), (7, 1, 33), (7, 33, 1), (13, 33, 7), (33, 7, 1000), (64, 64, 64),
+        (100, 257, 33), (12, 32, 385), (25, 65, 770), (1030, 40, 20), (40, 1030, 20),
+    ];
+
+    /// <summary>
+    /// Float32 error model: each entry is a k-term dot product accumulated with FMAs plus α/β scaling, so
+    /// |computed − exact| ≤ (k + 2)·u·(|α|·Σ|a||b| + |β c|). Tests allow twice that, plus a denormal floor.
+    /// </summary>
+    private static void AssertClose(double[,] exact, double[,] magnitude, MatrixView c, int k, string context)
+    {
+        for (int i = 0; i < c.Rows; i++)
+            for (int j = 0; j < c.Columns; j++)
+            {
+                double tol = 2 * (k + 2) * Reference.U * magnitude[i, j] + 1e-30;
+                double err = Math.Abs(c[i, j] - exact[i, j]);
+                Assert.True(err <= tol, $"{context}: C[{i},{j}] = {c[i, j]}, exact {exact[i, j]}, error {err:E2} > {tol:E2}");
+            }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void MatchesFloat64ReferenceOnAllShapesTransposesAndScalars(SimdPath path)
+    {
+        int seed = 1;
+        foreach (var (m, n, k) in Shapes)
+            foreach (var ta in new[] { Transpose.No, Transpose.Yes })
+                foreach (var tb in new[] { Transpose.No, Transpose.Yes })
+                    foreach (var (alpha, beta) in new[] { (1f, 0f), (-2f, 1f), (0.5f, -0.75f) })
+                        foreach (int threads in new[] { 1, 2 })
+                        {
+                            var a = ta == Transpose.No ? Reference.Random(m, k, seed++) : Reference.Random(k, m, seed++);
+                            var b = tb == Transpose.No ? Reference.Random(k, n, seed++) : Reference.Random(n, k, seed++);
+                            var c = Reference.Random(m, n, seed++);
+                            var (exact, mag) = Reference.Gemm(ta, tb, alpha, a, b, beta, c);
+                            Gemm.Compute(ta, tb, alpha, a, b, beta, c, path, threads);
+                            AssertClose(exact, mag, c, k, $"{path} ({m},{n},{k}) {ta}/{tb} α={alpha} β={beta} t={threads}");
+                        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void WorksOnStridedViewsAndLeavesTheRestUntouched(SimdPath path)
+    {
+        var bigA = Reference.Random(50, 60, 11);
+        var bigB = Reference.Random(70, 80, 12);
+        var bigC = Reference.Random(40, 90, 13);
+        var before = bigC.Clone();
+        var a = bigA.View.Block(3, 5, 21, 37);   // 21 × 37
+        var b = bigB.View.Block(10, 2, 37, 45);  // 37 × 45
+        var c = bigC.View.Block(7, 11, 21, 45);
+        var (exact, mag) = Reference.Gemm(Transpose.No, Transpose.No, 1.5, a, b, 0.25, c);
+        Gemm.Compute(Transpose.No, Transpose.No, 1.5f, a, b, 0.25f, c, path, 2);
+        AssertClose(exact, mag, c, 37, "view");
+        for (int i = 0; i < 40; i++)
+            for (int j = 0; j < 90; j++)
+                if (i < 7 || i >= 28 || j < 11 || j >= 56)
+                    Assert.Equal(before[i, j], bigC[i, j]);
+    }
+
+    [Fact]
+    public void LargeProductMatchesReferenceOnSampledEntries()
+    {
+        // 1000+ in every dimension exercises several MC/KC/NC blocks and both threads.
+        int m = 1100, n = 1050, k = 1030;
+        var a = Reference.Random(m, k, 21);
+        var b = Reference.Random(k, n, 22);
+        var c = new Matrix(m, n);
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, a, b, 0f, c);
+        var rng = new Random(5);
+        for (int t = 0; t < 400; t++)
+        {
+            int i = rng.Next(m), j = rng.Next(n);
+            double s = 0, mag = 0;
+            for (int p = 0; p < k; p++) { double x = (double)a[i, p] * b[p, j]; s += x; mag += Math.Abs(x); }
+            Assert.True(Math.Abs(c[i, j] - s) <= 2 * (k + 2) * Reference.U * mag, $"C[{i},{j}] = {c[i, j]} vs {s}");
+        }
+    }
+
+    [Fact]
+    public void BetaZeroDoesNotReadC()
+    {
+        var a = Reference.Random(9, 5, 1);
+        var b = Reference.Random(5, 40, 2);
+        var c = new Matrix(9, 40);
+        c.AsSpan().Fill(float.NaN);
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, a, b, 0f, c);
+        Assert.All(c.Data, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void ZeroDepthOrZeroAlphaScalesC()
+    {
+        var c = Reference.Random(4, 6, 3);
+        var expected = c.Data.Select(v => v * 0.5f).ToArray();
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, new Matrix(4, 0), new Matrix(0, 6), 0.5f, c);
+        Assert.Equal(expected, c.Data);
+        Gemm.Compute(Transpose.No, Transpose.No, 0f, Reference.Random(4, 3, 1), Reference.Random(3, 6, 2), 0f, c);
+        Assert.All(c.Data, v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void ZerosAndIllConditionedInputsStayExact()
+    {
+        // Products of exactly representable small integers are exact in float32 regardless of order.
+        var a = new Matrix(30, 40);
+        var b = new Matrix(40, 50);
+        var rng = new Random(9);
+        for (int i = 0; i < a.Data.Length; i++) a.Data[i] = rng.Next(-3, 4);
+        for (int i = 0; i < b.Data.Length; i++) b.Data[i] = rng.Next(-3, 4);
+        var c = Gemm.Multiply(a, b);
+        var (exact, _) = Reference.Gemm(Transpose.No, Transpose.No, 1, a, b, 0, c);
+        for (int i = 0; i < 30; i++) for (int j = 0; j < 50; j++) Assert.Equal(exact[i, j], c[i, j]);
+        // Rows of wildly different scale (1e-20 … 1e20) keep their relative accuracy.
+        var s = Reference.Random(20, 30, 4);
+        for (int i = 0; i < 20; i++) System.Numerics.Tensors.TensorPrimitives.Multiply(s.Row(i), MathF.Pow(10, -20 + 2 * i), s.Row(i));
+        var t = Reference.Random(30, 10, 5);
+        var r = Gemm.Multiply(s, t);
+        var (ex2, mag2) = Reference.Gemm(Transpose.No, Transpose.No, 1, s, t, 0, r);
+        AssertClose(ex2, mag2, r, 30, "scaled rows");
+    }
+
+    [Fact]
+    public void RejectsNonConformingShapesNamingTheArgument()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, new Matrix(3, 4), new Matrix(5, 6), 0f, new Matrix(3, 6)));
+        Assert.Equal("b", e.ParamName);
+        Assert.Contains("(3, 4)", e.Message);
+        e = Assert.Throws<ArgumentException>(() =>
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, new Matrix(3, 4), new Matrix(4, 6), 0f, new Matrix(3, 5)));
+        Assert.Equal("c", e.ParamName);
+        Assert.Contains("(3, 6)", e.Message);
+        var shared = new Matrix(8, 8);
+        e = Assert.Throws<ArgumentException>(() =>
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, shared.View.Block(0, 0, 4, 4), new Matrix(4, 4), 0f, shared.View.Block(2, 2, 4, 4)));
+        Assert.Equal("c", e.ParamName);
+        Assert.Throws<ArgumentException>(() =>
+            Gemm.Compute(Transpose.No, Transpose.No, float.NaN, new Matrix(2, 2), new Matrix(2, 2), 0f, new Matrix(2, 2)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void SymmetricRankKMatchesReferenceAndIsExactlySymmetric(SimdPath path)
+    {
+        foreach (var (n, k) in new[] { (1, 3), (7, 5), (45, 33), (130, 70) })
+            foreach (var trans in new[] { Transpose.No, Transpose.Yes })
+            {
+                var a = trans == Transpose.No ? Reference.Random(n, k, n + k) : Reference.Random(k, n, n * k);
+                var c = Reference.Random(n, n, 3);
+                for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) c[j, i] = c[i, j];
+                var other = trans == Transpose.No ? Transpose.Yes : Transpose.No;
+                var (exact, mag) = Reference.Gemm(trans, other, -1.5, a, a, 0.5, c);
+                Gemm.SymmetricRankK(trans, -1.5f, a, 0.5f, c, path, 2);
+                AssertClose(exact, mag, c, k, $"syrk {path} n={n} k={k} {trans}");
+                for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) Assert.Equal(c[i, j], c[j, i]);
+            }
+    }
+}

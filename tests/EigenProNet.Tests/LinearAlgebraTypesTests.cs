@@ -1,0 +1,49 @@
+using EigenProNet.LinearAlgebra;
+
+namespace EigenProNet.Tests;
+
+public class LinearAlgebraTypesTests
+{
+    [Fact]
+    public void ViewsShareStorageWithoutCopying()
+    {
+        var m = new Matrix(4, 5);
+        var block = m.View.Block(1, 2, 2, 3);
+        block[1, 2] = 7f;
+        Assert.Equal(7f, m[2, 4]);
+        var rows = m.RowBlock(2, 2);
+        Assert.Equal(7f, rows[0, 4]);
+        Assert.False(block.IsContiguous);
+        Assert.True(rows.IsContiguous);
+        Assert.Throws<InvalidOperationException>(() => block.AsSpan());
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.RowBlock(3, 2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => m.View.Block(0, 3, 1, 3));
+        Assert.Throws<ArgumentException>(() => new MatrixView(new float[10], 0, 3, 4, 4));
+        Assert.Throws<ArgumentException>(() => new Matrix(2, 3, new float[5]));
+    }
+
+    [Fact]
+    public void MemoryBudgetParsesSizesAndBoundsBlocks()
+    {
+        Assert.Equal(512L << 20, MemoryBudget.Parse("512MiB").Bytes);
+        Assert.Equal(2L << 30, MemoryBudget.Parse("2GiB").Bytes);
+        Assert.Equal(1_500_000_000L, MemoryBudget.Parse("1.5GB").Bytes);
+        Assert.Equal(4096L, MemoryBudget.Parse("4096").Bytes);
+        Assert.Throws<FormatException>(() => MemoryBudget.Parse("lots"));
+        Assert.Throws<FormatException>(() => MemoryBudget.Parse("-1GiB"));
+        var budget = new MemoryBudget(1000);
+        Assert.Equal(10, budget.RowsThatFit(100, 50));
+        Assert.Equal(5, budget.RowsThatFit(100, 5));
+        var e = Assert.Throws<InvalidOperationException>(() => budget.RowsThatFit(2000, 50, 1, "a batch"));
+        Assert.Contains("a batch", e.Message);
+        Assert.Contains("--memory-budget", e.Message);
+        Assert.True(MemoryBudget.Default.Bytes > 0);
+    }
+
+    [Fact]
+    public void SimdDetectionListsScalarAndBest()
+    {
+        Assert.Contains(SimdPath.Scalar, SimdCapabilities.Supported);
+        Assert.Equal(SimdCapabilities.Best, SimdCapabilities.Supported[^1]);
+    }
+}
