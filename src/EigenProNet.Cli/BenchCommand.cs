@@ -41,7 +41,19 @@ internal static class BenchCommand
         var peak = new Command("peak", "This machine's fp32 FMA peak (12 independent FMA chains per thread).") { json, threads };
         peak.SetAction(p => Report(Benchmarks.Benchmarks.Peak(EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr));
 
+        var eighN = new Option<int>("--n") { Description = "Matrix size n.", DefaultValueFactory = _ => 2000 };
+        var eighK = new Option<int?>("--k") { Description = "Number of top eigenpairs (default: all)." };
+        var eigh = new Command("eigh", "Symmetric eigendecomposition of an n×n Laplace kernel matrix: seconds and max relative residual.")
+            { eighN, eighK, json, threads };
+        eigh.SetAction(p =>
+        {
+            int n = p.GetValue(eighN), k = p.GetValue(eighK) ?? n;
+            if (n < 1 || k < 1 || k > n) throw new UsageException($"Expected 1 <= --k <= --n, found --n {n}, --k {k}.");
+            return Report(Benchmarks.Benchmarks.Eigh(n, k, EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+        });
+
         bench.Add(gemm);
+        bench.Add(eigh);
         bench.Add(kernel);
         bench.Add(peak);
         return bench;

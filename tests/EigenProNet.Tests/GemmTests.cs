@@ -149,6 +149,9 @@ public class GemmTests
         e = Assert.Throws<ArgumentException>(() =>
             Gemm.Compute(Transpose.No, Transpose.No, 1f, shared.View.Block(0, 0, 4, 4), new Matrix(4, 4), 0f, shared.View.Block(2, 2, 4, 4)));
         Assert.Equal("c", e.ParamName);
+        // Disjoint blocks of one matrix are fine (the Cholesky trailing update does this).
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, shared.View.Block(0, 0, 4, 4), new Matrix(4, 4), 0f, shared.View.Block(4, 4, 4, 4));
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, shared.View.Block(4, 0, 4, 4), new Matrix(4, 4), 0f, shared.View.Block(0, 4, 4, 4));
         Assert.Throws<ArgumentException>(() =>
             Gemm.Compute(Transpose.No, Transpose.No, float.NaN, new Matrix(2, 2), new Matrix(2, 2), 0f, new Matrix(2, 2)));
     }

@@ -156,6 +156,15 @@ public static unsafe class Gemm
     private static bool Overlaps(MatrixView c, MatrixView x)
     {
         if (!ReferenceEquals(c.Storage, x.Storage) || c.IsEmpty || x.IsEmpty) return false;
+        if (c.Stride == x.Stride)
+        {
+            // Blocks of one row-major matrix: disjoint unless both their row and their column ranges meet.
+            int s = c.Stride;
+            int cr = c.Offset / s, cc = c.Offset % s, xr = x.Offset / s, xc = x.Offset % s;
+            bool rowsMeet = cr < xr + x.Rows && xr < cr + c.Rows;
+            bool colsMeet = cc < xc + x.Columns && xc < cc + c.Columns;
+            return rowsMeet && colsMeet;
+        }
         long c0 = c.Offset, c1 = c.Offset + (long)(c.Rows - 1) * c.Stride + c.Columns;
         long x0 = x.Offset, x1 = x.Offset + (long)(x.Rows - 1) * x.Stride + x.Columns;
         return c0 < x1 && x0 < c1;
