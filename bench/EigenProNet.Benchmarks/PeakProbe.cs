@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using EigenProNet.LinearAlgebra;
 
 namespace EigenProNet.Benchmarks;
@@ -41,68 +40,45 @@ public static class PeakProbe
         return best;
     }
 
-    private static long Chains(double seconds)
+    private static long Chains(double seconds) => SimdCapabilities.Best switch
+    {
+        SimdPath.Vector512 => Chains<Vec512>(seconds),
+        SimdPath.Vector256 => Chains<Vec256>(seconds),
+        SimdPath.Vector128 => Chains<Vec128>(seconds),
+        _ => Chains<Vec1>(seconds),
+    };
+
+    private static long Chains<V>(double seconds) where V : struct, IFloatVector<V>
     {
         const int inner = 1 << 14;
         long flops = 0;
         var sw = Stopwatch.StartNew();
         float sink = 0;
+        var scratch = new float[V.Count];
         while (sw.Elapsed.TotalSeconds < seconds)
         {
-            sink += SimdCapabilities.Best switch
-            {
-                SimdPath.Vector512 => Run512(inner),
-                SimdPath.Vector256 => Run256(inner),
-                _ => Run128(inner),
-            };
-            int lanes = SimdCapabilities.Best switch { SimdPath.Vector512 => 16, SimdPath.Vector256 => 8, _ => 4 };
-            flops += 2L * 12 * lanes * inner;
+            sink += Run<V>(inner, scratch);
+            flops += 2L * 12 * V.Count * inner;
         }
         return sink == 42 ? flops + 1 : flops;
     }
 
+    /// <summary>12 independent FMA chains: enough in flight to cover FMA latency on two pipes.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Run512(int n)
+    private static unsafe float Run<V>(int n, float[] scratch) where V : struct, IFloatVector<V>
     {
-        var m = Vector512.Create(0.999999f); var a = Vector512.Create(1e-7f);
-        Vector512<float> x0 = m, x1 = m, x2 = m, x3 = m, x4 = m, x5 = m, x6 = m, x7 = m, x8 = m, x9 = m, x10 = m, x11 = m;
+        V m = V.Broadcast(0.999999f), a = V.Broadcast(1e-7f);
+        V x0 = m, x1 = m, x2 = m, x3 = m, x4 = m, x5 = m, x6 = m, x7 = m, x8 = m, x9 = m, x10 = m, x11 = m;
         for (int i = 0; i < n; i++)
         {
-            x0 = Vector512.FusedMultiplyAdd(x0, m, a); x1 = Vector512.FusedMultiplyAdd(x1, m, a); x2 = Vector512.FusedMultiplyAdd(x2, m, a);
-            x3 = Vector512.FusedMultiplyAdd(x3, m, a); x4 = Vector512.FusedMultiplyAdd(x4, m, a); x5 = Vector512.FusedMultiplyAdd(x5, m, a);
-            x6 = Vector512.FusedMultiplyAdd(x6, m, a); x7 = Vector512.FusedMultiplyAdd(x7, m, a); x8 = Vector512.FusedMultiplyAdd(x8, m, a);
-            x9 = Vector512.FusedMultiplyAdd(x9, m, a); x10 = Vector512.FusedMultiplyAdd(x10, m, a); x11 = Vector512.FusedMultiplyAdd(x11, m, a);
+            x0 = V.MultiplyAdd(x0, m, a); x1 = V.MultiplyAdd(x1, m, a); x2 = V.MultiplyAdd(x2, m, a);
+            x3 = V.MultiplyAdd(x3, m, a); x4 = V.MultiplyAdd(x4, m, a); x5 = V.MultiplyAdd(x5, m, a);
+            x6 = V.MultiplyAdd(x6, m, a); x7 = V.MultiplyAdd(x7, m, a); x8 = V.MultiplyAdd(x8, m, a);
+            x9 = V.MultiplyAdd(x9, m, a); x10 = V.MultiplyAdd(x10, m, a); x11 = V.MultiplyAdd(x11, m, a);
         }
-        return Vector512.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Run256(int n)
-    {
-        var m = Vector256.Create(0.999999f); var a = Vector256.Create(1e-7f);
-        Vector256<float> x0 = m, x1 = m, x2 = m, x3 = m, x4 = m, x5 = m, x6 = m, x7 = m, x8 = m, x9 = m, x10 = m, x11 = m;
-        for (int i = 0; i < n; i++)
-        {
-            x0 = Vector256.FusedMultiplyAdd(x0, m, a); x1 = Vector256.FusedMultiplyAdd(x1, m, a); x2 = Vector256.FusedMultiplyAdd(x2, m, a);
-            x3 = Vector256.FusedMultiplyAdd(x3, m, a); x4 = Vector256.FusedMultiplyAdd(x4, m, a); x5 = Vector256.FusedMultiplyAdd(x5, m, a);
-            x6 = Vector256.FusedMultiplyAdd(x6, m, a); x7 = Vector256.FusedMultiplyAdd(x7, m, a); x8 = Vector256.FusedMultiplyAdd(x8, m, a);
-            x9 = Vector256.FusedMultiplyAdd(x9, m, a); x10 = Vector256.FusedMultiplyAdd(x10, m, a); x11 = Vector256.FusedMultiplyAdd(x11, m, a);
-        }
-        return Vector256.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Run128(int n)
-    {
-        var m = Vector128.Create(0.999999f); var a = Vector128.Create(1e-7f);
-        Vector128<float> x0 = m, x1 = m, x2 = m, x3 = m, x4 = m, x5 = m, x6 = m, x7 = m, x8 = m, x9 = m, x10 = m, x11 = m;
-        for (int i = 0; i < n; i++)
-        {
-            x0 = Vector128.FusedMultiplyAdd(x0, m, a); x1 = Vector128.FusedMultiplyAdd(x1, m, a); x2 = Vector128.FusedMultiplyAdd(x2, m, a);
-            x3 = Vector128.FusedMultiplyAdd(x3, m, a); x4 = Vector128.FusedMultiplyAdd(x4, m, a); x5 = Vector128.FusedMultiplyAdd(x5, m, a);
-            x6 = Vector128.FusedMultiplyAdd(x6, m, a); x7 = Vector128.FusedMultiplyAdd(x7, m, a); x8 = Vector128.FusedMultiplyAdd(x8, m, a);
-            x9 = Vector128.FusedMultiplyAdd(x9, m, a); x10 = Vector128.FusedMultiplyAdd(x10, m, a); x11 = Vector128.FusedMultiplyAdd(x11, m, a);
-        }
-        return Vector128.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9 + x10 + x11);
+        V sum = V.Add(V.Add(V.Add(x0, x1), V.Add(x2, x3)), V.Add(V.Add(x4, x5), V.Add(x6, x7)));
+        sum = V.Add(sum, V.Add(V.Add(x8, x9), V.Add(x10, x11)));
+        fixed (float* p = scratch) V.Store(sum, p);
+        return scratch[0];
     }
 }

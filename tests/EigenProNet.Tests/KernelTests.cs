@@ -298,6 +298,8 @@ public class KernelTests
         (r, c) = Kernel.BlockShape(1000, 10_000_000, new MemoryBudget(64L << 20));
         Assert.True(4L * r * c <= 64L << 20 && r == 64);
         Assert.Throws<InvalidOperationException>(() => Kernel.BlockShape(1000, 1000, new MemoryBudget(100)));
+        (r, c) = Kernel.BlockShape(1_000_000, 60000, new MemoryBudget(64L << 30));
+        Assert.True(4L * r * c <= 1L << 30, "one block is capped at 1 GiB whatever the budget");
     }
 
     [Fact]

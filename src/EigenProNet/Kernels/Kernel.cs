@@ -87,20 +87,28 @@ public abstract class Kernel
         if (!accumulate) output.Fill(0f);
         if (a.Count == 0 || b.Count == 0 || weights.Columns == 0) return;
         var (rowsPerBlock, colsPerBlock) = BlockShape(a.Count, b.Count, budget ?? MemoryBudget.Default);
-        float[] block = new float[(long)rowsPerBlock * colsPerBlock];
-        for (int r0 = 0; r0 < a.Count; r0 += rowsPerBlock)
+        // Solvers call this once per batch: the block comes from the shared pool, not a fresh allocation.
+        float[] block = System.Buffers.ArrayPool<float>.Shared.Rent(rowsPerBlock * colsPerBlock);
+        try
         {
-            int rows = Math.Min(rowsPerBlock, a.Count - r0);
-            var aBlock = a.Slice(r0, rows);
-            var outBlock = output.RowBlock(r0, rows);
-            for (int c0 = 0; c0 < b.Count; c0 += colsPerBlock)
+            for (int r0 = 0; r0 < a.Count; r0 += rowsPerBlock)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int cols = Math.Min(colsPerBlock, b.Count - c0);
-                var kBlock = new MatrixView(block, 0, rows, cols, cols);
-                ComputeBlock(aBlock, b.Slice(c0, cols), kBlock, SimdCapabilities.Best);
-                Gemm.Compute(Transpose.No, Transpose.No, 1f, kBlock, weights.RowBlock(c0, cols), 1f, outBlock);
+                int rows = Math.Min(rowsPerBlock, a.Count - r0);
+                var aBlock = a.Slice(r0, rows);
+                var outBlock = output.RowBlock(r0, rows);
+                for (int c0 = 0; c0 < b.Count; c0 += colsPerBlock)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int cols = Math.Min(colsPerBlock, b.Count - c0);
+                    var kBlock = new MatrixView(block, 0, rows, cols, cols);
+                    ComputeBlock(aBlock, b.Slice(c0, cols), kBlock, SimdCapabilities.Best);
+                    Gemm.Compute(Transpose.No, Transpose.No, 1f, kBlock, weights.RowBlock(c0, cols), 1f, outBlock);
+                }
             }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(block);
         }
     }
 
@@ -111,6 +119,9 @@ public abstract class Kernel
     internal static (int Rows, int Columns) BlockShape(int m, int n, MemoryBudget budget)
     {
         const int minRows = 64;
+        // Blocks beyond 1 GiB buy no speed (the GEMM works in cache-sized panels) and would overflow int indexing.
+        const long maxBlockBytes = 1L << 30;
+        if (budget.Bytes > maxBlockBytes) budget = new MemoryBudget(maxBlockBytes);
         long bytesPerRow = 4L * n;
         int fullRows = (int)Math.Min(m, budget.Bytes / bytesPerRow);
         if (fullRows >= Math.Min(m, minRows)) return (Math.Max(1, fullRows), n);
