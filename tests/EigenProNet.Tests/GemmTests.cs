@@ -152,6 +152,11 @@ public class GemmTests
         // Disjoint blocks of one matrix are fine (the Cholesky trailing update does this).
         Gemm.Compute(Transpose.No, Transpose.No, 1f, shared.View.Block(0, 0, 4, 4), new Matrix(4, 4), 0f, shared.View.Block(4, 4, 4, 4));
         Gemm.Compute(Transpose.No, Transpose.No, 1f, shared.View.Block(4, 0, 4, 4), new Matrix(4, 4), 0f, shared.View.Block(0, 4, 4, 4));
+        // A view that wraps past a row end (offset 6, 4 columns, stride 8) reaches row 1, columns 0–1.
+        var wrapping = new MatrixView(shared.Data, 6, 2, 4, 8);
+        e = Assert.Throws<ArgumentException>(() =>
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, shared.View.Block(1, 0, 2, 2), new Matrix(2, 4), 0f, wrapping));
+        Assert.Equal("c", e.ParamName);
         Assert.Throws<ArgumentException>(() =>
             Gemm.Compute(Transpose.No, Transpose.No, float.NaN, new Matrix(2, 2), new Matrix(2, 2), 0f, new Matrix(2, 2)));
     }

@@ -149,10 +149,10 @@ public static class Cholesky
                     for (int k = 0; k < jb; k++) row[k] = (float)x[k];
                 }
             });
-            // Trailing update A22 −= L21·L21ᵀ (lower tiles only, then mirrored).
+            // Trailing update A22 −= L21·L21ᵀ: lower tiles only, no mirror (only the lower triangle is ever read).
             var l21 = l.View.Block(j0 + jb, j0, rest, jb);
             var a22 = l.View.Block(j0 + jb, j0 + jb, rest, rest);
-            Gemm.SymmetricRankK(Transpose.No, -1f, l21, 1f, a22);
+            Gemm.SymmetricRankK(Transpose.No, -1f, l21, 1f, a22, SimdCapabilities.Best, Parallelism.MaxThreads, mirror: false);
         }
         for (int i = 0; i < n; i++) l.Row(i)[(i + 1)..].Clear();
         return -1;

@@ -48,15 +48,18 @@ public static unsafe class Gemm
     public static void SymmetricRankK(Transpose trans, float alpha, MatrixView a, float beta, MatrixView c) =>
         SymmetricRankK(trans, alpha, a, beta, c, SimdCapabilities.Best, Parallelism.MaxThreads);
 
-    internal static void SymmetricRankK(Transpose trans, float alpha, MatrixView a, float beta, MatrixView c, SimdPath path, int threads)
+    // mirror = false leaves the strict upper triangle unspecified: callers that read only the lower one (Cholesky)
+    // skip the column-strided copy.
+    internal static void SymmetricRankK(Transpose trans, float alpha, MatrixView a, float beta, MatrixView c, SimdPath path, int threads,
+        bool mirror = true)
     {
         var other = trans == Transpose.No ? Transpose.Yes : Transpose.No;
         int n = trans == Transpose.No ? a.Rows : a.Columns;
         Guard.Shape(c, n, n, nameof(c));
-        // Make the (ignored) upper triangle consistent with the lower one so that β·C is symmetric too.
-        if (beta != 0) MirrorLowerToUpper(c);
+        // Tiles crossing the diagonal also compute some upper elements from the (ignored) upper input; the lower
+        // triangle never depends on them, and the mirror below overwrites them.
         Run(trans, other, alpha, a, b: a, beta, c, path, threads, lowerOnly: true);
-        MirrorLowerToUpper(c);
+        if (mirror) MirrorLowerToUpper(c);
     }
 
     internal static void Compute(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c,
@@ -156,11 +159,12 @@ public static unsafe class Gemm
     private static bool Overlaps(MatrixView c, MatrixView x)
     {
         if (!ReferenceEquals(c.Storage, x.Storage) || c.IsEmpty || x.IsEmpty) return false;
-        if (c.Stride == x.Stride)
+        int stride = c.Stride;
+        if (x.Stride == stride && c.Offset % stride + c.Columns <= stride && x.Offset % stride + x.Columns <= stride)
         {
-            // Blocks of one row-major matrix: disjoint unless both their row and their column ranges meet.
-            int s = c.Stride;
-            int cr = c.Offset / s, cc = c.Offset % s, xr = x.Offset / s, xc = x.Offset % s;
+            // Blocks of one row-major matrix (neither wraps past a row end): disjoint unless both their row and
+            // their column ranges meet.
+            int cr = c.Offset / stride, cc = c.Offset % stride, xr = x.Offset / stride, xc = x.Offset % stride;
             bool rowsMeet = cr < xr + x.Rows && xr < cr + c.Rows;
             bool colsMeet = cc < xc + x.Columns && xc < cc + c.Columns;
             return rowsMeet && colsMeet;

@@ -86,7 +86,6 @@ public static class SymmetricEigen
     private static void Tridiagonalize(double[] a, int n, double[] d, double[] e, double[] tau)
     {
         var p = new double[n];
-        var v = new double[n];
         for (int k = 0; k < n - 2; k++)
         {
             int m = n - k - 1;                      // trailing size
@@ -105,8 +104,7 @@ public static class SymmetricEigen
             TensorPrimitives.Multiply(x[1..], 1.0 / (alpha - beta), x[1..]);
             x[0] = 1.0;
             e[k] = beta;
-            x.CopyTo(v.AsSpan(0, m));
-            var vs = v.AsSpan(0, m).ToArray();
+            var vs = x.ToArray();   // the lambdas below cannot capture a span
             int off = (k + 1) * n + k + 1;
             double t = tau[k];
             // p = τ·B·v over the trailing block B (full symmetric storage), rows split over threads.
