@@ -57,8 +57,14 @@ public static class EigenProCli
         var root = new RootCommand(
             "EigenProNet: fast kernel machines (EigenPro 2/3/4, NTK, RFM) on the CPU.\n\n" +
             "Examples:\n" +
-            "  eigenpro bench gemm --size 2048 --json\n" +
-            "  eigenpro bench kernel --kind laplace --json");
+            "  eigenpro train --data data/cifar10-sample --kernel laplace --bandwidth 1 --scaling l2 --save model.epn\n" +
+            "  eigenpro predict --model model.epn --data data/cifar10-sample --predictions predictions.csv\n" +
+            "  eigenpro data info --data fashion-mnist\n" +
+            "  eigenpro bench gemm --size 2048 --json");
+        root.Add(TrainCommand.Build(stdout, stderr));
+        root.Add(PredictCommand.Build(stdout, stderr, evaluateOnly: false));
+        root.Add(PredictCommand.Build(stdout, stderr, evaluateOnly: true));
+        root.Add(DataCommand.Build(stdout, stderr));
         root.Add(BenchCommand.Build(stdout, stderr));
         return root;
     }

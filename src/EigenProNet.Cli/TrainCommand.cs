@@ -1,0 +1,187 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.Models;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Cli;
+
+/// <summary><c>eigenpro train</c>: load, scale, fit (EigenPro 2 or the direct solver), evaluate per epoch, save.</summary>
+internal static class TrainCommand
+{
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var common = new CommonOptions();
+        var data = new DataOptions();
+        var solver = new Option<string>("--solver") { Description = "eigenpro2 | direct | auto (direct when n ≤ 5000 and K fits the budget).", DefaultValueFactory = _ => "eigenpro2" };
+        solver.AcceptOnlyFromAmong("eigenpro2", "direct", "auto");
+        var kernel = new Option<string>("--kernel") { Description = "laplace | gaussian | ntk | ntk-sphere.", DefaultValueFactory = _ => "laplace" };
+        kernel.AcceptOnlyFromAmong("laplace", "gaussian", "ntk", "ntk-sphere");
+        var bandwidth = new Option<double>("--bandwidth") { Description = "Bandwidth L of the Laplace/Gaussian kernel.", DefaultValueFactory = _ => 5.0 };
+        var depth = new Option<int>("--depth") { Description = "NTK depth.", DefaultValueFactory = _ => 2 };
+        var bias = new Option<double>("--bias") { Description = "NTK bias.", DefaultValueFactory = _ => 0.0 };
+        var epochs = new Option<int>("--epochs") { Description = "EigenPro epochs.", DefaultValueFactory = _ => 5 };
+        var subsample = new Option<int?>("--subsample-size") { Description = "Nyström subsample size s (default min(n, 2000), 12000 when n ≥ 100000)." };
+        var topQ = new Option<int?>("--top-q") { Description = "EigenPro top_q (q − 1 directions flattened; default automatic)." };
+        var batch = new Option<int?>("--batch-size") { Description = "Batch size (default: critical batch size, capped by the memory budget)." };
+        var eta = new Option<double?>("--eta") { Description = "Step size η (per batch; default automatic)." };
+        var ridge = new Option<double>("--ridge") { Description = "Ridge λ of the direct solver.", DefaultValueFactory = _ => 0.0 };
+        var scaling = new Option<string>("--scaling") { Description = "auto | none | pixels | unit-range | l2 | standardize (auto: pixels for image data, none otherwise).", DefaultValueFactory = _ => "auto" };
+        scaling.AcceptOnlyFromAmong("auto", "none", "pixels", "unit-range", "l2", "standardize");
+        var trainRows = new Option<int?>("--train-rows") { Description = "Use a stratified sample of this many training rows." };
+        var testRows = new Option<int?>("--test-rows") { Description = "Use a stratified sample of this many test rows." };
+        var validation = new Option<double?>("--validation-fraction") { Description = "When the data has no test split, hold out this fraction for validation." };
+        var evalRows = new Option<int>("--train-eval-rows") { Description = "Training rows evaluated after each epoch.", DefaultValueFactory = _ => 5000 };
+        var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation MSE (keeps the best weights)." };
+        var save = new Option<string?>("--save") { Description = "Write the trained model to this .epn file." };
+
+        var command = new Command("train", """
+            Train a kernel model and report train/test MSE and accuracy per epoch.
+
+            Examples:
+              eigenpro train --data data/cifar10-sample --kernel laplace --bandwidth 1 --scaling l2 --epochs 5 --save model.epn
+              eigenpro train --data fashion-mnist --kernel laplace --bandwidth 5 --epochs 5 --json
+              eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
+            """)
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, scaling, trainRows, testRows, validation, evalRows, patience, save };
+        data.AddTo(command);
+        common.AddTo(command);
+
+        command.SetAction(p =>
+        {
+            var total = Stopwatch.StartNew();
+            var budget = common.Budget(p);
+            common.CheckOut(p);
+            CommonOptions.CheckWritable(p.GetValue(save), "--save");
+            int seed = p.GetValue(common.Seed);
+            var human = common.Human(p, stdout, stderr);
+            if (p.GetValue(epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(epochs)}.");
+            var spec = new KernelSpec(p.GetValue(kernel)!, p.GetValue(bandwidth), p.GetValue(depth), p.GetValue(bias));
+            Kernel k;
+            try { k = spec.Create(); }
+            catch (ArgumentException e) { throw new UsageException(e.Message); }
+
+            var (split, format, loadSeconds) = data.Load(p);
+            var train = split.Train;
+            var test = split.Test;
+            if (p.GetValue(trainRows) is int tr)
+            {
+                if (tr < 2) throw new UsageException($"--train-rows must be at least 2, found {tr}.");
+                train = Preprocessing.Sample(train, tr, seed);
+            }
+            if (test is null && p.GetValue(validation) is double f)
+                (train, test) = Preprocessing.TrainValidationSplit(train, f, seed);
+            if (test is not null && p.GetValue(testRows) is int te)
+            {
+                if (te < 1) throw new UsageException($"--test-rows must be at least 1, found {te}.");
+                test = Preprocessing.Sample(test, te, seed);
+            }
+            stderr.WriteLine($"data: {train}{(test is null ? "; no test data" : $"; test: {test.Count} rows")} (loaded in {loadSeconds:F2} s)");
+
+            var scale = ParseScaling(p.GetValue(scaling)!, format);
+            var preprocessor = Preprocessor.Fit(scale, train.Features);
+            // The loaded matrices are ours alone: scale them in place rather than holding a second copy.
+            preprocessor.TransformInPlace(train.Features);
+            if (test is not null) preprocessor.TransformInPlace(test.Features);
+
+            string chosen = p.GetValue(solver)!;
+            if (chosen == "auto") chosen = train.Count <= 5000 && DirectSolver.RequiredBytes(train.Count) <= budget.Bytes ? "direct" : "eigenpro2";
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            TrainingResult result;
+            try
+            {
+                result = ProgressDisplay.Run(stderr, $"{chosen} {k}", progress => chosen == "direct"
+                    ? new DirectSolver(k, p.GetValue(ridge), budget).Fit(train, test, progress, null, cancel.Token)
+                    : new EigenPro2(k, new EigenPro2Options
+                    {
+                        Epochs = p.GetValue(epochs),
+                        SubsampleSize = p.GetValue(subsample),
+                        TopQ = p.GetValue(topQ),
+                        BatchSize = p.GetValue(batch),
+                        Eta = p.GetValue(eta),
+                        TrainEvaluationRows = p.GetValue(evalRows),
+                        EarlyStoppingPatience = p.GetValue(patience),
+                        Seed = seed,
+                        Budget = budget,
+                    }).Fit(train, test, progress, null, cancel.Token));
+            }
+            catch (OperationCanceledException)
+            {
+                stderr.WriteLine("error: training was cancelled; nothing was written.");
+                return EigenProCli.RuntimeError;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+
+            var model = result.Model.WithPreprocessor(scale == Scaling.None ? null : preprocessor);
+            string? savePath = p.GetValue(save);
+            if (savePath is not null)
+                model.Save(savePath, new Dictionary<string, string>
+                {
+                    ["solver"] = result.Settings.Solver,
+                    ["data"] = Path.GetFullPath(DatasetLoader.Resolve(p.GetValue(data.Data)!)),
+                    ["training_rows"] = train.Count.ToString(CultureInfo.InvariantCulture),
+                    ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
+                    ["created"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+                });
+
+            PrintHuman(human, result, model, savePath);
+            common.Emit(p, new
+            {
+                Command = "train",
+                Data = new
+                {
+                    Path = DatasetLoader.Resolve(p.GetValue(data.Data)!),
+                    Format = format.ToString(),
+                    TrainRows = train.Count,
+                    TestRows = test?.Count,
+                    Features = train.Dimension,
+                    Classes = train.ClassCount,
+                    Scaling = scale.ToString(),
+                    LoadSeconds = loadSeconds,
+                },
+                result.Settings,
+                result.Epochs,
+                result.BestEpoch,
+                Model = savePath,
+                TotalSeconds = total.Elapsed.TotalSeconds,
+            }, stdout);
+            return EigenProCli.Ok;
+        });
+        return command;
+    }
+
+    internal static Scaling ParseScaling(string text, DatasetFormat format) => text switch
+    {
+        "auto" => format is DatasetFormat.CifarBinary or DatasetFormat.Idx ? Scaling.Pixels : Scaling.None,
+        "none" => Scaling.None,
+        "pixels" => Scaling.Pixels,
+        "unit-range" => Scaling.UnitRange,
+        "l2" => Scaling.L2,
+        "standardize" => Scaling.Standardize,
+        _ => throw new UsageException($"Unknown scaling '{text}'."),
+    };
+
+    private static void PrintHuman(TextWriter w, TrainingResult r, KernelModel model, string? savePath)
+    {
+        var s = r.Settings;
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteLine(s.Solver == "direct"
+            ? string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, ridge {s.Ridge:G3}, jitter {s.Jitter:G3}, {s.SetupSeconds:F2} s")
+            : string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, top_q = {s.TopQ}, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"));
+        w.WriteLine("epoch   seconds  train_mse  train_acc   test_mse   test_acc");
+        foreach (var e in r.Epochs)
+            w.WriteLine(string.Create(inv,
+                $"{e.Epoch,5} {e.Seconds,9:F2} {e.TrainMse,10:G4} {Pct(e.TrainAccuracy),10} {(e.TestMse is double t ? t.ToString("G4", inv) : "-"),10} {Pct(e.TestAccuracy),10}"));
+        if (r.BestEpoch is int best) w.WriteLine($"early stopping: kept the weights of epoch {best}");
+        if (savePath is not null) w.WriteLine($"model saved to {savePath} ({model.Centers.Rows} centers × {model.OutputCount} outputs)");
+    }
+
+    private static string Pct(double? v) => v is double x ? (100 * x).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
+}

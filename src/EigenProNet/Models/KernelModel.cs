@@ -1,0 +1,163 @@
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+
+namespace EigenProNet.Models;
+
+/// <summary>
+/// A trained kernel machine f(x) = K(x, Z)·W with centers Z (p × d) and weights W (p × c). Classification models
+/// predict the class with the largest output (the sign of a single output); regression models return the outputs.
+/// When the model carries a <see cref="Preprocessor"/>, <see cref="Predict"/> takes raw features and scales them first.
+/// </summary>
+public sealed class KernelModel
+{
+    /// <summary>Creates a model; the matrices are used as given (not copied).</summary>
+    /// <exception cref="ArgumentException">Shapes disagree, or values are NaN/Inf.</exception>
+    public KernelModel(Kernel kernel, Matrix centers, Matrix weights, int classCount = 0, IReadOnlyList<string>? classNames = null,
+        Preprocessor? preprocessor = null)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(centers);
+        ArgumentNullException.ThrowIfNull(weights);
+        Guard.Rows(weights, centers.Rows, nameof(weights));
+        if (classCount < 0) throw new ArgumentException($"Expected a class count ≥ 0, found {classCount}.", nameof(classCount));
+        if (classCount > 0 && weights.Columns != classCount && !(classCount == 2 && weights.Columns == 1))
+            throw new ArgumentException($"A {classCount}-class model needs {classCount} weight columns, found {weights.Columns}.", nameof(weights));
+        Kernel = kernel;
+        Centers = centers;
+        Weights = weights;
+        ClassCount = classCount;
+        ClassNames = classNames;
+        Preprocessor = preprocessor;
+        CenterRows = kernel.Prepare(centers, nameof(centers));
+    }
+
+    /// <summary>The kernel.</summary>
+    public Kernel Kernel { get; }
+
+    /// <summary>Centers Z (p × d), in the scaled feature space.</summary>
+    public Matrix Centers { get; }
+
+    /// <summary>Weights W (p × c).</summary>
+    public Matrix Weights { get; }
+
+    /// <summary>Number of classes, 0 for regression.</summary>
+    public int ClassCount { get; }
+
+    /// <summary>Class names, when known.</summary>
+    public IReadOnlyList<string>? ClassNames { get; }
+
+    /// <summary>The scaling applied to raw inputs by <see cref="Predict"/>, or null when inputs are already scaled.</summary>
+    public Preprocessor? Preprocessor { get; }
+
+    /// <summary>Number of outputs c.</summary>
+    public int OutputCount => Weights.Columns;
+
+    /// <summary>Input dimension d.</summary>
+    public int Dimension => Centers.Columns;
+
+    /// <summary>The centers prepared for the kernel.</summary>
+    public KernelRows CenterRows { get; }
+
+    /// <summary>The same model with another preprocessor (centers and weights shared).</summary>
+    public KernelModel WithPreprocessor(Preprocessor? preprocessor) =>
+        new(Kernel, Centers, Weights, ClassCount, ClassNames, preprocessor);
+
+    /// <summary>Outputs f(x) = K(x, Z)·W for every row of <paramref name="x"/>, in memory-bounded blocks.</summary>
+    /// <exception cref="ArgumentException">Wrong number of features, or NaN/Inf.</exception>
+    public Matrix Predict(Matrix x, MemoryBudget? budget = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Columns != Dimension)
+            throw new ArgumentException($"The model expects {Dimension} features, the data has {x.Columns}.", nameof(x));
+        var scaled = Preprocessor is null ? x : Preprocessor.Transform(x);
+        return PredictScaled(Kernel.Prepare(scaled, nameof(x)), budget, cancellationToken);
+    }
+
+    /// <summary>Outputs for rows already scaled and prepared for the kernel (what the solvers evaluate with).</summary>
+    public Matrix PredictScaled(KernelRows x, MemoryBudget? budget = null, CancellationToken cancellationToken = default)
+    {
+        var output = new Matrix(x.Count, OutputCount);
+        Kernel.Multiply(x, CenterRows, Weights, output, budget, cancellationToken: cancellationToken);
+        return output;
+    }
+
+    /// <summary>Predicted class per row (argmax of the outputs, or their sign for one output).</summary>
+    /// <exception cref="InvalidOperationException">The model is a regression model.</exception>
+    public int[] PredictClasses(Matrix x, MemoryBudget? budget = null, CancellationToken cancellationToken = default)
+    {
+        if (ClassCount == 0) throw new InvalidOperationException("A regression model has no classes; use Predict.");
+        return Metrics.ArgMax(Predict(x, budget, cancellationToken));
+    }
+
+    /// <summary>Accuracy (classification) on <paramref name="data"/>, or −MSE for regression — higher is better, as in scikit-learn.</summary>
+    public double Score(Dataset data, MemoryBudget? budget = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var outputs = Predict(data.Features, budget, cancellationToken);
+        return data.Labels is not null ? Metrics.Accuracy(outputs, data.Labels) : -Metrics.MeanSquaredError(outputs, data.Targets!);
+    }
+
+    /// <summary>Writes the model file (see <see cref="ModelFile"/>).</summary>
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => ModelFile.Save(path, this, metadata);
+
+    /// <summary>Reads a model file.</summary>
+    public static KernelModel Load(string path) => ModelFile.Load(path).Model;
+}
+
+/// <summary>The metrics every solver reports (spec eigenpro.md §1.10).</summary>
+public static class Metrics
+{
+    /// <summary>Mean over all entries of (P − Y)².</summary>
+    public static double MeanSquaredError(MatrixView predictions, MatrixView targets)
+    {
+        Guard.SameShape(targets, predictions, nameof(predictions));
+        double sum = 0;
+        for (int i = 0; i < predictions.Rows; i++)
+        {
+            var p = predictions.Row(i);
+            var y = targets.Row(i);
+            for (int j = 0; j < p.Length; j++) { double d = p[j] - y[j]; sum += d * d; }
+        }
+        long count = (long)predictions.Rows * predictions.Columns;
+        return count == 0 ? 0 : sum / count;
+    }
+
+    /// <summary>Mean over rows of (P − onehot(labels))², averaged over outputs.</summary>
+    public static double MeanSquaredError(MatrixView predictions, IReadOnlyList<int> labels)
+    {
+        double sum = 0;
+        for (int i = 0; i < predictions.Rows; i++)
+        {
+            var p = predictions.Row(i);
+            for (int j = 0; j < p.Length; j++) { double d = p[j] - (labels[i] == j ? 1 : 0); sum += d * d; }
+        }
+        long count = (long)predictions.Rows * predictions.Columns;
+        return count == 0 ? 0 : sum / count;
+    }
+
+    /// <summary>Fraction of rows whose predicted class equals the label.</summary>
+    public static double Accuracy(MatrixView predictions, IReadOnlyList<int> labels)
+    {
+        if (labels.Count != predictions.Rows) throw new ArgumentException($"{predictions.Rows} predictions but {labels.Count} labels.", nameof(labels));
+        var predicted = ArgMax(predictions);
+        int correct = 0;
+        for (int i = 0; i < predicted.Length; i++) if (predicted[i] == labels[i]) correct++;
+        return predicted.Length == 0 ? 0 : (double)correct / predicted.Length;
+    }
+
+    /// <summary>Index of the largest output per row; with one output, 1 when it is positive and 0 otherwise.</summary>
+    public static int[] ArgMax(MatrixView outputs)
+    {
+        var result = new int[outputs.Rows];
+        for (int i = 0; i < outputs.Rows; i++)
+        {
+            var row = outputs.Row(i);
+            if (row.Length == 1) { result[i] = row[0] > 0 ? 1 : 0; continue; }
+            int best = 0;
+            for (int j = 1; j < row.Length; j++) if (row[j] > row[best]) best = j;
+            result[i] = best;
+        }
+        return result;
+    }
+}

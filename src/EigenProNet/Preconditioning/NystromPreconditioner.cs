@@ -1,0 +1,239 @@
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+
+namespace EigenProNet.Preconditioning;
+
+/// <summary>
+/// The batch-size and step-size rules of the EigenPro versions (spec eigenpro.md §8). They act on the same
+/// flattened spectrum and differ only in constants.
+/// </summary>
+public enum StepRule
+{
+    /// <summary>EigenPro 2 (§1.7): per-sample step 1/β below the critical batch size m* = β/λ₁′ + 1, else 0.99·2/(β + (b−1)λ₁′).</summary>
+    EigenPro2,
+    /// <summary>EigenPro 3 data preconditioner (§2.3): batch int(β/λ_tail), per-sample step 1/(2β).</summary>
+    EigenPro3Data,
+    /// <summary>EigenPro 3 inexact projection (§2.5): half the EigenPro 2 step in the linear regime, 0.99/(β + (b−1)λ₁′) beyond.</summary>
+    EigenPro3Projection,
+    /// <summary>EigenPro 4 (§3.3): m* = int(β/λ_tail), per-sample step 1/β below m*, 2/(β + (b−1)λ_tail) beyond.</summary>
+    EigenPro4,
+}
+
+/// <summary>Settings of a <see cref="NystromPreconditioner"/>.</summary>
+public sealed record NystromOptions
+{
+    /// <summary>Nyström subsample size s (clamped to the number of points).</summary>
+    public required int SubsampleSize { get; init; }
+
+    /// <summary>
+    /// Number of flattened eigen-directions k (the tail eigenvalue is λ_{k+1}). Null chooses k by the EigenPro 2
+    /// rule (§1.5) from <see cref="MaxBatchSize"/>.
+    /// </summary>
+    public int? Directions { get; init; }
+
+    /// <summary>Damping exponent α of the flattening (0.95 for EigenPro 2, 1 for EigenPro 3/4).</summary>
+    public double DampingExponent { get; init; } = 1.0;
+
+    /// <summary>Largest batch the caller can afford; bounds the automatic choice of k (§1.5).</summary>
+    public int MaxBatchSize { get; init; } = int.MaxValue;
+
+    /// <summary>At most this many eigenpairs are computed for the automatic choice (§1.11: min(s − 1, 1000)).</summary>
+    public int MaxEigenpairs { get; init; } = 1000;
+
+    /// <summary>Step-size rule.</summary>
+    public StepRule StepRule { get; init; } = StepRule.EigenPro2;
+
+    /// <summary>Seed of the subsample draw.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Working-memory budget for the s × s kernel block.</summary>
+    public MemoryBudget? Budget { get; init; }
+}
+
+/// <summary>
+/// The EigenPro preconditioner built from a Nyström subsample S of s points: the top eigenpairs (λᵢ, uᵢ) of
+/// K(S, S)/s flatten the top k directions of the kernel operator down to the tail eigenvalue λ_{k+1}
+/// (spec eigenpro.md §1.4–1.7, §2.3, §3.3; one map for every version, §8).
+/// The correction to a gradient G on a batch X_b is <c>U·diag(r)·Uᵀ·K(S, X_b)·G</c> with
+/// <c>rᵢ = (1 − (λ_{k+1}/λᵢ)^α) / (λᵢ·s)</c> and unit-norm U, added to the weights of the subsample points.
+/// </summary>
+public sealed class NystromPreconditioner
+{
+    private readonly float[] _coefficients;
+
+    private NystromPreconditioner(Kernel kernel, int[] indices, KernelRows subsample, double[] spectrum, Matrix vectors,
+        int directions, double beta, NystromOptions options)
+    {
+        Kernel = kernel;
+        SubsampleIndices = indices;
+        Subsample = subsample;
+        Spectrum = spectrum;
+        Eigenvectors = vectors;
+        Directions = directions;
+        Beta = beta;
+        DampingExponent = options.DampingExponent;
+        StepRule = options.StepRule;
+        int s = indices.Length;
+        TailEigenvalue = spectrum[directions];
+        var coefficients = new double[directions];
+        _coefficients = new float[directions];
+        for (int i = 0; i < directions; i++)
+        {
+            double li = spectrum[i];
+            coefficients[i] = (1 - Math.Pow(TailEigenvalue / li, DampingExponent)) / (li * s);
+            _coefficients[i] = (float)coefficients[i];
+        }
+        Coefficients = coefficients;
+        // λ₁′ = λ₁ / (λ₁/λ_tail)^α: the top eigenvalue after flattening (§1.6, oracle §7.2).
+        TopEigenvalue = directions == 0 ? spectrum[0] : spectrum[0] / Math.Pow(spectrum[0] / TailEigenvalue, DampingExponent);
+    }
+
+    /// <summary>The kernel.</summary>
+    public Kernel Kernel { get; }
+
+    /// <summary>Indices of the subsample points among the points the preconditioner was built on.</summary>
+    public IReadOnlyList<int> SubsampleIndices { get; }
+
+    /// <summary>The subsample points, prepared for the kernel.</summary>
+    public KernelRows Subsample { get; }
+
+    /// <summary>Subsample size s.</summary>
+    public int SubsampleSize => SubsampleIndices.Count;
+
+    /// <summary>The computed eigenvalues of K(S, S)/s, descending (at least k + 1 of them).</summary>
+    public IReadOnlyList<double> Spectrum { get; }
+
+    /// <summary>Unit-norm eigenvectors of K(S, S)/s for the flattened directions (s × k, column i ↔ λᵢ).</summary>
+    public Matrix Eigenvectors { get; }
+
+    /// <summary>Number k of flattened directions.</summary>
+    public int Directions { get; }
+
+    /// <summary>λ_{k+1}, the first eigenvalue not flattened.</summary>
+    public double TailEigenvalue { get; }
+
+    /// <summary>λ₁′ = λ₁^(1−α)·λ_tail^α, the top eigenvalue of the preconditioned operator.</summary>
+    public double TopEigenvalue { get; }
+
+    /// <summary>β = max k(x, x) over the subsample.</summary>
+    public double Beta { get; }
+
+    /// <summary>Damping exponent α.</summary>
+    public double DampingExponent { get; }
+
+    /// <summary>The step-size rule.</summary>
+    public StepRule StepRule { get; }
+
+    /// <summary>rᵢ = (1 − (λ_tail/λᵢ)^α)/(λᵢ·s), in float64.</summary>
+    public IReadOnlyList<double> Coefficients { get; }
+
+    /// <summary>
+    /// The critical batch size: int(β/λ₁′ + 1) for EigenPro 2 and its projection variant, int(β/λ_tail) for
+    /// EigenPro 3 data and EigenPro 4 (never below 1).
+    /// </summary>
+    public int CriticalBatchSize => Math.Max(1, StepRule is StepRule.EigenPro2 or StepRule.EigenPro3Projection
+        ? (int)Math.Min(int.MaxValue, Beta / TopEigenvalue + 1)
+        : (int)Math.Min(int.MaxValue, Beta / TailEigenvalue));
+
+    /// <summary>The step applied per sample of a batch of <paramref name="batchSize"/> (the reference's η/b).</summary>
+    public double StepSize(int batchSize)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Expected a batch of at least 1.");
+        double b = batchSize, beta = Beta;
+        bool linear = b < Beta / TopEigenvalue + 1;
+        return StepRule switch
+        {
+            StepRule.EigenPro2 => linear ? 1 / beta : 0.99 * 2 / (beta + (b - 1) * TopEigenvalue),
+            StepRule.EigenPro3Projection => linear ? 1 / (2 * beta) : 0.99 / (beta + (b - 1) * TopEigenvalue),
+            StepRule.EigenPro3Data => 1 / (2 * beta),
+            StepRule.EigenPro4 => b < CriticalBatchSize ? 1 / beta : 2 / (beta + (b - 1) * TailEigenvalue),
+            _ => throw new InvalidOperationException("unreachable"),
+        };
+    }
+
+    /// <summary>
+    /// correction = U·diag(r)·Uᵀ·(K(X_b, S)ᵀ·G), written into <paramref name="output"/> (s × c), from the kernel
+    /// block <paramref name="batchBySubsample"/> = K(X_b, S) and the batch gradient <paramref name="gradient"/> (b × c).
+    /// </summary>
+    public void Correction(MatrixView batchBySubsample, MatrixView gradient, MatrixView output)
+    {
+        int s = SubsampleSize, c = gradient.Columns;
+        Guard.Shape(batchBySubsample, gradient.Rows, s, nameof(batchBySubsample));
+        Guard.Shape(output, s, c, nameof(output));
+        if (Directions == 0) { output.Fill(0f); return; }
+        var kg = new Matrix(s, c);
+        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, batchBySubsample, gradient, 0f, kg);
+        var projected = new Matrix(Directions, c);
+        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, Eigenvectors, kg, 0f, projected);
+        for (int i = 0; i < Directions; i++)
+        {
+            var row = projected.Row(i);
+            for (int j = 0; j < c; j++) row[j] *= _coefficients[i];
+        }
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, Eigenvectors, projected, 0f, output);
+    }
+
+    /// <summary>
+    /// Builds the preconditioner on <paramref name="points"/> (the training points or the centers): draws s of them
+    /// with the seed, computes the top eigenpairs of K(S, S)/s in float64 and chooses k.
+    /// </summary>
+    /// <exception cref="ArgumentException">The subsample size or k is out of range.</exception>
+    public static NystromPreconditioner Build(KernelRows points, NystromOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(points);
+        ArgumentNullException.ThrowIfNull(options);
+        int n = points.Count;
+        if (n < 2) throw new ArgumentException($"A Nyström preconditioner needs at least 2 points, found {n}.", nameof(points));
+        if (options.SubsampleSize < 2) throw new ArgumentException($"The subsample size must be at least 2, found {options.SubsampleSize}.", nameof(options));
+        if (options.SubsampleSize > n)
+            throw new ArgumentException($"The subsample size {options.SubsampleSize} exceeds the {n} available points.", nameof(options));
+        if (!(options.DampingExponent > 0 && options.DampingExponent <= 1))
+            throw new ArgumentException($"The damping exponent must be in (0, 1], found {options.DampingExponent}.", nameof(options));
+        int s = options.SubsampleSize;
+        if (options.Directions is int k0 && (k0 < 0 || k0 > s - 1))
+            throw new ArgumentException($"The number of directions must be in [0, s − 1 = {s - 1}], found {k0}.", nameof(options));
+
+        var indices = Preprocessing.Permutation(n, new Random(options.Seed))[..s];
+        Array.Sort(indices);
+        var subsamplePoints = new Matrix(s, points.Dimension);
+        for (int i = 0; i < s; i++) points.Points.Row(indices[i]).CopyTo(subsamplePoints.Row(i));
+        var subsample = points.Kernel.Prepare(subsamplePoints, "subsample");
+
+        double beta = 0;
+        for (int i = 0; i < s; i++) beta = Math.Max(beta, points.Kernel.Diagonal(subsamplePoints.Row(i)));
+
+        long bytes = 4L * s * s;
+        var budget = options.Budget ?? MemoryBudget.Default;
+        if (bytes > budget.Bytes)
+            throw new InvalidOperationException($"The {s}×{s} Nyström kernel matrix needs {MemoryBudget.Format(bytes)}, more than the memory budget {budget}; lower the subsample size or raise the budget.");
+        cancellationToken.ThrowIfCancellationRequested();
+        var ks = new Matrix(s, s);
+        points.Kernel.Evaluate(subsample, subsample, ks);
+        float inv = 1f / s;
+        for (int i = 0; i < ks.Data.Length; i++) ks.Data[i] *= inv;
+
+        int wanted = options.Directions is int k1 ? k1 + 1 : Math.Min(s - 1, options.MaxEigenpairs);
+        var eig = SymmetricEigen.Top(ks, Math.Max(wanted, 2));
+        var spectrum = eig.Values;
+        if (!(spectrum[0] > 0)) throw new InvalidOperationException($"The Nyström kernel matrix has no positive eigenvalue (λ₁ = {spectrum[0]:G3}); is the kernel degenerate on this data?");
+        int directions = options.Directions ?? AutoDirections(spectrum, options.DampingExponent, s, options.MaxBatchSize);
+        // Directions with a non-positive eigenvalue (rank-deficient subsample) cannot be flattened.
+        while (directions > 0 && !(spectrum[directions] > 0)) directions--;
+        var vectors = new Matrix(s, directions);
+        eig.Vectors.View.Block(0, 0, s, directions).CopyTo(vectors);
+        return new NystromPreconditioner(points.Kernel, indices, subsample, spectrum, vectors, directions, beta, options);
+    }
+
+    /// <summary>
+    /// EigenPro 2's automatic q (§1.5): q = #{i : λᵢ^(−α) &lt; max_bs} − 1, at least 5, with max_bs = min(max(s/5, bs_mem), s);
+    /// q − 1 directions are flattened (tail λ_q).
+    /// </summary>
+    internal static int AutoDirections(double[] spectrum, double alpha, int s, int maxBatch)
+    {
+        double maxBs = Math.Min(Math.Max(s / 5.0, maxBatch), s);
+        int q = spectrum.Count(l => l > 0 && Math.Pow(l, -alpha) < maxBs) - 1;
+        q = Math.Max(q, 5);
+        return Math.Clamp(q - 1, 0, spectrum.Length - 1);
+    }
+}

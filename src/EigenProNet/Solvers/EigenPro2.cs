@@ -1,0 +1,244 @@
+using System.Diagnostics;
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+using EigenProNet.Preconditioning;
+
+namespace EigenProNet.Solvers;
+
+/// <summary>Settings of <see cref="EigenPro2"/>; every null is chosen automatically (spec eigenpro.md §1.11).</summary>
+public sealed record EigenPro2Options
+{
+    /// <summary>Number of epochs.</summary>
+    public int Epochs { get; init; } = 5;
+
+    /// <summary>Nyström subsample size s; default min(n, 2000) below 100 000 rows, else 12 000 (§1.2).</summary>
+    public int? SubsampleSize { get; init; }
+
+    /// <summary>The reference's top_q (q − 1 directions are flattened, the tail is λ_q); automatic by §1.5 when null.</summary>
+    public int? TopQ { get; init; }
+
+    /// <summary>Batch size; default min(m*, the memory limit) (§1.7).</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>The reference's η (the per-sample step is η/b); automatic by §1.7 when null.</summary>
+    public double? Eta { get; init; }
+
+    /// <summary>Damping exponent α of the flattening (0.95 in EigenPro 2).</summary>
+    public double DampingExponent { get; init; } = 0.95;
+
+    /// <summary>Most eigenpairs computed for the automatic q (§1.11).</summary>
+    public int MaxEigenpairs { get; init; } = 1000;
+
+    /// <summary>Training rows evaluated after each epoch (a fixed random subset).</summary>
+    public int TrainEvaluationRows { get; init; } = 5000;
+
+    /// <summary>Stop when the validation MSE has not improved for this many epochs, keeping the best weights (null: never).</summary>
+    public int? EarlyStoppingPatience { get; init; }
+
+    /// <summary>Seed of every random choice (subsample, shuffles, evaluation subset).</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Working-memory budget; bounds the batch size (replaces the reference's GPU-memory rule, §1.3).</summary>
+    public MemoryBudget? Budget { get; init; }
+}
+
+/// <summary>
+/// EigenPro 2 (Ma &amp; Belkin, SysML 2019; spec eigenpro.md §1): preconditioned SGD on the interpolation problem
+/// K(X, X)·α = Y with the centers equal to the training points. Each batch B:
+/// G = K(X_B, X)·α − Y_B; α[B] −= η·G; α[S] += η·U·diag(r)·Uᵀ·K(S, X_B)·G (scatter-add, §1.8).
+/// </summary>
+public sealed class EigenPro2
+{
+    /// <summary>Creates the solver.</summary>
+    public EigenPro2(Kernel kernel, EigenPro2Options? options = null)
+    {
+        Kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
+        Options = options ?? new EigenPro2Options();
+    }
+
+    /// <summary>The kernel.</summary>
+    public Kernel Kernel { get; }
+
+    /// <summary>The settings.</summary>
+    public EigenPro2Options Options { get; }
+
+    /// <summary>Trains on a dataset (one-hot targets for classification), evaluating on <paramref name="validation"/> after every epoch.</summary>
+    public TrainingResult Fit(Dataset train, Dataset? validation = null, IProgress<TrainingProgress>? progress = null,
+        ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var result = Fit(train.Features, train.TargetMatrix(), validation?.Features, validation?.TargetMatrix(), train.ClassCount,
+            progress, observer, cancellationToken);
+        return result with { Model = new KernelModel(Kernel, result.Model.Centers, result.Model.Weights, train.ClassCount, train.ClassNames) };
+    }
+
+    /// <summary>
+    /// Trains on features <paramref name="x"/> (n × d, already scaled) and targets <paramref name="y"/> (n × c).
+    /// <paramref name="classCount"/> &gt; 0 reports accuracies (argmax of the outputs against argmax of the targets).
+    /// </summary>
+    /// <exception cref="ArgumentException">Empty data, row mismatch, NaN/Inf, or options out of range.</exception>
+    /// <exception cref="InvalidOperationException">The memory budget cannot hold one batch or the Nyström matrix.</exception>
+    public TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
+        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        int n = x.Rows, c = y.Columns;
+        if (n < 2) throw new ArgumentException($"EigenPro 2 needs at least 2 training rows, found {n}.", nameof(x));
+        if (y.Rows != n) throw new ArgumentException($"x has {n} rows but y has {y.Rows}.", nameof(y));
+        if (c < 1) throw new ArgumentException("y has no columns.", nameof(y));
+        Guard.AllFinite(y, nameof(y));
+        CheckValidation(x, y, validationX, validationY);
+        var o = Options;
+        if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
+        var budget = o.Budget ?? MemoryBudget.Default;
+        var clock = Stopwatch.StartNew();
+        progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
+
+        var points = Kernel.Prepare(x, nameof(x));
+        int s = o.SubsampleSize ?? (n < 100_000 ? Math.Min(n, 2000) : 12_000);
+        if (s > n) throw new ArgumentException($"The subsample size {s} is larger than the {n} training rows.", nameof(Options));
+        if (s < 2) throw new ArgumentException($"The subsample size must be at least 2, found {s}.", nameof(Options));
+        // Per batch row: a row of K(X_B, X), one of K(X_B, S), the gathered features and the residual.
+        long bytesPerRow = 4L * (n + s + x.Columns + c);
+        int memoryBatch = budget.RowsThatFit(bytesPerRow, Math.Min(n, s), 1, "a training batch");
+        if (o.TopQ is int tq && (tq < 1 || tq > s))
+            throw new ArgumentException($"top_q must be in [1, s = {s}], found {tq}.", nameof(Options));
+        var pre = NystromPreconditioner.Build(points, new NystromOptions
+        {
+            SubsampleSize = s,
+            Directions = o.TopQ is int q ? q - 1 : null,
+            DampingExponent = o.DampingExponent,
+            MaxBatchSize = memoryBatch,
+            MaxEigenpairs = o.MaxEigenpairs,
+            StepRule = StepRule.EigenPro2,
+            Seed = o.Seed,
+            Budget = budget,
+        }, cancellationToken);
+        observer?.OnPreconditioner(pre);
+
+        int batch = o.BatchSize ?? Math.Min(pre.CriticalBatchSize, memoryBatch);
+        if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", nameof(Options));
+        if (o.BatchSize is int userBatch && userBatch > memoryBatch)
+            throw new InvalidOperationException($"A batch of {userBatch} rows needs {MemoryBudget.Format(bytesPerRow * userBatch)}, more than the memory budget {budget} allows ({memoryBatch} rows).");
+        double step = o.Eta is double eta ? eta / batch : pre.StepSize(batch);
+        if (!(step > 0) || !double.IsFinite(step)) throw new ArgumentException($"The step size must be positive and finite, found {step}.", nameof(Options));
+        var settings = new SolverSettings
+        {
+            Solver = "eigenpro2",
+            Kernel = Kernel.ToString(),
+            TrainingRows = n,
+            SubsampleSize = s,
+            TopQ = pre.Directions + 1,
+            BatchSize = batch,
+            StepSize = step,
+            Eta = step * batch,
+            Beta = pre.Beta,
+            TopEigenvalue = pre.Spectrum[0],
+            PreconditionedTopEigenvalue = pre.TopEigenvalue,
+            CriticalBatchSize = pre.CriticalBatchSize,
+            MemoryBatchLimit = memoryBatch,
+            SetupSeconds = clock.Elapsed.TotalSeconds,
+            Seed = o.Seed,
+        };
+
+        var weights = new Matrix(n, c);
+        var model = new KernelModel(Kernel, x, weights, classCount);
+        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget);
+        var random = new Random(o.Seed);
+        var subsample = pre.SubsampleIndices;
+        var xb = new Matrix(batch, x.Columns);
+        var residual = new Matrix(batch, c);
+        var kbs = new Matrix(batch, s);
+        var correction = new Matrix(s, c);
+        int batches = (n + batch - 1) / batch;
+        var reports = new List<EpochReport>();
+        Matrix? bestWeights = null;
+        double bestMse = double.PositiveInfinity;
+        int bestEpoch = 0;
+        float fstep = (float)step;
+
+        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            var order = Preprocessing.Permutation(n, random);
+            for (int bi = 0; bi < batches; bi++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = bi * batch, m = Math.Min(batch, n - start);
+                var ids = order.AsSpan(start, m);
+                var xbView = xb.RowBlock(0, m);
+                for (int i = 0; i < m; i++) x.Row(ids[i]).CopyTo(xbView.Row(i));
+                var batchRows = Kernel.Prepare(xbView, "batch");
+                var g = residual.RowBlock(0, m);
+                // 1. G = K(X_B, X)·α − Y_B
+                Kernel.Multiply(batchRows, points, weights, g, budget, cancellationToken: cancellationToken);
+                for (int i = 0; i < m; i++)
+                {
+                    var gi = g.Row(i);
+                    var yi = y.Row(ids[i]);
+                    for (int j = 0; j < c; j++) gi[j] -= yi[j];
+                }
+                // 3. the correction from K(X_B, S), before α changes (both updates use the same G).
+                var kb = kbs.RowBlock(0, m);
+                Kernel.Evaluate(batchRows, pre.Subsample, kb);
+                pre.Correction(kb, g, correction);
+                // 2. α[B] −= η·G;  4. α[S] += η·correction  (scatter-add: an index may be in both).
+                for (int i = 0; i < m; i++)
+                {
+                    var wi = weights.Row(ids[i]);
+                    var gi = g.Row(i);
+                    for (int j = 0; j < c; j++) wi[j] -= fstep * gi[j];
+                }
+                for (int i = 0; i < subsample.Count; i++)
+                {
+                    var wi = weights.Row(subsample[i]);
+                    var ci = correction.Row(i);
+                    for (int j = 0; j < c; j++) wi[j] += fstep * ci[j];
+                }
+                progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
+            }
+            double seconds = epochClock.Elapsed.TotalSeconds;
+            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(weights.Data)))
+                GuardDiverged(weights, epoch, step);
+            progress?.Report(new TrainingProgress("evaluate", epoch, o.Epochs, batches, batches, n, epochClock.Elapsed));
+            var evalClock = Stopwatch.StartNew();
+            var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
+            var report = new EpochReport(epoch, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
+            reports.Add(report);
+            observer?.OnEpoch(report, model);
+            if (o.EarlyStoppingPatience is int patience && testMse is double vm)
+            {
+                if (vm < bestMse)
+                {
+                    bestMse = vm;
+                    bestEpoch = epoch;
+                    bestWeights = weights.Clone();
+                }
+                else if (epoch - bestEpoch >= patience) break;
+            }
+        }
+        if (bestWeights is not null && bestEpoch != reports.Count)
+            bestWeights.Data.CopyTo(weights.Data, 0);
+        return new TrainingResult(model, reports, settings, bestWeights is not null ? bestEpoch : null);
+    }
+
+    private static void GuardDiverged(Matrix weights, int epoch, double step)
+    {
+        foreach (float w in weights.Data)
+            if (!float.IsFinite(w))
+                throw new InvalidOperationException($"Training diverged in epoch {epoch}: the weights are no longer finite (step size {step:G4} per sample is too large).");
+    }
+
+    internal static void CheckValidation(Matrix x, Matrix y, Matrix? vx, Matrix? vy)
+    {
+        if ((vx is null) != (vy is null)) throw new ArgumentException("Give both validation features and targets, or neither.");
+        if (vx is null) return;
+        if (vx.Columns != x.Columns) throw new ArgumentException($"Validation features have {vx.Columns} columns, training features {x.Columns}.", "validationX");
+        if (vy!.Rows != vx.Rows) throw new ArgumentException($"Validation features have {vx.Rows} rows but targets {vy.Rows}.", "validationY");
+        if (vy.Columns != y.Columns) throw new ArgumentException($"Validation targets have {vy.Columns} columns, training targets {y.Columns}.", "validationY");
+        Guard.AllFinite(vy, "validationY");
+    }
+}

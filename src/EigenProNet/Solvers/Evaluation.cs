@@ -1,0 +1,60 @@
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+
+namespace EigenProNet.Solvers;
+
+/// <summary>The per-epoch evaluation: a fixed random training subset and the validation data, prepared once.</summary>
+internal sealed class Evaluation
+{
+    private readonly KernelRows _train;
+    private readonly Matrix _trainTargets;
+    private readonly KernelRows? _test;
+    private readonly Matrix? _testTargets;
+    private readonly bool _classification;
+    private readonly MemoryBudget _budget;
+
+    public Evaluation(Kernel kernel, KernelRows x, Matrix y, Matrix? testX, Matrix? testY, int trainRows, bool classification, int seed, MemoryBudget budget)
+    {
+        _classification = classification;
+        _budget = budget;
+        if (trainRows >= x.Count)
+        {
+            _train = x;
+            _trainTargets = y;
+        }
+        else
+        {
+            var rows = Preprocessing.Permutation(x.Count, new Random(seed ^ 0x5eed))[..trainRows];
+            Array.Sort(rows);
+            var sub = new Matrix(trainRows, x.Dimension);
+            _trainTargets = new Matrix(trainRows, y.Columns);
+            for (int i = 0; i < rows.Length; i++)
+            {
+                x.Points.Row(rows[i]).CopyTo(sub.Row(i));
+                y.Row(rows[i]).CopyTo(_trainTargets.Row(i));
+            }
+            _train = kernel.Prepare(sub, "training evaluation rows");
+        }
+        if (testX is not null && testY is not null)
+        {
+            _test = kernel.Prepare(testX, "validation features");
+            _testTargets = testY;
+        }
+    }
+
+    public bool HasTest => _test is not null;
+
+    public (double TrainMse, double? TrainAccuracy, double? TestMse, double? TestAccuracy) Run(KernelModel model, CancellationToken ct)
+    {
+        var p = model.PredictScaled(_train, _budget, ct);
+        double trainMse = Metrics.MeanSquaredError(p, _trainTargets);
+        double? trainAcc = _classification ? Accuracy(p, _trainTargets) : null;
+        if (_test is null) return (trainMse, trainAcc, null, null);
+        var pt = model.PredictScaled(_test, _budget, ct);
+        return (trainMse, trainAcc, Metrics.MeanSquaredError(pt, _testTargets!), _classification ? Accuracy(pt, _testTargets!) : null);
+    }
+
+    private static double Accuracy(Matrix predictions, Matrix targets) => Metrics.Accuracy(predictions, Metrics.ArgMax(targets));
+}

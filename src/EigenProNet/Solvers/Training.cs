@@ -1,0 +1,88 @@
+using EigenProNet.Models;
+using EigenProNet.Preconditioning;
+
+namespace EigenProNet.Solvers;
+
+/// <summary>Where a training run is, reported after every batch through <see cref="IProgress{T}"/>.</summary>
+/// <param name="Phase">"setup", "train" or "evaluate".</param>
+/// <param name="Epoch">1-based epoch (0 during setup).</param>
+/// <param name="Epochs">Planned number of epochs.</param>
+/// <param name="Batch">Batches done in this epoch.</param>
+/// <param name="Batches">Batches per epoch.</param>
+/// <param name="Samples">Samples processed in this epoch.</param>
+/// <param name="Elapsed">Time spent in this epoch.</param>
+public sealed record TrainingProgress(string Phase, int Epoch, int Epochs, int Batch, int Batches, long Samples, TimeSpan Elapsed)
+{
+    /// <summary>Throughput of this epoch so far.</summary>
+    public double SamplesPerSecond => Elapsed.TotalSeconds > 0 ? Samples / Elapsed.TotalSeconds : 0;
+}
+
+/// <summary>Metrics after one epoch (spec eigenpro.md §1.10: MSE over all outputs, accuracy by argmax).</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Seconds">Training time of the epoch (evaluation excluded).</param>
+/// <param name="EvaluationSeconds">Time spent evaluating after the epoch.</param>
+/// <param name="TrainMse">MSE on the training-evaluation subset.</param>
+/// <param name="TrainAccuracy">Accuracy on that subset (classification only).</param>
+/// <param name="TestMse">MSE on the validation/test data, when given.</param>
+/// <param name="TestAccuracy">Accuracy on the validation/test data (classification only).</param>
+public sealed record EpochReport(int Epoch, double Seconds, double EvaluationSeconds, double TrainMse, double? TrainAccuracy,
+    double? TestMse, double? TestAccuracy);
+
+/// <summary>
+/// Callbacks a solver makes while it trains — how the eigenvector-dynamics recorder (and anything else) watches
+/// training without reaching into the solver. Every method has an empty default.
+/// </summary>
+public interface ITrainingObserver
+{
+    /// <summary>The preconditioner has been built (its eigensystem is readable from here on).</summary>
+    void OnPreconditioner(NystromPreconditioner preconditioner) { }
+
+    /// <summary>An epoch has ended; <paramref name="model"/> is the current model (do not modify it).</summary>
+    void OnEpoch(EpochReport report, KernelModel model) { }
+}
+
+/// <summary>The hyper-parameters a solver chose (reported by the CLI's JSON summary).</summary>
+public sealed record SolverSettings
+{
+    /// <summary>"eigenpro2" or "direct".</summary>
+    public required string Solver { get; init; }
+    /// <summary>Kernel description.</summary>
+    public required string Kernel { get; init; }
+    /// <summary>Training rows n.</summary>
+    public int TrainingRows { get; init; }
+    /// <summary>Nyström subsample size s.</summary>
+    public int? SubsampleSize { get; init; }
+    /// <summary>The reference's top_q: flattened directions + 1 (the tail is λ_q).</summary>
+    public int? TopQ { get; init; }
+    /// <summary>Batch size.</summary>
+    public int? BatchSize { get; init; }
+    /// <summary>Step applied per sample (η/b).</summary>
+    public double? StepSize { get; init; }
+    /// <summary>The reference's η (= step·b).</summary>
+    public double? Eta { get; init; }
+    /// <summary>β = max k(x, x) over the subsample.</summary>
+    public double? Beta { get; init; }
+    /// <summary>λ₁ of K(S, S)/s.</summary>
+    public double? TopEigenvalue { get; init; }
+    /// <summary>λ₁′ after preconditioning.</summary>
+    public double? PreconditionedTopEigenvalue { get; init; }
+    /// <summary>Critical batch size m*.</summary>
+    public int? CriticalBatchSize { get; init; }
+    /// <summary>Largest batch the memory budget allows.</summary>
+    public int? MemoryBatchLimit { get; init; }
+    /// <summary>Ridge λ of the direct solver.</summary>
+    public double? Ridge { get; init; }
+    /// <summary>Diagonal jitter the Cholesky factorisation needed.</summary>
+    public double? Jitter { get; init; }
+    /// <summary>Seconds of setup (preconditioner or factorisation).</summary>
+    public double SetupSeconds { get; init; }
+    /// <summary>Seed.</summary>
+    public int Seed { get; init; }
+}
+
+/// <summary>What a training run produced.</summary>
+/// <param name="Model">The trained model.</param>
+/// <param name="Epochs">One report per epoch (one in all for the direct solver).</param>
+/// <param name="Settings">The hyper-parameters used.</param>
+/// <param name="BestEpoch">With early stopping, the epoch whose weights the model holds.</param>
+public sealed record TrainingResult(KernelModel Model, IReadOnlyList<EpochReport> Epochs, SolverSettings Settings, int? BestEpoch = null);
