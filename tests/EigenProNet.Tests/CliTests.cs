@@ -56,4 +56,130 @@ public class CliTests
         Assert.Equal(0, code);
         Assert.Contains("bench", stdout);
     }
+
+    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+
+    [Fact]
+    public void TrainPredictEvaluateOnTheBundledSample()
+    {
+        using var dir = new TempDir();
+        string model = dir.File("model.epn"), results = dir.File("results.json"), predictions = dir.File("p.csv");
+        var (code, stdout, stderr) = Run("train", "--data", Sample, "--kernel", "laplace", "--bandwidth", "1", "--scaling", "l2",
+            "--epochs", "2", "--save", model, "--out", results, "--json", "--seed", "3");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var root = doc.RootElement;
+        Assert.Equal(File.ReadAllText(results).Trim(), stdout.Trim());
+        var epochs = root.GetProperty("epochs");
+        Assert.Equal(2, epochs.GetArrayLength());
+        foreach (var key in new[] { "epoch", "seconds", "train_mse", "train_accuracy", "test_mse", "test_accuracy" })
+            Assert.True(epochs[1].TryGetProperty(key, out _), key);
+        var settings = root.GetProperty("settings");
+        Assert.Equal(2000, settings.GetProperty("subsample_size").GetInt32());
+        Assert.True(settings.GetProperty("batch_size").GetInt32() >= 1);
+        Assert.True(settings.GetProperty("top_q").GetInt32() >= 5);
+        Assert.True(settings.GetProperty("step_size").GetDouble() > 0);
+        Assert.Equal(500, root.GetProperty("data").GetProperty("test_rows").GetInt32());
+        double testAccuracy = epochs[1].GetProperty("test_accuracy").GetDouble();
+        Assert.InRange(testAccuracy, 0.3, 1.0);
+        Assert.Contains("epoch 2/2", stderr);
+
+        (code, stdout, stderr) = Run("predict", "--model", model, "--data", Sample, "--predictions", predictions, "--json");
+        Assert.True(code == 0, stderr);
+        using var pred = JsonDocument.Parse(stdout);
+        Assert.Equal(500, pred.RootElement.GetProperty("rows").GetInt32());
+        Assert.Equal(testAccuracy, pred.RootElement.GetProperty("accuracy").GetDouble(), 9);
+        var lines = File.ReadAllLines(predictions);
+        Assert.Equal(501, lines.Length);
+        Assert.StartsWith("predicted_class,output_airplane", lines[0]);
+
+        (code, stdout, _) = Run("evaluate", "--model", model, "--data", Sample, "--split", "train");
+        Assert.Equal(0, code);
+        Assert.Contains("2000 rows, accuracy", stdout);
+    }
+
+    [Fact]
+    public void DirectSolverAndCsvThroughTheCli()
+    {
+        using var dir = new TempDir();
+        var rows = new System.Text.StringBuilder("x1,x2,label\n");
+        var random = new Random(1);
+        for (int i = 0; i < 120; i++)
+        {
+            int c = i % 3;
+            rows.Append(System.Globalization.CultureInfo.InvariantCulture, $"{c * 3 + random.NextDouble()},{-c + random.NextDouble()},{(char)('a' + c)}\n");
+        }
+        string csv = dir.WriteText("t.csv", rows.ToString());
+        var (code, stdout, stderr) = Run("train", "--data", csv, "--solver", "auto", "--kernel", "gaussian", "--bandwidth", "1",
+            "--ridge", "1e-3", "--validation-fraction", "0.25", "--json", "--save", dir.File("m.epn"));
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal("direct", doc.RootElement.GetProperty("settings").GetProperty("solver").GetString());
+        Assert.Equal(30, doc.RootElement.GetProperty("data").GetProperty("test_rows").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("epochs")[0].GetProperty("test_accuracy").GetDouble() > 0.9);
+        (code, _, stderr) = Run("predict", "--model", dir.File("m.epn"), "--data", csv, "--predictions", dir.File("p.npy"));
+        Assert.True(code == 0, stderr);
+        Assert.Equal(new[] { 120, 3 }, EigenProNet.Data.Npy.Read(dir.File("p.npy")).Shape);
+    }
+
+    [Theory]
+    [InlineData("bad-data")]
+    [InlineData("nan-csv")]
+    [InlineData("budget")]
+    [InlineData("subsample")]
+    public void FailedTrainingWritesNothing(string defect)
+    {
+        using var dir = new TempDir();
+        string data = Sample;
+        var extra = new List<string>();
+        switch (defect)
+        {
+            case "bad-data": data = dir.Write("x.bin", new byte[3073 * 2 + 5]); break;
+            case "nan-csv": data = dir.WriteText("x.csv", "1,2,0\nnan,3,1\n"); break;
+            case "budget": extra.AddRange(["--memory-budget", "64KiB"]); break;
+            case "subsample": extra.AddRange(["--subsample-size", "5000"]); break;
+        }
+        var (code, _, stderr) = Run(["train", "--data", data, "--save", dir.File("m.epn"), "--out", dir.File("r.json"), .. extra]);
+        Assert.Equal(1, code);
+        Assert.StartsWith("error:", stderr.Split('\n').First(l => l.StartsWith("error:")));
+        Assert.False(File.Exists(dir.File("m.epn")));
+        Assert.False(File.Exists(dir.File("r.json")));
+    }
+
+    [Fact]
+    public void TrainUsageErrorsExitWithTwo()
+    {
+        Assert.Equal(2, Run("train").Code);                                        // --data missing
+        Assert.Equal(2, Run("train", "--data", Sample, "--kernel", "cosine").Code);
+        Assert.Equal(2, Run("train", "--data", Sample, "--memory-budget", "lots").Code);
+        Assert.Equal(2, Run("data", "download", "imagenet").Code);
+        var (code, _, err) = Run("predict", "--model", "/nonexistent.epn", "--data", Sample);
+        Assert.Equal(1, code);
+        Assert.Contains("nonexistent.epn", err);
+    }
+
+    [Fact]
+    public void DataInfoAndDownloadFromALocalMirror()
+    {
+        var (code, stdout, _) = Run("data", "info", "--data", Sample, "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal("CifarBinary", doc.RootElement.GetProperty("format").GetString());
+        Assert.Equal(2000, doc.RootElement.GetProperty("parts")[0].GetProperty("rows").GetInt32());
+
+        // Debian's copies are re-compressed: they pass on the SHA-256 of their decompressed content.
+        using var dir = new TempDir();
+        (code, stdout, var err) = Run("data", "download", "fashion-mnist", "--dir", dir.Path, "--mirror", EigenProNet.Data.IdxFile.DebianFashionMnist);
+        Assert.True(code == 0, err);
+        Assert.Equal(4, Directory.GetFiles(dir.Path, "*.gz").Length);
+        Assert.Contains("checksum ok", err);
+        // A file that matches no checksum is discarded and nothing is installed.
+        using var mirror = new TempDir();
+        mirror.WriteText("train-images-idx3-ubyte.gz", "not the real file");
+        using var target = new TempDir();
+        (code, _, err) = Run("data", "download", "mnist", "--dir", target.Path, "--mirror", mirror.Path);
+        Assert.Equal(1, code);
+        Assert.Contains("checksum mismatch", err);
+        Assert.Empty(Directory.GetFiles(target.Path));
+    }
 }

@@ -150,12 +150,19 @@ public static class SymmetricEigen
             int m = n - k - 1, off = k + 1;
             var v = new ReadOnlySpan<double>(a, k * n + k + 1, m).ToArray();
             // Q[off:, off:] ← H_k·Q[off:, off:]: y = vᵀQ_sub, then Q_sub −= τ v yᵀ.
+            int threads = m * (long)m > 200_000 ? Parallelism.MaxThreads : 1;
             Array.Clear(y);
-            for (int i = 0; i < m; i++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(q, (off + i) * n + off, m), v[i], y.AsSpan(0, m), y.AsSpan(0, m));
+            // y = vᵀ·Q_sub, each thread owning a range of columns (a GEMV; rows stream once).
+            Parallelism.Run(threads, th =>
+            {
+                var (j0, j1) = Parallelism.Share(m, th, threads);
+                if (j1 <= j0) return;
+                var yPart = y.AsSpan(j0, j1 - j0);
+                for (int i = 0; i < m; i++)
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(q, (off + i) * n + off + j0, j1 - j0), v[i], yPart, yPart);
+            });
             var ys = y.AsSpan(0, m).ToArray();
             double t = tau[k];
-            int threads = m * (long)m > 200_000 ? Parallelism.MaxThreads : 1;
             Parallelism.Run(threads, th =>
             {
                 var (r0, r1) = Parallelism.Share(m, th, threads);
@@ -182,6 +189,7 @@ public static class SymmetricEigen
         const int maxSweeps = 60;
         var cs = new double[n];
         var sn = new double[n];
+        var log = new RotationLog(z, n);
         for (int l = 0; l < n; l++)
         {
             int sweeps = 0;
@@ -226,60 +234,124 @@ public static class SymmetricEigen
                     sn[i] = s;
                 }
                 int first = underflow ? i + 1 : l;
-                ApplyRotations(z, n, cs, sn, first, m - 1);
+                log.Add(cs, sn, first, m - 1);
                 if (underflow) continue;
                 d[l] -= p;
                 e[l] = g;
                 e[m] = 0;
             }
         }
+        log.Flush();
     }
 
-    /// <summary>Applies rotations i = hi … lo (in that order) to row pairs (i, i+1), columns split over threads.</summary>
-    private static void ApplyRotations(double[] z, int n, double[] cs, double[] sn, int lo, int hi)
+    /// <summary>
+    /// The QL rotations, recorded and applied to the eigenvector rows later. The rotation parameters never depend on
+    /// the vectors, so instead of streaming all n columns through memory once per QL sweep, the log replays many
+    /// sweeps on one narrow column tile at a time while that tile stays in cache (each rotation chain carries its
+    /// running row in registers: one load and one store per rotation).
+    /// </summary>
+    private sealed class RotationLog(double[] z, int n)
     {
-        if (hi < lo) return;
-        int count = hi - lo + 1;
-        int threads = (long)count * n > 100_000 ? Parallelism.MaxThreads : 1;
-        Parallelism.Run(threads, th =>
-        {
-            var (c0, c1) = Parallelism.Share(n, th, threads);
-            int len = c1 - c0;
-            if (len == 0) return;
-            for (int i = hi; i >= lo; i--)
-            {
-                var zi = new Span<double>(z, i * n + c0, len);
-                var zi1 = new Span<double>(z, (i + 1) * n + c0, len);
-                Rotate(zi, zi1, cs[i], sn[i]);
-            }
-        });
-    }
+        private const int MaxRotations = 1 << 21;   // 32 MiB of parameters before a replay
+        private readonly List<(int Lo, int Hi, int Offset)> _chains = [];
+        private double[] _c = new double[Math.Max(1024, 4 * n)];
+        private double[] _s = new double[Math.Max(1024, 4 * n)];
+        private int _count;
 
-    /// <summary>(x, y) ← (c·x − s·y, s·x + c·y), vectorised.</summary>
-    private static void Rotate(Span<double> x, Span<double> y, double c, double s)
-    {
-        int j = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
+        /// <summary>Records the chain of rotations i = hi … lo on row pairs (i, i + 1).</summary>
+        public void Add(double[] cs, double[] sn, int lo, int hi)
         {
-            var vc = new System.Numerics.Vector<double>(c);
-            var vs = new System.Numerics.Vector<double>(s);
-            int w = System.Numerics.Vector<double>.Count;
-            var xv = System.Runtime.InteropServices.MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(x);
-            var yv = System.Runtime.InteropServices.MemoryMarshal.Cast<double, System.Numerics.Vector<double>>(y);
-            for (int t = 0; t < xv.Length; t++)
+            if (hi < lo) return;
+            int len = hi - lo + 1;
+            if (_count + len > _c.Length)
             {
-                var a = xv[t];
-                var b = yv[t];
-                xv[t] = vc * a - vs * b;
-                yv[t] = vs * a + vc * b;
+                if (_count + len > MaxRotations) Flush();
+                if (_count + len > _c.Length)
+                {
+                    int size = Math.Max(_c.Length * 2, _count + len);
+                    Array.Resize(ref _c, size);
+                    Array.Resize(ref _s, size);
+                }
             }
-            j = xv.Length * w;
+            Array.Copy(cs, lo, _c, _count, len);
+            Array.Copy(sn, lo, _s, _count, len);
+            _chains.Add((lo, hi, _count));
+            _count += len;
         }
-        for (; j < x.Length; j++)
+
+        /// <summary>Applies every recorded chain, in order, to the rows of z; column tiles are split over the threads.</summary>
+        public void Flush()
         {
-            double a = x[j], b = y[j];
-            x[j] = c * a - s * b;
-            y[j] = s * a + c * b;
+            if (_chains.Count == 0) return;
+            int w = System.Numerics.Vector.IsHardwareAccelerated ? System.Numerics.Vector<double>.Count : 1;
+            int tile = 4 * w;
+            int tiles = (n + tile - 1) / tile;
+            int threads = (long)_count * n > 2_000_000 ? Math.Min(Parallelism.MaxThreads, tiles) : 1;
+            Parallelism.Run(threads, th =>
+            {
+                var (t0, t1) = Parallelism.Share(tiles, th, threads);
+                for (int t = t0; t < t1; t++)
+                {
+                    int c0 = t * tile;
+                    if (w > 1 && c0 + tile <= n) ReplayTile(c0);
+                    else for (int c = c0; c < Math.Min(n, c0 + tile); c++) ReplayColumn(c);
+                }
+            });
+            _chains.Clear();
+            _count = 0;
+        }
+
+        private void ReplayTile(int c0)
+        {
+            int w = System.Numerics.Vector<double>.Count;
+            var zs = z.AsSpan();
+            foreach (var (lo, hi, offset) in _chains)
+            {
+                // (x, y) ← (c·x − s·y, s·x + c·y) for x = row i, y = row i + 1, i = hi … lo; row i + 1 is final after step i.
+                var y0 = new System.Numerics.Vector<double>(zs.Slice((hi + 1) * n + c0));
+                var y1 = new System.Numerics.Vector<double>(zs.Slice((hi + 1) * n + c0 + w));
+                var y2 = new System.Numerics.Vector<double>(zs.Slice((hi + 1) * n + c0 + 2 * w));
+                var y3 = new System.Numerics.Vector<double>(zs.Slice((hi + 1) * n + c0 + 3 * w));
+                for (int i = hi; i >= lo; i--)
+                {
+                    var vc = new System.Numerics.Vector<double>(_c[offset + i - lo]);
+                    var vs = new System.Numerics.Vector<double>(_s[offset + i - lo]);
+                    var row = zs.Slice(i * n + c0);
+                    var below = zs.Slice((i + 1) * n + c0);
+                    var x0 = new System.Numerics.Vector<double>(row);
+                    var x1 = new System.Numerics.Vector<double>(row[w..]);
+                    var x2 = new System.Numerics.Vector<double>(row[(2 * w)..]);
+                    var x3 = new System.Numerics.Vector<double>(row[(3 * w)..]);
+                    (vs * x0 + vc * y0).CopyTo(below);
+                    (vs * x1 + vc * y1).CopyTo(below[w..]);
+                    (vs * x2 + vc * y2).CopyTo(below[(2 * w)..]);
+                    (vs * x3 + vc * y3).CopyTo(below[(3 * w)..]);
+                    y0 = vc * x0 - vs * y0;
+                    y1 = vc * x1 - vs * y1;
+                    y2 = vc * x2 - vs * y2;
+                    y3 = vc * x3 - vs * y3;
+                }
+                var top = zs.Slice(lo * n + c0);
+                y0.CopyTo(top);
+                y1.CopyTo(top[w..]);
+                y2.CopyTo(top[(2 * w)..]);
+                y3.CopyTo(top[(3 * w)..]);
+            }
+        }
+
+        private void ReplayColumn(int c)
+        {
+            foreach (var (lo, hi, offset) in _chains)
+            {
+                double y = z[(hi + 1) * n + c];
+                for (int i = hi; i >= lo; i--)
+                {
+                    double cc = _c[offset + i - lo], ss = _s[offset + i - lo], x = z[i * n + c];
+                    z[(i + 1) * n + c] = ss * x + cc * y;
+                    y = cc * x - ss * y;
+                }
+                z[lo * n + c] = y;
+            }
         }
     }
 

@@ -1,0 +1,247 @@
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+using EigenProNet.Preconditioning;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Tests;
+
+public class SolverTests
+{
+    /// <summary>Spec §7.3 setup: n × 10 standard normal rows, Y = X·W* with W* standard normal (10 × 3).</summary>
+    private static (Matrix X, Matrix Y) Synthetic(int n, int seed = 42)
+    {
+        var x = Matrix.RandomNormal(n, 10, seed);
+        var w = Matrix.RandomNormal(10, 3, seed + 1);
+        return (x, Gemm.Multiply(x, w));
+    }
+
+    private static readonly LaplaceKernel Laplace10 = new(Math.Sqrt(10));
+
+    /// <summary>float64 eigen-decomposition of K(S, S)/s for the preconditioner's own subsample (rows of the result are eigenvectors).</summary>
+    private static (double[] Values, double[] Rows, double[] A) NystromInDouble(NystromPreconditioner pre)
+    {
+        int s = pre.SubsampleSize;
+        var k = Laplace10.Evaluate(pre.Subsample.Points, pre.Subsample.Points);
+        // Exactly the matrix the preconditioner decomposes: K scaled by 1/s in float32, symmetrised in float64.
+        float inv = 1f / s;
+        var a = new double[s * s];
+        for (int i = 0; i < s; i++) for (int j = 0; j < s; j++) a[i * s + j] = 0.5 * ((double)(k[i, j] * inv) + (double)(k[j, i] * inv));
+        var (values, rows) = SymmetricEigen.Decompose((double[])a.Clone(), s);
+        return (values, rows, a);
+    }
+
+    [Theory]
+    [InlineData(0.95)]
+    [InlineData(1.0)]
+    public void PreconditionedTopEigenvalueIsLambda1OverScale(double alpha)
+    {
+        // Spec §7.2: M = A − A·U·diag(D)·Uᵀ·A (A = K(S,S)/s) has eigenvalues λᵢ(λ_q/λᵢ)^α for the flattened i and λᵢ
+        // beyond, so its top eigenvalue is λ₁/scale; with α = 1 the flattened ones all equal the tail. float64 path.
+        var (x, _) = Synthetic(1000, seed: 7);
+        var pre = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions
+        {
+            SubsampleSize = 500, Directions = 49, DampingExponent = alpha, Seed = 3,
+        });
+        int s = 500, k = pre.Directions;
+        Assert.Equal(49, k);
+        var (values, rows, a) = NystromInDouble(pre);
+        var order = Enumerable.Range(0, s).OrderByDescending(i => values[i]).ToArray();
+        for (int i = 0; i <= k; i++) Assert.Equal(values[order[i]], pre.Spectrum[i], 1e-12 * values[order[0]]);
+        // P = U·diag(r·s)·Uᵀ from float64 vectors and the preconditioner's float64 coefficients.
+        var au = new double[s * k];  // A·U = U·Λ exactly for eigenvectors
+        var m = (double[])a.Clone();
+        for (int p = 0; p < k; p++)
+        {
+            double d = pre.Coefficients[p] * s, l = values[order[p]];
+            long row = (long)order[p] * s;
+            for (int i = 0; i < s; i++)
+                for (int j = 0; j < s; j++) m[i * s + j] -= l * l * d * rows[row + i] * rows[row + j];
+        }
+        var (mv, _) = SymmetricEigen.Decompose(m, s);
+        double top = mv.Max();
+        Assert.Equal(pre.TopEigenvalue, top, 1e-9 * top);
+        double expected = pre.Spectrum[0] / Math.Pow(pre.Spectrum[0] / pre.TailEigenvalue, alpha);
+        Assert.Equal(expected, pre.TopEigenvalue, 1e-12 * expected);
+        if (alpha == 1.0)
+        {
+            var sorted = mv.OrderByDescending(v => v).ToArray();
+            for (int i = 0; i <= k; i++) Assert.Equal(pre.TailEigenvalue, sorted[i], 1e-9 * pre.TailEigenvalue);
+        }
+        Assert.Equal(1.0, pre.Beta);
+        _ = au;
+    }
+
+    [Fact]
+    public void StepRulesMatchTheSpecArithmetic()
+    {
+        // §7.5 spot checks through the public formulas.
+        Assert.Equal(1502, (int)(1 / 6.66e-4 + 1));
+        var (x, _) = Synthetic(300);
+        var ep2 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, DampingExponent = 0.95 });
+        double l1p = ep2.TopEigenvalue, beta = ep2.Beta;
+        Assert.Equal((int)(beta / l1p + 1), ep2.CriticalBatchSize);
+        Assert.Equal(1 / beta, ep2.StepSize(ep2.CriticalBatchSize - 1), 12);
+        int big = ep2.CriticalBatchSize + 50;
+        Assert.Equal(0.99 * 2 / (beta + (big - 1) * l1p), ep2.StepSize(big), 12);
+        var ep4 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, StepRule = StepRule.EigenPro4 });
+        Assert.Equal((int)(beta / ep4.TailEigenvalue), ep4.CriticalBatchSize);
+        Assert.Equal(2 / (beta + (ep4.CriticalBatchSize - 1) * ep4.TailEigenvalue), ep4.StepSize(ep4.CriticalBatchSize), 12);
+        Assert.Equal(1 / beta, ep4.StepSize(ep4.CriticalBatchSize - 1), 12);
+        var ep3 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, StepRule = StepRule.EigenPro3Data });
+        Assert.Equal(0.5 / beta, ep3.StepSize(7), 12);
+    }
+
+    [Theory]
+    [InlineData(2, 0.02464, 41)]
+    [InlineData(20, 0.00369, 271)]
+    [InlineData(100, 0.00116, 862)]
+    public void EigenPro2ConvergesToTheInterpolant(int topQ, double referenceLambda, int referenceBatch)
+    {
+        // Spec §7.3: s = n = 1000, α = 0.95; λ₁′ and the batch size depend only on the spectrum (reference values
+        // from another random draw of the same distribution, so compared within 10 %); MSE < 1e-5 within 20 epochs
+        // and α within 5e-3 of K⁻¹Y.
+        var (x, y) = Synthetic(1000);
+        var solver = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 20, TopQ = topQ, Seed = 42, TrainEvaluationRows = 1000 });
+        var result = solver.Fit(x, y);
+        Assert.Equal(1000, result.Settings.SubsampleSize);
+        Assert.InRange(result.Settings.PreconditionedTopEigenvalue!.Value, 0.9 * referenceLambda, 1.1 * referenceLambda);
+        Assert.InRange(result.Settings.BatchSize!.Value, 0.9 * referenceBatch, 1.1 * referenceBatch);
+        Assert.Equal(result.Settings.BatchSize, result.Settings.Eta);   // linear regime: η = b/β with β = 1
+        var mse = result.Epochs.Select(e => e.TrainMse).ToArray();
+        Assert.True(mse[^1] < 1e-5, $"train MSE after 20 epochs: {mse[^1]:G3}");
+        for (int e = 4; e < mse.Length; e += 4) Assert.True(mse[e] < 0.5 * mse[e - 4], $"MSE not falling geometrically: {string.Join(", ", mse.Select(v => v.ToString("G2")))}");
+        var exact = new DirectSolver(Laplace10).Fit(x, y).Model.Weights;
+        Assert.True(RelativeDifference(result.Model.Weights, exact) < 5e-3, $"‖α − K⁻¹Y‖/‖K⁻¹Y‖ = {RelativeDifference(result.Model.Weights, exact):G3}");
+    }
+
+    [Fact]
+    public void WithQEqualOneEigenPro2IsPlainSgdWithStepOneOverBeta()
+    {
+        var (x, y) = Synthetic(200);
+        const int batch = 1;   // below the critical batch size β/λ₁ + 1, where the step is 1/β
+        var result = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 1, TopQ = 1, BatchSize = batch, SubsampleSize = 100, Seed = 9 }).Fit(x, y);
+        Assert.Equal(1, result.Settings.TopQ);
+        Assert.Equal(1.0, result.Settings.StepSize);
+        // float64 SGD over the same permutation: α[B] −= (1/β)·(K(X_B, X)·α − Y_B).
+        var k = Reference.ToDouble(Laplace10.Evaluate(x, x));
+        var alpha = new double[200, 3];
+        var order = Preprocessing.Permutation(200, new Random(9));
+        for (int start = 0; start < 200; start += batch)
+        {
+            var g = new double[batch, 3];
+            for (int b = 0; b < batch; b++)
+                for (int c = 0; c < 3; c++)
+                {
+                    double p = 0;
+                    for (int j = 0; j < 200; j++) p += k[order[start + b], j] * alpha[j, c];
+                    g[b, c] = p - y[order[start + b], c];
+                }
+            for (int b = 0; b < batch; b++) for (int c = 0; c < 3; c++) alpha[order[start + b], c] -= g[b, c];
+        }
+        double num = 0, den = 0;
+        for (int i = 0; i < 200; i++)
+            for (int c = 0; c < 3; c++) { num += Math.Pow(result.Model.Weights[i, c] - alpha[i, c], 2); den += alpha[i, c] * alpha[i, c]; }
+        Assert.True(Math.Sqrt(num / den) < 1e-5, $"relative difference {Math.Sqrt(num / den):G3}");
+    }
+
+    [Fact]
+    public void EigenPro2AgreesWithTheDirectSolverOnRealCifar()
+    {
+        var split = DatasetLoader.Load(Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample"));
+        var scaling = Preprocessor.Fit(Scaling.L2, split.Train.Features);
+        var train = split.Train.WithFeatures(scaling.Transform(split.Train.Features));
+        var test = split.Test!.WithFeatures(scaling.Transform(split.Test.Features));
+        var kernel = new LaplaceKernel(1);
+        var direct = new DirectSolver(kernel).Fit(train, test);
+        var ep = new EigenPro2(kernel, new EigenPro2Options { Epochs = 10, Seed = 1 }).Fit(train, test);
+        var pd = direct.Model.Predict(test.Features);
+        var pe = ep.Model.Predict(test.Features);
+        double diff = RelativeDifference(pe, pd);
+        Assert.True(diff < 0.05, $"relative prediction difference {diff:G3}");
+        Assert.InRange(ep.Epochs[^1].TestAccuracy!.Value, direct.Epochs[0].TestAccuracy!.Value - 0.02, direct.Epochs[0].TestAccuracy!.Value + 0.02);
+        Assert.True(direct.Epochs[0].TestAccuracy > 0.35, "a Laplace kernel on 2000 CIFAR-10 images should beat 35 %");
+    }
+
+    [Fact]
+    public void TrainingIsReproducibleForASeed()
+    {
+        var (x, y) = Synthetic(300);
+        var o = new EigenPro2Options { Epochs = 2, Seed = 5, SubsampleSize = 100 };
+        var a = new EigenPro2(Laplace10, o).Fit(x, y).Model.Weights;
+        var b = new EigenPro2(Laplace10, o).Fit(x, y).Model.Weights;
+        Assert.Equal(a.Data, b.Data);
+        var c = new EigenPro2(Laplace10, o with { Seed = 6 }).Fit(x, y).Model.Weights;
+        Assert.NotEqual(a.Data, c.Data);
+    }
+
+    [Fact]
+    public void ObserverSeesThePreconditionerAndEveryEpoch()
+    {
+        var (x, y) = Synthetic(300);
+        var observer = new RecordingObserver();
+        var progress = new List<TrainingProgress>();
+        new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 3, SubsampleSize = 100 })
+            .Fit(x, y, x, y, 0, new SyncProgress(progress), observer);
+        Assert.NotNull(observer.Preconditioner);
+        Assert.Equal(100, observer.Preconditioner!.SubsampleIndices.Count);
+        Assert.Equal(new[] { 1, 2, 3 }, observer.Epochs);
+        Assert.Contains(progress, p => p.Phase == "train" && p.Epoch == 3 && p.Batch == p.Batches);
+    }
+
+    [Fact]
+    public void EarlyStoppingKeepsTheBestValidationWeights()
+    {
+        var (x, y) = Synthetic(400);
+        var (vx, vy) = Synthetic(100, seed: 99);
+        // Noisy targets make the validation error turn up once the model interpolates the noise.
+        var noisy = y.Clone();
+        var noise = Matrix.RandomNormal(400, 3, 1234, 3f);
+        for (int i = 0; i < noisy.Data.Length; i++) noisy.Data[i] += noise.Data[i];
+        var r = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 30, EarlyStoppingPatience = 2, SubsampleSize = 200 }).Fit(x, noisy, vx, vy);
+        Assert.NotNull(r.BestEpoch);
+        double best = r.Epochs.Min(e => e.TestMse!.Value);
+        Assert.Equal(best, r.Epochs[r.BestEpoch!.Value - 1].TestMse);
+        var p = r.Model.Predict(vx);
+        Assert.Equal(best, Metrics.MeanSquaredError(p, vy), 1e-6);
+    }
+
+    [Fact]
+    public void BadInputGivesClearErrors()
+    {
+        var (x, y) = Synthetic(50);
+        var ep = new EigenPro2(Laplace10);
+        Assert.Contains("rows", Assert.Throws<ArgumentException>(() => ep.Fit(x, new Matrix(49, 3))).Message);
+        Assert.Contains("at least 2", Assert.Throws<ArgumentException>(() => ep.Fit(new Matrix(1, 10), new Matrix(1, 3))).Message);
+        var nan = x.Clone();
+        nan[3, 4] = float.NaN;
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => ep.Fit(nan, y)).Message);
+        Assert.Contains("larger than the 50", Assert.Throws<ArgumentException>(() => new EigenPro2(Laplace10, new EigenPro2Options { SubsampleSize = 51 }).Fit(x, y)).Message);
+        var tiny = new EigenPro2(Laplace10, new EigenPro2Options { Budget = new MemoryBudget(64) });
+        Assert.Contains("budget", Assert.Throws<InvalidOperationException>(() => tiny.Fit(x, y)).Message);
+        Assert.Contains("memory budget", Assert.Throws<InvalidOperationException>(() => new DirectSolver(Laplace10, 0, new MemoryBudget(1000)).Fit(x, y)).Message);
+        Assert.Throws<ArgumentException>(() => new DirectSolver(Laplace10, -1));
+    }
+
+    private static double RelativeDifference(MatrixView a, MatrixView b)
+    {
+        double num = 0, den = 0;
+        for (int i = 0; i < a.Rows; i++)
+            for (int j = 0; j < a.Columns; j++) { num += Math.Pow(a[i, j] - b[i, j], 2); den += Math.Pow(b[i, j], 2); }
+        return Math.Sqrt(num / den);
+    }
+
+    private sealed class RecordingObserver : ITrainingObserver
+    {
+        public NystromPreconditioner? Preconditioner;
+        public readonly List<int> Epochs = [];
+        public void OnPreconditioner(NystromPreconditioner preconditioner) => Preconditioner = preconditioner;
+        public void OnEpoch(EpochReport report, KernelModel model) => Epochs.Add(report.Epoch);
+    }
+
+    private sealed class SyncProgress(List<TrainingProgress> sink) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => sink.Add(value);
+    }
+}
