@@ -134,9 +134,10 @@ public static class DatasetLoader
         int label = cols - 1;
         if (csv.LabelColumn is not null)
         {
-            if (!int.TryParse(csv.LabelColumn, out int index) || (index < 0 ? cols + index : index) is var r && (r < 0 || r >= cols))
-                throw new ArgumentException($"{path}: label column '{csv.LabelColumn}' must be an index into the {cols} columns of a .npy table.");
+            bool isIndex = int.TryParse(csv.LabelColumn, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int index);
             label = index < 0 ? cols + index : index;
+            if (!isIndex || label < 0 || label >= cols)
+                throw new ArgumentException($"{path}: label column '{csv.LabelColumn}' must be an index into the {cols} columns of a .npy table.");
         }
         var x = new Matrix(table.Rows, cols - 1);
         var y = new float[table.Rows];
@@ -173,6 +174,7 @@ public static class DatasetLoader
     {
         var features = x.ToMatrix(source + " X");
         if (x.Shape.Length != 2) throw new DataFormatException($"{source}: X must be 2-D, found shape ({string.Join(", ", x.Shape)}).");
+        if (y.Shape.Length is not (1 or 2)) throw new DataFormatException($"{source}: y must be 1-D or 2-D, found shape ({string.Join(", ", y.Shape)}).");
         if (y.Shape[0] != features.Rows) throw new DataFormatException($"{source}: X has {features.Rows} rows but y has {y.Shape[0]}.");
         if (regression || y.Shape.Length == 2 && y.Shape[1] > 1 || y.Data is float[] or double[] && train is { IsClassification: false })
             return new Dataset(features, y.ToMatrix(source + " y"), source);

@@ -11,7 +11,7 @@ namespace EigenProNet.Solvers;
 /// so it is for problems whose matrix (twice: K and its factor) fits the memory budget; the reference the
 /// iterative solvers are tested against.
 /// </summary>
-public sealed class DirectSolver
+public sealed class DirectSolver : IKernelSolver
 {
     /// <summary>Creates the solver with ridge <paramref name="ridge"/> (λ ≥ 0; 0 interpolates, with reported jitter if needed).</summary>
     public DirectSolver(Kernel kernel, double ridge = 0.0, MemoryBudget? budget = null)
@@ -34,28 +34,13 @@ public sealed class DirectSolver
     /// <summary>Bytes the solver needs for n training rows (K and its Cholesky factor).</summary>
     public static long RequiredBytes(int n) => 2L * 4 * n * n;
 
-    /// <summary>Trains on a dataset, evaluating on <paramref name="validation"/>.</summary>
-    public TrainingResult Fit(Dataset train, Dataset? validation = null, IProgress<TrainingProgress>? progress = null,
-        ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(train);
-        var result = Fit(train.Features, train.TargetMatrix(), validation?.Features, validation?.TargetMatrix(), train.ClassCount,
-            progress, observer, cancellationToken);
-        return result with { Model = new KernelModel(Kernel, result.Model.Centers, result.Model.Weights, train.ClassCount, train.ClassNames) };
-    }
-
     /// <summary>Trains on scaled features <paramref name="x"/> and targets <paramref name="y"/>.</summary>
     /// <exception cref="InvalidOperationException">The n × n matrices exceed the memory budget, or K + λI is not positive definite even with jitter.</exception>
     public TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
         IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(y);
+        TrainingInput.Check(x, y, validationX, validationY, 1, "The direct solver");
         int n = x.Rows;
-        if (n < 1) throw new ArgumentException("The training data is empty.", nameof(x));
-        if (y.Rows != n) throw new ArgumentException($"x has {n} rows but y has {y.Rows}.", nameof(y));
-        Guard.AllFinite(y, nameof(y));
-        EigenPro2.CheckValidation(x, y, validationX, validationY);
         if (RequiredBytes(n) > Budget.Bytes)
             throw new InvalidOperationException($"The direct solver needs {MemoryBudget.Format(RequiredBytes(n))} for n = {n} rows, more than the memory budget {Budget}; use EigenPro or raise the budget.");
         var clock = Stopwatch.StartNew();

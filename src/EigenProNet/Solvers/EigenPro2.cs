@@ -49,7 +49,7 @@ public sealed record EigenPro2Options
 /// K(X, X)·α = Y with the centers equal to the training points. Each batch B:
 /// G = K(X_B, X)·α − Y_B; α[B] −= η·G; α[S] += η·U·diag(r)·Uᵀ·K(S, X_B)·G (scatter-add, §1.8).
 /// </summary>
-public sealed class EigenPro2
+public sealed class EigenPro2 : IKernelSolver
 {
     /// <summary>Creates the solver.</summary>
     public EigenPro2(Kernel kernel, EigenPro2Options? options = null)
@@ -64,16 +64,6 @@ public sealed class EigenPro2
     /// <summary>The settings.</summary>
     public EigenPro2Options Options { get; }
 
-    /// <summary>Trains on a dataset (one-hot targets for classification), evaluating on <paramref name="validation"/> after every epoch.</summary>
-    public TrainingResult Fit(Dataset train, Dataset? validation = null, IProgress<TrainingProgress>? progress = null,
-        ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(train);
-        var result = Fit(train.Features, train.TargetMatrix(), validation?.Features, validation?.TargetMatrix(), train.ClassCount,
-            progress, observer, cancellationToken);
-        return result with { Model = new KernelModel(Kernel, result.Model.Centers, result.Model.Weights, train.ClassCount, train.ClassNames) };
-    }
-
     /// <summary>
     /// Trains on features <paramref name="x"/> (n × d, already scaled) and targets <paramref name="y"/> (n × c).
     /// <paramref name="classCount"/> &gt; 0 reports accuracies (argmax of the outputs against argmax of the targets).
@@ -83,14 +73,8 @@ public sealed class EigenPro2
     public TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
         IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(y);
+        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 2");
         int n = x.Rows, c = y.Columns;
-        if (n < 2) throw new ArgumentException($"EigenPro 2 needs at least 2 training rows, found {n}.", nameof(x));
-        if (y.Rows != n) throw new ArgumentException($"x has {n} rows but y has {y.Rows}.", nameof(y));
-        if (c < 1) throw new ArgumentException("y has no columns.", nameof(y));
-        Guard.AllFinite(y, nameof(y));
-        CheckValidation(x, y, validationX, validationY);
         var o = Options;
         if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
         var budget = o.Budget ?? MemoryBudget.Default;
@@ -230,15 +214,5 @@ public sealed class EigenPro2
         foreach (float w in weights.Data)
             if (!float.IsFinite(w))
                 throw new InvalidOperationException($"Training diverged in epoch {epoch}: the weights are no longer finite (step size {step:G4} per sample is too large).");
-    }
-
-    internal static void CheckValidation(Matrix x, Matrix y, Matrix? vx, Matrix? vy)
-    {
-        if ((vx is null) != (vy is null)) throw new ArgumentException("Give both validation features and targets, or neither.");
-        if (vx is null) return;
-        if (vx.Columns != x.Columns) throw new ArgumentException($"Validation features have {vx.Columns} columns, training features {x.Columns}.", "validationX");
-        if (vy!.Rows != vx.Rows) throw new ArgumentException($"Validation features have {vx.Rows} rows but targets {vy.Rows}.", "validationY");
-        if (vy.Columns != y.Columns) throw new ArgumentException($"Validation targets have {vy.Columns} columns, training targets {y.Columns}.", "validationY");
-        Guard.AllFinite(vy, "validationY");
     }
 }

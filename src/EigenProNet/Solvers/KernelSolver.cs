@@ -1,0 +1,60 @@
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+
+namespace EigenProNet.Solvers;
+
+/// <summary>A solver that fits a <see cref="KernelModel"/> to features and targets (EigenPro, direct).</summary>
+public interface IKernelSolver
+{
+    /// <summary>The kernel.</summary>
+    Kernel Kernel { get; }
+
+    /// <summary>
+    /// Trains on features <paramref name="x"/> (n × d, already scaled) and targets <paramref name="y"/> (n × c),
+    /// evaluating on the validation rows when given. <paramref name="classCount"/> &gt; 0 reports accuracies
+    /// (argmax of the outputs against argmax of the targets).
+    /// </summary>
+    TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
+        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Dataset-level training for every <see cref="IKernelSolver"/>.</summary>
+public static class KernelSolverExtensions
+{
+    /// <summary>Trains on a dataset (one-hot targets for classification), evaluating on <paramref name="validation"/> after every epoch.</summary>
+    public static TrainingResult Fit(this IKernelSolver solver, Dataset train, Dataset? validation = null,
+        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(solver);
+        ArgumentNullException.ThrowIfNull(train);
+        var result = solver.Fit(train.Features, train.TargetMatrix(), validation?.Features, validation?.TargetMatrix(), train.ClassCount,
+            progress, observer, cancellationToken);
+        var m = result.Model;
+        return result with { Model = new KernelModel(m.Kernel, m.Centers, m.Weights, train.ClassCount, train.ClassNames) };
+    }
+}
+
+/// <summary>The input checks every solver makes before it starts.</summary>
+internal static class TrainingInput
+{
+    public static void Check(Matrix x, Matrix y, Matrix? validationX, Matrix? validationY, int minRows, string solver)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Rows < minRows) throw new ArgumentException($"{solver} needs at least {minRows} training rows, found {x.Rows}.", nameof(x));
+        if (y.Rows != x.Rows) throw new ArgumentException($"x has {x.Rows} rows but y has {y.Rows}.", nameof(y));
+        if (y.Columns < 1) throw new ArgumentException("y has no columns.", nameof(y));
+        Guard.AllFinite(y, nameof(y));
+        if ((validationX is null) != (validationY is null)) throw new ArgumentException("Give both validation features and targets, or neither.");
+        if (validationX is null) return;
+        if (validationX.Columns != x.Columns)
+            throw new ArgumentException($"Validation features have {validationX.Columns} columns, training features {x.Columns}.", nameof(validationX));
+        if (validationY!.Rows != validationX.Rows)
+            throw new ArgumentException($"Validation features have {validationX.Rows} rows but targets {validationY.Rows}.", nameof(validationY));
+        if (validationY.Columns != y.Columns)
+            throw new ArgumentException($"Validation targets have {validationY.Columns} columns, training targets {y.Columns}.", nameof(validationY));
+        Guard.AllFinite(validationY, nameof(validationY));
+    }
+}
