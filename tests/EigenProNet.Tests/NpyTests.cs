@@ -146,6 +146,20 @@ public class NpyTests
     }
 
     [Fact]
+    public void NpzWithoutFeaturesOrWithMismatchedRowsIsAClearError()
+    {
+        using var dir = new TempDir();
+        string missing = dir.File("missing.npz");
+        Npy.WriteArchive(missing, new Dictionary<string, NpyArray> { ["y"] = new(new long[] { 0, 1 }, 2) });
+        var e = Assert.Throws<DataFormatException>(() => DatasetLoader.Load(missing));
+        Assert.Contains("none of the arrays X", e.Message);
+        Assert.Contains(missing, e.Message);
+        string rows = dir.File("rows.npz");
+        Npy.WriteArchive(rows, new Dictionary<string, NpyArray> { ["X"] = new(new float[] { 1, 2, 3, 4 }, 2, 2), ["y"] = new(new long[] { 0, 1, 1 }, 3) });
+        Assert.Contains("X has 2 rows but y has 3", Assert.Throws<DataFormatException>(() => DatasetLoader.Load(rows)).Message);
+    }
+
+    [Fact]
     public void NotAZipIsAClearError()
     {
         using var dir = new TempDir();

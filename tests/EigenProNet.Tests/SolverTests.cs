@@ -50,7 +50,6 @@ public class SolverTests
         var order = Enumerable.Range(0, s).OrderByDescending(i => values[i]).ToArray();
         for (int i = 0; i <= k; i++) Assert.Equal(values[order[i]], pre.Spectrum[i], 1e-12 * values[order[0]]);
         // P = U·diag(r·s)·Uᵀ from float64 vectors and the preconditioner's float64 coefficients.
-        var au = new double[s * k];  // A·U = U·Λ exactly for eigenvectors
         var m = (double[])a.Clone();
         for (int p = 0; p < k; p++)
         {
@@ -70,7 +69,6 @@ public class SolverTests
             for (int i = 0; i <= k; i++) Assert.Equal(pre.TailEigenvalue, sorted[i], 1e-9 * pre.TailEigenvalue);
         }
         Assert.Equal(1.0, pre.Beta);
-        _ = au;
     }
 
     [Fact]

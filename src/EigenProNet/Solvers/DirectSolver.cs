@@ -52,7 +52,6 @@ public sealed class DirectSolver : IKernelSolver
         if (Ridge > 0)
             for (int i = 0; i < n; i++) k[i, i] += (float)Ridge;
         var factor = Cholesky.Factor(k);
-        k = null!;
         var weights = factor.Solve(y);
         double seconds = clock.Elapsed.TotalSeconds;
         progress?.Report(new TrainingProgress("evaluate", 1, 1, 1, 1, n, clock.Elapsed));
