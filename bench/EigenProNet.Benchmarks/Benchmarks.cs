@@ -23,6 +23,26 @@ public static class Benchmarks
     }
 
     /// <summary>
+    /// C = A·B for square N×N float64 matrices (the eigensolver's GEMM). The peak beside it is the fp32 FMA peak; the
+    /// fp64 peak is half of it.
+    /// </summary>
+    public static BenchmarkResult DoubleGemm(int size, int threads, int repeats = 3)
+    {
+        if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "Expected size >= 1.");
+        Parallelism.MaxThreads = threads;
+        var rng = new Random(1);
+        double[] Fill() { var x = new double[(long)size * size]; for (long i = 0; i < x.Length; i++) x[i] = rng.NextDouble() - 0.5; return x; }
+        var a = DoubleBlock.Of(Fill(), size, size);
+        var b = DoubleBlock.Of(Fill(), size, size);
+        var c = DoubleBlock.Of(new double[(long)size * size], size, size);
+        double seconds = Best(repeats, () => LinearAlgebra.DoubleGemm.Compute(Transpose.No, Transpose.No, 1, a, b, 0, c));
+        double peak = PeakProbe.MeasureGflops(threads);
+        double gflops = 2.0 * size * size * size / seconds / 1e9;
+        return new BenchmarkResult("gemm:double", $"{size}x{size}x{size}", seconds, gflops, peak, gflops / peak, threads,
+            SimdCapabilities.Best.ToString(), new Dictionary<string, double> { ["fraction_of_fp64_peak"] = 2 * gflops / peak });
+    }
+
+    /// <summary>
     /// K(A, B) for A (rows × dim) and B (cols × dim) — default the CIFAR-10 shape (2000×3072)·(3072×5000) — and the
     /// plain GEMM A·Bᵀ of the same shape, so the elementwise overhead of the kernel is reported as a ratio.
     /// </summary>

@@ -15,12 +15,17 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "Worker threads (default: all cores)." };
 
         var size = new Option<int>("--size") { Description = "Matrix size N of the N×N×N product.", DefaultValueFactory = _ => 2048 };
-        var gemm = new Command("gemm", "Square float32 GEMM C = A·B.") { size, json, threads };
+        var precision = new Option<string>("--precision")
+            { Description = "single (the kernels' GEMM) | double (the eigensolver's GEMM; peak beside it is the fp32 one, fp64 is half).", DefaultValueFactory = _ => "single" };
+        precision.AcceptOnlyFromAmong("single", "double");
+        var gemm = new Command("gemm", "Square GEMM C = A·B.") { size, precision, json, threads };
         gemm.SetAction(p =>
         {
             int n = p.GetValue(size);
             if (n < 1) throw new UsageException($"--size must be at least 1, found {n}.");
-            return Report(Benchmarks.Benchmarks.Gemm(n, EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+            int t = EigenProCli.ApplyThreads(p.GetValue(threads));
+            var result = p.GetValue(precision) == "double" ? Benchmarks.Benchmarks.DoubleGemm(n, t) : Benchmarks.Benchmarks.Gemm(n, t);
+            return Report(result, p.GetValue(json), stdout, stderr);
         });
 
         var kind = new Option<string>("--kind") { Description = "laplace | gaussian | ntk | mahalanobis", DefaultValueFactory = _ => "laplace" };

@@ -19,8 +19,8 @@ public class SolverTests
 
     private static readonly LaplaceKernel Laplace10 = new(Math.Sqrt(10));
 
-    /// <summary>float64 eigen-decomposition of K(S, S)/s for the preconditioner's own subsample (rows of the result are eigenvectors).</summary>
-    private static (double[] Values, double[] Rows, double[] A) NystromInDouble(NystromPreconditioner pre)
+    /// <summary>float64 eigen-decomposition of K(S, S)/s for the preconditioner's own subsample (columns of the result are eigenvectors).</summary>
+    private static (double[] Values, double[] Columns, double[] A) NystromInDouble(NystromPreconditioner pre)
     {
         int s = pre.SubsampleSize;
         var k = Laplace10.Evaluate(pre.Subsample.Points, pre.Subsample.Points);
@@ -28,8 +28,8 @@ public class SolverTests
         float inv = 1f / s;
         var a = new double[s * s];
         for (int i = 0; i < s; i++) for (int j = 0; j < s; j++) a[i * s + j] = 0.5 * ((double)(k[i, j] * inv) + (double)(k[j, i] * inv));
-        var (values, rows) = SymmetricEigen.Decompose((double[])a.Clone(), s);
-        return (values, rows, a);
+        var (values, columns) = SymmetricEigen.Decompose((double[])a.Clone(), s);
+        return (values, columns, a);
     }
 
     [Theory]
@@ -46,7 +46,7 @@ public class SolverTests
         });
         int s = 500, k = pre.Directions;
         Assert.Equal(49, k);
-        var (values, rows, a) = NystromInDouble(pre);
+        var (values, columns, a) = NystromInDouble(pre);
         var order = Enumerable.Range(0, s).OrderByDescending(i => values[i]).ToArray();
         for (int i = 0; i <= k; i++) Assert.Equal(values[order[i]], pre.Spectrum[i], 1e-12 * values[order[0]]);
         // P = U·diag(r·s)·Uᵀ from float64 vectors and the preconditioner's float64 coefficients.
@@ -54,9 +54,9 @@ public class SolverTests
         for (int p = 0; p < k; p++)
         {
             double d = pre.Coefficients[p] * s, l = values[order[p]];
-            long row = (long)order[p] * s;
+            int col = order[p];
             for (int i = 0; i < s; i++)
-                for (int j = 0; j < s; j++) m[i * s + j] -= l * l * d * rows[row + i] * rows[row + j];
+                for (int j = 0; j < s; j++) m[i * s + j] -= l * l * d * columns[i * s + col] * columns[j * s + col];
         }
         var (mv, _) = SymmetricEigen.Decompose(m, s);
         double top = mv.Max();

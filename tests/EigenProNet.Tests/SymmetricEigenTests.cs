@@ -124,6 +124,152 @@ public class SymmetricEigenTests
         }
     }
 
+    /// <summary>Float64 checks of a tridiagonal solve: max residual ‖Tq − λq‖ and max |QᵀQ − I|.</summary>
+    private static (double Residual, double Orthogonality) CheckTridiagonal(double[] d0, double[] e0, double[] values, double[] q, int n)
+    {
+        double res = 0, orth = 0;
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < n; i++)
+            {
+                double tq = d0[i] * q[i * n + j] + (i > 0 ? e0[i - 1] * q[(i - 1) * n + j] : 0) + (i < n - 1 ? e0[i] * q[(i + 1) * n + j] : 0);
+                res = Math.Max(res, Math.Abs(tq - values[j] * q[i * n + j]));
+            }
+        for (int p = 0; p < n; p++)
+            for (int r = p; r < n; r++)
+            {
+                double dot = 0;
+                for (int i = 0; i < n; i++) dot += q[i * n + p] * q[i * n + r];
+                orth = Math.Max(orth, Math.Abs(dot - (p == r ? 1 : 0)));
+            }
+        return (res, orth);
+    }
+
+    [Fact]
+    public void DivideAndConquerMatchesTheClosedFormAndDeflatesSafely()
+    {
+        // T = tridiag(−1, 2, −1): λ_j = 2 − 2cos(jπ/(n+1)) exactly; n = 300 runs merges down to 32-row leaves.
+        int n = 300;
+        var d = Enumerable.Repeat(2.0, n).ToArray();
+        var e = Enumerable.Repeat(-1.0, n).ToArray();
+        var q = new double[n * n];
+        var dw = (double[])d.Clone();
+        TridiagonalEigen.Solve(dw, e, q, n);
+        var sorted = dw.OrderBy(v => v).ToArray();
+        // Backward stable: |Δλ| ≤ c·n·u·‖T‖ with ‖T‖ ≤ 4.
+        for (int j = 0; j < n; j++) Assert.Equal(2 - 2 * Math.Cos((j + 1) * Math.PI / (n + 1)), sorted[j], 4 * n * 1.1e-16 * 4);
+        var (res, orth) = CheckTridiagonal(d, e, dw, q, n);
+        Assert.True(res < 1e-13 && orth < 1e-13, $"1-2-1: residual {res:E2}, orthogonality {orth:E2}");
+
+        // Wilkinson's W⁺ (d_i = |i − 100|, e = 1): pairs of eigenvalues equal to many digits → the rotation deflation.
+        // A zero coupling splits the problem; a constant diagonal with tiny couplings deflates almost everything.
+        int m = 201;
+        var cases = new List<(string, double[], double[])>
+        {
+            ("wilkinson", Enumerable.Range(0, m).Select(i => (double)Math.Abs(i - 100)).ToArray(), Enumerable.Repeat(1.0, m).ToArray()),
+            ("split", Enumerable.Range(0, m).Select(i => Math.Sin(i)).ToArray(), Enumerable.Range(0, m).Select(i => i == 100 ? 0.0 : 0.5).ToArray()),
+            ("near-diagonal", Enumerable.Repeat(1.0, m).ToArray(), Enumerable.Range(0, m).Select(i => 1e-18 * (i % 3)).ToArray()),
+        };
+        foreach (var (name, dd, ee) in cases)
+        {
+            var dv = (double[])dd.Clone();
+            var qq = new double[m * m];
+            TridiagonalEigen.Solve(dv, ee, qq, m);
+            var (r, o) = CheckTridiagonal(dd, ee, dv, qq, m);
+            double scale = dd.Max(Math.Abs) + 2 * ee.Max(Math.Abs);
+            Assert.True(r < 50 * m * 1.1e-16 * scale && o < 50 * m * 1.1e-16, $"{name}: residual {r:E2}, orthogonality {o:E2}");
+        }
+        // Wilkinson W21+'s largest eigenvalue (Wilkinson 1965): 10.746194182903393.
+        var w21 = Enumerable.Range(0, 21).Select(i => (double)Math.Abs(i - 10)).ToArray();
+        var w21q = new double[21 * 21];
+        TridiagonalEigen.Solve(w21, Enumerable.Repeat(1.0, 21).ToArray(), w21q, 21);
+        Assert.Equal(10.746194182903393, w21.Max(), 12);
+    }
+
+    [Fact]
+    public void BlockedPathOnLargerRandomMatrices()
+    {
+        // n = 300: nine tridiagonalisation panels with trailing GEMM updates, five reflector blocks, D&C merges.
+        var psd = RandomPsd(300, 300, 21);
+        AssertValid(psd, SymmetricEigen.Full(psd), "psd n=300");
+        var sym = Reference.Random(300, 300, 22);
+        for (int i = 0; i < 300; i++) for (int j = 0; j < i; j++) sym[i, j] = sym[j, i];
+        AssertValid(sym, SymmetricEigen.Full(sym), "indefinite n=300");
+    }
+
+    /// <summary>‖A·v_j − λ_j·v_j‖ in float64 for each returned pair.</summary>
+    private static double[] Residuals(MatrixView a, EigenDecomposition eig)
+    {
+        var av = Gemm.Multiply(a, eig.Vectors);
+        var r = new double[eig.Count];
+        for (int j = 0; j < eig.Count; j++)
+        {
+            double s = 0;
+            for (int i = 0; i < a.Rows; i++) { double t = av[i, j] - eig.Values[j] * eig.Vectors[i, j]; s += t * t; }
+            r[j] = Math.Sqrt(s);
+        }
+        return r;
+    }
+
+    [Fact]
+    public void TopKBySubspaceIterationAgreesWithTheFullDecompositionOnRealData()
+    {
+        int n = 1600, k = 50;
+        var x = Reference.CifarRows(n);
+        var a = new LaplaceKernel(20).Evaluate(x, x);
+        for (int i = 0; i < a.Data.Length; i++) a.Data[i] /= n;
+        Assert.True(SubspaceIteration.Pays(n, k));   // the iterative path is the one under test
+        var full = SymmetricEigen.Full(a);
+        var top = SymmetricEigen.Top(a, k);
+        Assert.Equal(k, top.Count);
+        double norm = full.Values[0];
+        // The stopping rule, checked independently: every residual within tolerance·‖A‖₂ (plus the float32 error of
+        // the check itself), and so every value within that distance of a true eigenvalue (Weyl/Bauer–Fike).
+        var res = Residuals(a, top);
+        for (int j = 0; j < k; j++)
+        {
+            Assert.True(res[j] <= 1.5 * SymmetricEigen.DefaultTolerance * norm, $"pair {j}: residual {res[j] / norm:E2}·‖A‖");
+            Assert.Equal(full.Values[j], top.Values[j], 2 * SymmetricEigen.DefaultTolerance * norm);
+        }
+        for (int p = 0; p < k; p++)
+            for (int q = p; q < k; q++)
+            {
+                double dot = 0;
+                for (int i = 0; i < n; i++) dot += (double)top.Vectors[i, p] * top.Vectors[i, q];
+                Assert.True(Math.Abs(dot - (p == q ? 1 : 0)) <= 1e-5, $"VᵀV[{p},{q}] = {dot}");
+            }
+        // A tighter tolerance is honoured too.
+        var tight = SymmetricEigen.Top(a, k, tolerance: 1e-6);
+        Assert.True(Residuals(a, tight).Max() <= 1.5e-6 * norm + 20 * Reference.U * norm);
+        // Same input, same result (fixed internal seed).
+        Assert.Equal(top.Values, SymmetricEigen.Top(a, k).Values);
+    }
+
+    [Fact]
+    public void TopKOfARankDeficientMatrixFallsBackToTheExactPath()
+    {
+        // Rank 20 < block size: the block cannot stay independent; the dense path returns the zero eigenvalues exactly.
+        var a = RandomPsd(1600, 20, 31);
+        Assert.True(SubspaceIteration.Pays(1600, 40));
+        var top = SymmetricEigen.Top(a, 40);
+        Assert.Equal(40, top.Count);
+        double norm = top.Values[0];
+        Assert.True(top.Values[19] > 1e-3 * norm);
+        for (int j = 20; j < 40; j++) Assert.True(Math.Abs(top.Values[j]) < 1e-5 * norm, $"value {j} = {top.Values[j]}");
+        Assert.True(Residuals(a, top).Max() < 1e-5 * norm);
+    }
+
+    [Fact]
+    public void NonConvergenceNamesTheEigenpairAndItsResidual()
+    {
+        var x = Reference.CifarRows(600);
+        var a = new GaussianKernel(5).Evaluate(x, x);
+        var e = Assert.Throws<InvalidOperationException>(() => SubspaceIteration.Run(a, 30, 1e-9, maxIterations: 2));
+        Assert.Contains("did not converge in 2 subspace iterations", e.Message);
+        Assert.Matches(@"eigenpair \d+ still has relative residual", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SymmetricEigen.Top(a, 5, tolerance: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SymmetricEigen.Top(a, 5, tolerance: double.NaN));
+    }
+
     [Fact]
     public void BadInputGivesClearErrors()
     {

@@ -8,25 +8,33 @@ namespace EigenProNet.LinearAlgebra;
 /// routine is instantiated for 512-, 256-, 128-bit and scalar "vectors" (the TensorPrimitives operator pattern).
 /// Each implementation is a single-field struct, which the JIT keeps in one register.
 /// </summary>
-internal interface IFloatVector<TSelf> where TSelf : struct, IFloatVector<TSelf>
+internal interface IFloatVector<TSelf> : ISimdVector<TSelf, float> where TSelf : struct, IFloatVector<TSelf>
 {
-    static abstract int Count { get; }
-    static abstract unsafe TSelf Load(float* p);
-    static abstract unsafe void Store(TSelf v, float* p);
-    static abstract TSelf Broadcast(float x);
-    static abstract TSelf Zero { get; }
     static abstract TSelf Add(TSelf a, TSelf b);
     static abstract TSelf Subtract(TSelf a, TSelf b);
-    static abstract TSelf Multiply(TSelf a, TSelf b);
     static abstract TSelf Divide(TSelf a, TSelf b);
-    /// <summary>a·b + c with one rounding where the hardware has FMA.</summary>
-    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
     static abstract TSelf Min(TSelf a, TSelf b);
     static abstract TSelf Max(TSelf a, TSelf b);
     static abstract TSelf Abs(TSelf a);
     static abstract TSelf Sqrt(TSelf a);
     /// <summary>Per lane: x &lt; 0 ? ifNegative : ifNotNegative.</summary>
     static abstract TSelf SelectNegative(TSelf x, TSelf ifNegative, TSelf ifNotNegative);
+}
+
+/// <summary>
+/// What a GEMM micro-kernel needs of a vector of <typeparamref name="T"/> (float or double): load, store, broadcast
+/// and fused multiply-add. One micro-kernel source serves both precisions and every width.
+/// </summary>
+internal interface ISimdVector<TSelf, T> where TSelf : struct, ISimdVector<TSelf, T> where T : unmanaged
+{
+    static abstract int Count { get; }
+    static abstract unsafe TSelf Load(T* p);
+    static abstract unsafe void Store(TSelf v, T* p);
+    static abstract TSelf Broadcast(T x);
+    static abstract TSelf Zero { get; }
+    static abstract TSelf Multiply(TSelf a, TSelf b);
+    /// <summary>a·b + c with one rounding where the hardware has FMA.</summary>
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 }
 
 internal readonly struct Vec512 : IFloatVector<Vec512>
@@ -115,4 +123,60 @@ internal readonly struct Vec1 : IFloatVector<Vec1>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1 Abs(Vec1 a) => new(MathF.Abs(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1 Sqrt(Vec1 a) => new(MathF.Sqrt(a._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1 SelectNegative(Vec1 x, Vec1 n, Vec1 p) => x._v < 0 ? n : p;
+}
+
+/// <summary>512-bit vector of doubles (AVX-512F).</summary>
+internal readonly struct Vec512D : ISimdVector<Vec512D, double>
+{
+    private readonly Vector512<double> _v;
+    private Vec512D(Vector512<double> v) => _v = v;
+    public static int Count => Vector512<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vec512D Load(double* p) => new(Vector512.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vec512D v, double* p) => v._v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512D Broadcast(double x) => new(Vector512.Create(x));
+    public static Vec512D Zero => default;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512D Multiply(Vec512D a, Vec512D b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec512D MultiplyAdd(Vec512D a, Vec512D b, Vec512D c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+}
+
+/// <summary>256-bit vector of doubles (AVX2 + FMA).</summary>
+internal readonly struct Vec256D : ISimdVector<Vec256D, double>
+{
+    private readonly Vector256<double> _v;
+    private Vec256D(Vector256<double> v) => _v = v;
+    public static int Count => Vector256<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vec256D Load(double* p) => new(Vector256.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vec256D v, double* p) => v._v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256D Broadcast(double x) => new(Vector256.Create(x));
+    public static Vec256D Zero => default;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256D Multiply(Vec256D a, Vec256D b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec256D MultiplyAdd(Vec256D a, Vec256D b, Vec256D c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
+}
+
+/// <summary>128-bit vector of doubles (SSE2, ARM AdvSimd).</summary>
+internal readonly struct Vec128D : ISimdVector<Vec128D, double>
+{
+    private readonly Vector128<double> _v;
+    private Vec128D(Vector128<double> v) => _v = v;
+    public static int Count => Vector128<double>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vec128D Load(double* p) => new(Vector128.Load(p));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vec128D v, double* p) => v._v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128D Broadcast(double x) => new(Vector128.Create(x));
+    public static Vec128D Zero => default;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128D Multiply(Vec128D a, Vec128D b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec128D MultiplyAdd(Vec128D a, Vec128D b, Vec128D c) => new(Vector128.FusedMultiplyAdd(a._v, b._v, c._v));
+}
+
+/// <summary>One double: the portable fallback.</summary>
+internal readonly struct Vec1D : ISimdVector<Vec1D, double>
+{
+    private readonly double _v;
+    private Vec1D(double v) => _v = v;
+    public static int Count => 1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vec1D Load(double* p) => new(*p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vec1D v, double* p) => *p = v._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1D Broadcast(double x) => new(x);
+    public static Vec1D Zero => default;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1D Multiply(Vec1D a, Vec1D b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vec1D MultiplyAdd(Vec1D a, Vec1D b, Vec1D c) => new(Math.FusedMultiplyAdd(a._v, b._v, c._v));
 }

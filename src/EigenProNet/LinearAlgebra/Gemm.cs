@@ -330,10 +330,10 @@ internal sealed unsafe class MicroKernel
         MR = mr; NR = nr; KC = kc; MC = mc; NC = nc; Full = full;
     }
 
-    private static readonly MicroKernel s_512 = new(12, 32, 384, 12 * 64, 32 * 16, &MicroKernels.Tile12x2<Vec512>);
-    private static readonly MicroKernel s_256 = new(6, 16, 384, 6 * 96, 16 * 32, &MicroKernels.Tile6x2<Vec256>);
-    private static readonly MicroKernel s_128 = new(6, 8, 384, 6 * 96, 8 * 64, &MicroKernels.Tile6x2<Vec128>);
-    private static readonly MicroKernel s_1 = new(6, 2, 256, 6 * 64, 2 * 128, &MicroKernels.Tile6x2<Vec1>);
+    private static readonly MicroKernel s_512 = new(12, 32, 384, 12 * 64, 32 * 16, &MicroKernels.Tile12x2<Vec512, float>);
+    private static readonly MicroKernel s_256 = new(6, 16, 384, 6 * 96, 16 * 32, &MicroKernels.Tile6x2<Vec256, float>);
+    private static readonly MicroKernel s_128 = new(6, 8, 384, 6 * 96, 8 * 64, &MicroKernels.Tile6x2<Vec128, float>);
+    private static readonly MicroKernel s_1 = new(6, 2, 256, 6 * 64, 2 * 128, &MicroKernels.Tile6x2<Vec1, float>);
 
     public static MicroKernel For(SimdPath path)
     {
@@ -349,13 +349,13 @@ internal sealed unsafe class MicroKernel
     }
 }
 
-/// <summary>The micro-kernels, written once over <see cref="IFloatVector{TSelf}"/>.</summary>
+/// <summary>The micro-kernels, written once over <see cref="ISimdVector{TSelf, T}"/> for float and double.</summary>
 internal static unsafe class MicroKernels
 {
     /// <summary>12 rows × 2 vectors: 24 accumulators + 2 B vectors + 1 broadcast fit the 32 AVX-512 registers.</summary>
     [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile12x2<V>(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
-        where V : struct, IFloatVector<V>
+    public static void Tile12x2<V, T>(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+        where V : struct, ISimdVector<V, T> where T : unmanaged, System.Numerics.INumberBase<T>
     {
         int w = V.Count;
         V c00 = V.Zero, c01 = V.Zero, c10 = V.Zero, c11 = V.Zero, c20 = V.Zero, c21 = V.Zero, c30 = V.Zero, c31 = V.Zero;
@@ -380,7 +380,7 @@ internal static unsafe class MicroKernels
             b += 2 * w;
         }
         V va = V.Broadcast(alpha);
-        if (beta == 0)
+        if (T.IsZero(beta))
         {
             StoreRow(c, w, va, c00, c01); StoreRow(c + ldc, w, va, c10, c11); StoreRow(c + 2 * ldc, w, va, c20, c21);
             StoreRow(c + 3 * ldc, w, va, c30, c31); StoreRow(c + 4 * ldc, w, va, c40, c41); StoreRow(c + 5 * ldc, w, va, c50, c51);
@@ -399,8 +399,8 @@ internal static unsafe class MicroKernels
 
     /// <summary>6 rows × 2 vectors: 12 accumulators, for the 16-register AVX2/SSE files (and the scalar fallback).</summary>
     [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile6x2<V>(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta)
-        where V : struct, IFloatVector<V>
+    public static void Tile6x2<V, T>(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+        where V : struct, ISimdVector<V, T> where T : unmanaged, System.Numerics.INumberBase<T>
     {
         int w = V.Count;
         V c00 = V.Zero, c01 = V.Zero, c10 = V.Zero, c11 = V.Zero, c20 = V.Zero, c21 = V.Zero;
@@ -418,7 +418,7 @@ internal static unsafe class MicroKernels
             b += 2 * w;
         }
         V va = V.Broadcast(alpha);
-        if (beta == 0)
+        if (T.IsZero(beta))
         {
             StoreRow(c, w, va, c00, c01); StoreRow(c + ldc, w, va, c10, c11); StoreRow(c + 2 * ldc, w, va, c20, c21);
             StoreRow(c + 3 * ldc, w, va, c30, c31); StoreRow(c + 4 * ldc, w, va, c40, c41); StoreRow(c + 5 * ldc, w, va, c50, c51);
@@ -432,14 +432,14 @@ internal static unsafe class MicroKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow<V>(float* c, int w, V alpha, V x0, V x1) where V : struct, IFloatVector<V>
+    private static void StoreRow<V, T>(T* c, int w, V alpha, V x0, V x1) where V : struct, ISimdVector<V, T> where T : unmanaged
     {
         V.Store(V.Multiply(alpha, x0), c);
         V.Store(V.Multiply(alpha, x1), c + w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdateRow<V>(float* c, int w, V alpha, V beta, V x0, V x1) where V : struct, IFloatVector<V>
+    private static void UpdateRow<V, T>(T* c, int w, V alpha, V beta, V x0, V x1) where V : struct, ISimdVector<V, T> where T : unmanaged
     {
         V.Store(V.MultiplyAdd(alpha, x0, V.Multiply(beta, V.Load(c))), c);
         V.Store(V.MultiplyAdd(alpha, x1, V.Multiply(beta, V.Load(c + w))), c + w);

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace EigenProNet.LinearAlgebra;
 
@@ -12,9 +13,10 @@ public sealed record EigenDecomposition(double[] Values, Matrix Vectors)
 }
 
 /// <summary>
-/// Symmetric eigensolvers in float64: Householder tridiagonalisation, then the implicit QL method with Wilkinson
-/// shifts, rotating the accumulated transformation. Eigenvectors are kept as rows during the iteration so every
-/// plane rotation updates two contiguous rows (vectorised, split over the threads).
+/// Symmetric eigensolvers. The dense path works in float64 like LAPACK's dsyevd: blocked Householder
+/// tridiagonalisation (half of its flops in float64 GEMM), divide and conquer on the tridiagonal
+/// (<see cref="TridiagonalEigen"/>), and the blocked back-transformation of the eigenvectors (float64 GEMM).
+/// <see cref="Top"/> switches to subspace iteration (<see cref="SubspaceIteration"/>) when k is a small fraction of n.
 /// </summary>
 public static class SymmetricEigen
 {
@@ -23,32 +25,65 @@ public static class SymmetricEigen
 
     /// <summary>All eigenpairs of the symmetric matrix <paramref name="a"/>, eigenvalues descending.</summary>
     /// <exception cref="ArgumentException">Not square, not symmetric (beyond <see cref="SymmetryTolerance"/>), or NaN/Inf.</exception>
-    /// <exception cref="InvalidOperationException">The QL iteration did not converge (names the eigenpair).</exception>
-    public static EigenDecomposition Full(MatrixView a) => Top(a, a.Rows);
+    /// <exception cref="InvalidOperationException">The iteration did not converge (names the eigenpair).</exception>
+    public static EigenDecomposition Full(MatrixView a)
+    {
+        Validate(a, nameof(a));
+        return Dense(a, a.Rows);
+    }
+
+    /// <summary>Default residual tolerance of <see cref="Top"/>'s iterative path, relative to ‖A‖₂.</summary>
+    public const double DefaultTolerance = 1e-5;
 
     /// <summary>
-    /// The <paramref name="k"/> largest eigenpairs, eigenvalues descending. Currently computed through the full
-    /// decomposition (exact for every k); a block-Krylov path for k ≪ n is planned.
+    /// The <paramref name="k"/> largest eigenpairs, eigenvalues descending. When k is a small fraction of n this runs
+    /// subspace iteration with Rayleigh–Ritz (float32 products with A, float64 projected problems) until every
+    /// returned pair has ‖Av − λv‖ ≤ <paramref name="tolerance"/>·‖A‖₂; otherwise (or for small n) it truncates the
+    /// full decomposition, which is exact to rounding.
     /// </summary>
-    public static EigenDecomposition Top(MatrixView a, int k)
+    /// <param name="a">Symmetric n×n matrix.</param>
+    /// <param name="k">Number of eigenpairs, 0 ≤ k ≤ n.</param>
+    /// <param name="tolerance">Residual bound of the iterative path relative to ‖A‖₂ (default 1e-5 ≈ 170·u for float32 u).</param>
+    /// <exception cref="ArgumentException">Not square, not symmetric, or NaN/Inf.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">k outside [0, n], or tolerance not in (0, 1).</exception>
+    /// <exception cref="InvalidOperationException">The iteration did not converge (names the eigenpair and its residual).</exception>
+    public static EigenDecomposition Top(MatrixView a, int k, double tolerance = DefaultTolerance)
     {
         int n = a.Rows;
         Validate(a, nameof(a));
         if (k < 0 || k > n) throw new ArgumentOutOfRangeException(nameof(k), k, $"Expected 0 <= k <= n = {n}.");
+        if (!(tolerance > 0 && tolerance < 1)) throw new ArgumentOutOfRangeException(nameof(tolerance), tolerance, "Expected 0 < tolerance < 1.");
+        if (SubspaceIteration.Pays(n, k))
+        {
+            var result = SubspaceIteration.Run(a, k, tolerance);
+            if (result is not null) return result;
+            // The block met A's null space (rank below the block size): the dense path is exact there.
+        }
+        return Dense(a, k);
+    }
+
+    private static EigenDecomposition Dense(MatrixView a, int k)
+    {
+        int n = a.Rows;
         var w = new double[(long)n * n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-                w[(long)i * n + j] = 0.5 * ((double)a[i, j] + a[j, i]);
-        var (values, rows) = Decompose(w, n);
-        // Descending order; eigenvector rows move with their values.
+        // Symmetrise in 64×64 tiles so that the transposed reads stay in cache.
+        const int tile = 64;
+        for (int i0 = 0; i0 < n; i0 += tile)
+            for (int j0 = 0; j0 < n; j0 += tile)
+                for (int i = i0; i < Math.Min(n, i0 + tile); i++)
+                    for (int j = j0; j < Math.Min(n, j0 + tile); j++)
+                        w[(long)i * n + j] = 0.5 * ((double)a[i, j] + a[j, i]);
+        var (values, columns) = Decompose(w, n);
+        // Descending order; eigenvector columns move with their values.
         var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
         var vectors = new Matrix(n, k);
         var sorted = new double[k];
-        for (int j = 0; j < k; j++)
+        for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
+        for (int i = 0; i < n; i++)
         {
-            sorted[j] = values[order[j]];
-            long src = (long)order[j] * n;
-            for (int i = 0; i < n; i++) vectors[i, j] = (float)rows[src + i];
+            var row = vectors.Row(i);
+            long src = (long)i * n;
+            for (int j = 0; j < k; j++) row[j] = (float)columns[src + order[j]];
         }
         return new EigenDecomposition(sorted, vectors);
     }
@@ -67,124 +102,237 @@ public static class SymmetricEigen
                         $"Expected a symmetric matrix, found A[{i},{j}] = {a[i, j]} but A[{j},{i}] = {a[j, i]} (tolerance {SymmetryTolerance} × max|A| = {SymmetryTolerance * scale:G3}).", name);
     }
 
-    /// <summary>Eigenvalues (unsorted) and eigenvectors as rows of an n×n array. <paramref name="w"/> is destroyed.</summary>
-    internal static (double[] Values, double[] Rows) Decompose(double[] w, int n)
+    /// <summary>
+    /// Eigenvalues (unsorted) and eigenvectors as the columns of an n×n row-major array (column j belongs to
+    /// Values[j]). <paramref name="w"/> (full symmetric storage) is destroyed.
+    /// </summary>
+    internal static (double[] Values, double[] Vectors) Decompose(double[] w, int n)
     {
         var d = new double[n];
         var e = new double[n];
         var tau = new double[n];
         Tridiagonalize(w, n, d, e, tau);
-        double[] q = FormQTransposed(w, n, tau);
-        QlImplicit(d, e, q, n);
+        var q = new double[(long)n * n];
+        TridiagonalEigen.Solve(d, e, q, n);
+        ApplyReflectors(w, n, tau, q);
         return (d, q);
     }
 
+    private const int PanelWidth = 32;
+
     /// <summary>
-    /// Reduces the symmetric n×n array to tridiagonal form T = QᵀAQ, Q = H_0⋯H_{n−3}, H_k = I − τ_k v_k v_kᵀ.
-    /// Diagonal in d, sub-diagonal in e[0..n−2]; v_k (with v_k[0] = 1 implicit) is left in row k right of column k+1.
+    /// Reduces the symmetric n×n array to tridiagonal form T = QᵀAQ, Q = H_0⋯H_{n−3}, H_k = I − τ_k v_k v_kᵀ
+    /// (LAPACK's blocked dsytrd/dlatrd, lower variant). Column c of the matrix is kept in row c of the array
+    /// (symmetry), so every column access is contiguous and only the entries on or right of the diagonal are
+    /// maintained. Per panel of <see cref="PanelWidth"/> columns the reflectors are built with one symmetric
+    /// matrix–vector product each (the memory-bound half of the flops); the trailing matrix is then updated by the
+    /// rank-2·nb product A22 −= V·Wᵀ + W·Vᵀ in float64 GEMM (the compute-bound half).
+    /// Diagonal in d, sub-diagonal in e[0..n−2]; v_k (with v_k[0] = 1 stored) is left in row k from column k+1 on.
     /// </summary>
     private static void Tridiagonalize(double[] a, int n, double[] d, double[] e, double[] tau)
     {
-        var p = new double[n];
-        for (int k = 0; k < n - 2; k++)
+        var w = new double[(long)PanelWidth * n];
+        var t = new double[PanelWidth];
+        var symv = new SymmetricProduct(n);
+        for (int k0 = 0; k0 < n - 1; k0 += PanelWidth)
         {
-            int m = n - k - 1;                      // trailing size
-            var x = a.AsSpan(k * n + k + 1, m);     // row k right of the diagonal = column k below it
-            double alpha = x[0];
-            double xnorm = m > 1 ? TensorPrimitives.Norm(x[1..]) : 0;
-            d[k] = a[k * n + k];
-            if (xnorm == 0)
+            int kb = Math.Min(PanelWidth, n - 1 - k0);
+            for (int j = 0; j < kb; j++)
             {
-                tau[k] = 0;
-                e[k] = alpha;
-                continue;
-            }
-            double beta = -Math.CopySign(Math.Sqrt(alpha * alpha + xnorm * xnorm), alpha);
-            tau[k] = (beta - alpha) / beta;
-            TensorPrimitives.Multiply(x[1..], 1.0 / (alpha - beta), x[1..]);
-            x[0] = 1.0;
-            e[k] = beta;
-            var vs = x.ToArray();   // the lambdas below cannot capture a span
-            int off = (k + 1) * n + k + 1;
-            double t = tau[k];
-            // p = τ·B·v over the trailing block B (full symmetric storage), rows split over threads.
-            int threads = m * (long)m > 200_000 ? Parallelism.MaxThreads : 1;
-            Parallelism.Run(threads, th =>
-            {
-                var (r0, r1) = Parallelism.Share(m, th, threads);
-                for (int i = r0; i < r1; i++) p[i] = t * TensorPrimitives.Dot(new ReadOnlySpan<double>(a, off + i * n, m), vs);
-            });
-            // w = p − (τ/2)(pᵀv)v; B ← B − v wᵀ − w vᵀ.
-            double half = 0.5 * t * TensorPrimitives.Dot(p.AsSpan(0, m), vs);
-            for (int i = 0; i < m; i++) p[i] -= half * vs[i];
-            var ws = p.AsSpan(0, m).ToArray();
-            Parallelism.Run(threads, th =>
-            {
-                var (r0, r1) = Parallelism.Share(m, th, threads);
-                for (int i = r0; i < r1; i++)
+                int i = k0 + j;
+                var col = a.AsSpan(i * n + i, n - i);
+                // Bring column i up to date with the panel's earlier reflectors: A(i:, i) −= V·W(i, :)ᵀ + W·V(i, :)ᵀ.
+                for (int p = 0; p < j; p++)
                 {
-                    var row = new Span<double>(a, off + i * n, m);
-                    TensorPrimitives.MultiplyAdd(ws, -vs[i], row, row);
-                    TensorPrimitives.MultiplyAdd(vs, -ws[i], row, row);
+                    int c = k0 + p;
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(a, c * n + i, n - i), -w[p * n + i], col, col);
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(w, p * n + i, n - i), -a[c * n + i], col, col);
                 }
-            });
+                d[i] = col[0];
+                int m = n - i - 1;
+                var x = col[1..];
+                double alpha = x[0];
+                double xnorm = m > 1 ? TensorPrimitives.Norm(x[1..]) : 0;
+                if (xnorm == 0)
+                {
+                    tau[i] = 0;
+                    e[i] = alpha;
+                }
+                else
+                {
+                    double beta = -Math.CopySign(Hypot(alpha, xnorm), alpha);
+                    tau[i] = (beta - alpha) / beta;
+                    TensorPrimitives.Multiply(x[1..], 1.0 / (alpha - beta), x[1..]);
+                    e[i] = beta;
+                }
+                x[0] = 1.0;
+                var wj = w.AsSpan(j * n + i + 1, m);
+                if (tau[i] == 0)
+                {
+                    wj.Clear();
+                    continue;
+                }
+                // W(:, j) = τ·(A22·v − V·(Wᵀv) − W·(Vᵀv)), then W(:, j) −= (τ/2)(W(:, j)ᵀv)·v.
+                symv.Multiply(a, i + 1, x, wj);
+                for (int p = 0; p < j; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<double>(w, p * n + i + 1, m), x);
+                for (int p = 0; p < j; p++) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(a, (k0 + p) * n + i + 1, m), -t[p], wj, wj);
+                for (int p = 0; p < j; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<double>(a, (k0 + p) * n + i + 1, m), x);
+                for (int p = 0; p < j; p++) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(w, p * n + i + 1, m), -t[p], wj, wj);
+                TensorPrimitives.Multiply(wj, tau[i], wj);
+                double half = -0.5 * tau[i] * TensorPrimitives.Dot(wj, x);
+                TensorPrimitives.MultiplyAdd(x, half, wj, wj);
+            }
+            int r0 = k0 + kb, m2 = n - r0;
+            if (m2 <= 0) continue;
+            // Trailing update on the kept (upper, in memory) triangle: A22 −= Vᵀ·W + Wᵀ·V with V, W as kb × m2 row blocks.
+            var v2 = new DoubleBlock(a, (long)k0 * n + r0, kb, m2, n);
+            var w2 = new DoubleBlock(w, r0, kb, m2, n);
+            var a22 = new DoubleBlock(a, (long)r0 * n + r0, m2, m2, n);
+            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, v2, w2, 1, a22, upperOnly: true);
+            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, w2, v2, 1, a22, upperOnly: true);
         }
-        if (n >= 2)
-        {
-            d[n - 2] = a[(n - 2) * n + n - 2];
-            e[n - 2] = a[(n - 2) * n + n - 1];
-        }
-        if (n >= 1) d[n - 1] = a[(n - 1) * n + n - 1];
+        if (n >= 1) d[n - 1] = a[(long)(n - 1) * n + n - 1];
         if (n >= 1) e[n - 1] = 0;
     }
 
-    /// <summary>Qᵀ as an n×n row-major array, accumulated backwards (H_{n−3} first) so each step touches only its trailing block.</summary>
-    private static double[] FormQTransposed(double[] a, int n, double[] tau)
+    /// <summary>
+    /// y = B·x for the trailing symmetric block B = A[r0:, r0:] of which only the entries on or right of the diagonal
+    /// (in memory) are read: each stored row r contributes its dot product to y[r] and its off-diagonal part, scaled by
+    /// x[r], to y[r+1:] — one pass over half the block. The rows are split over the threads by area, each thread
+    /// accumulating into its own y.
+    /// </summary>
+    private sealed class SymmetricProduct(int n)
     {
-        var q = new double[(long)n * n];
-        for (int i = 0; i < n; i++) q[(long)i * n + i] = 1;
-        var y = new double[n];
-        for (int k = n - 3; k >= 0; k--)
+        private readonly double[][] _partial = [.. Enumerable.Range(0, Math.Max(1, Parallelism.MaxThreads)).Select(_ => new double[n])];
+
+        public void Multiply(double[] a, int r0, ReadOnlySpan<double> x, Span<double> y)
         {
-            if (tau[k] == 0) continue;
-            int m = n - k - 1, off = k + 1;
-            var v = new ReadOnlySpan<double>(a, k * n + k + 1, m).ToArray();
-            // Q[off:, off:] ← H_k·Q[off:, off:]: y = vᵀQ_sub, then Q_sub −= τ v yᵀ.
-            int threads = m * (long)m > 200_000 ? Parallelism.MaxThreads : 1;
-            Array.Clear(y);
-            // y = vᵀ·Q_sub, each thread owning a range of columns (a GEMV; rows stream once).
+            int m = n - r0;
+            int threads = (long)m * m > 400_000 ? Math.Min(Parallelism.MaxThreads, _partial.Length) : 1;
+            if (threads == 1)
+            {
+                y.Clear();
+                Accumulate(a, r0, 0, m, x, y);
+                return;
+            }
+            var xs = x.ToArray();
             Parallelism.Run(threads, th =>
             {
-                var (j0, j1) = Parallelism.Share(m, th, threads);
-                if (j1 <= j0) return;
-                var yPart = y.AsSpan(j0, j1 - j0);
-                for (int i = 0; i < m; i++)
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(q, (off + i) * n + off + j0, j1 - j0), v[i], yPart, yPart);
+                // Equal areas: row q (local) holds m − q entries; thread th starts where the remaining area is (1 − th/T)·m²/2.
+                int q0 = th == 0 ? 0 : m - (int)Math.Round(m * Math.Sqrt(1 - (double)th / threads));
+                int q1 = th == threads - 1 ? m : m - (int)Math.Round(m * Math.Sqrt(1 - (double)(th + 1) / threads));
+                var part = _partial[th].AsSpan(0, m);
+                part.Clear();
+                Accumulate(a, r0, q0, q1, xs, part);
             });
-            var ys = y.AsSpan(0, m).ToArray();
-            double t = tau[k];
-            Parallelism.Run(threads, th =>
-            {
-                var (r0, r1) = Parallelism.Share(m, th, threads);
-                for (int i = r0; i < r1; i++)
-                {
-                    var row = new Span<double>(q, (off + i) * n + off, m);
-                    TensorPrimitives.MultiplyAdd(ys, -t * v[i], row, row);
-                }
-            });
+            _partial[0].AsSpan(0, m).CopyTo(y);
+            for (int th = 1; th < threads; th++) TensorPrimitives.Add(y, _partial[th].AsSpan(0, m), y);
         }
-        // Q was accumulated in place; the eigenvector rows need Qᵀ.
-        for (int i = 0; i < n; i++)
-            for (int j = i + 1; j < n; j++)
-                (q[(long)i * n + j], q[(long)j * n + i]) = (q[(long)j * n + i], q[(long)i * n + j]);
-        return q;
+
+        private void Accumulate(double[] a, int r0, int q0, int q1, ReadOnlySpan<double> x, Span<double> y)
+        {
+            int m = n - r0;
+            for (int q = q0; q < q1; q++)
+            {
+                var row = new ReadOnlySpan<double>(a, (r0 + q) * n + r0 + q, m - q);
+                y[q] += DotAndAxpy(row, x[q..], y[q..]);
+            }
+        }
+
+        /// <summary>Returns row·x and adds x0·row[1:] to y[1:] (x0 = x[0]), reading the row once.</summary>
+        private static double DotAndAxpy(ReadOnlySpan<double> row, ReadOnlySpan<double> x, Span<double> y)
+        {
+            double xq = x[0];
+            double dot = row[0] * xq;
+            int len = row.Length, j = 1;
+            if (Vector512.IsHardwareAccelerated && len - j >= 8)
+            {
+                var acc = Vector512<double>.Zero;
+                var s = Vector512.Create(xq);
+                for (; j <= len - 8; j += 8)
+                {
+                    var r = Vector512.Create(row.Slice(j, 8));
+                    acc = Vector512.FusedMultiplyAdd(r, Vector512.Create(x.Slice(j, 8)), acc);
+                    Vector512.FusedMultiplyAdd(r, s, Vector512.Create(y.Slice(j, 8))).CopyTo(y.Slice(j, 8));
+                }
+                dot += Vector512.Sum(acc);
+            }
+            else if (Vector256.IsHardwareAccelerated && len - j >= 4)
+            {
+                var acc = Vector256<double>.Zero;
+                var s = Vector256.Create(xq);
+                for (; j <= len - 4; j += 4)
+                {
+                    var r = Vector256.Create(row.Slice(j, 4));
+                    acc = Vector256.FusedMultiplyAdd(r, Vector256.Create(x.Slice(j, 4)), acc);
+                    Vector256.FusedMultiplyAdd(r, s, Vector256.Create(y.Slice(j, 4))).CopyTo(y.Slice(j, 4));
+                }
+                dot += Vector256.Sum(acc);
+            }
+            for (; j < len; j++)
+            {
+                dot += row[j] * x[j];
+                y[j] += row[j] * xq;
+            }
+            return dot;
+        }
+    }
+
+    private const int ReflectorBlock = 64;
+
+    /// <summary>
+    /// X ← Q·X for Q = H_0⋯H_{n−3} from <see cref="Tridiagonalize"/> (LAPACK's dormtr with the compact WY form),
+    /// a block of reflectors at a time from the last: H_j⋯H_{j+nb−1} = I − Vᵀ·T·V with V the nb reflectors as rows and
+    /// T upper triangular, so X[R, :] −= Vᵀ·(T·(V·X[R, :])) for the rows R the block touches: three float64 GEMMs.
+    /// </summary>
+    private static void ApplyReflectors(double[] a, int n, double[] tau, double[] x)
+    {
+        int reflectors = n - 2;
+        if (reflectors <= 0) return;
+        int nb = ReflectorBlock;
+        var tf = new double[nb * nb];
+        var g = new double[nb * nb];
+        var y = new double[(long)nb * n];
+        var y2 = new double[(long)nb * n];
+        for (int j0 = (reflectors - 1) / nb * nb; j0 >= 0; j0 -= nb)
+        {
+            int kb = Math.Min(nb, reflectors - j0);
+            int r0 = j0 + 1, m = n - r0;
+            // V: kb × m, row p = v_{j0+p} starting at local column p (unit entry there).
+            var v = new double[kb * m];
+            for (int p = 0; p < kb; p++)
+                new ReadOnlySpan<double>(a, (j0 + p) * n + j0 + p + 1, m - p).CopyTo(v.AsSpan(p * m + p, m - p));
+            var vb = DoubleBlock.Of(v, kb, m);
+            // T (dlarft, forward): T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·(V·v_pᵀ)[0:p].
+            var gb = DoubleBlock.Of(g, kb, kb);
+            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, vb, vb, 0, gb);
+            Array.Clear(tf);
+            for (int p = 0; p < kb; p++)
+            {
+                double tp = tau[j0 + p];
+                tf[p * nb + p] = tp;
+                for (int q = 0; q < p; q++)
+                {
+                    double sum = 0;
+                    for (int r = q; r < p; r++) sum += tf[q * nb + r] * gb.Row(r)[p];
+                    tf[q * nb + p] = -tp * sum;
+                }
+            }
+            var tb = new DoubleBlock(tf, 0, kb, kb, nb);
+            var xr = new DoubleBlock(x, (long)r0 * n, m, n, n);
+            var yb = DoubleBlock.Of(y, kb, n);
+            var y2b = DoubleBlock.Of(y2, kb, n);
+            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, vb, xr, 0, yb);      // V·X_R
+            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, tb, yb, 0, y2b);     // T·(V·X_R)
+            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, vb, y2b, 1, xr);   // X_R −= Vᵀ·…
+        }
     }
 
     /// <summary>
     /// Implicit QL with Wilkinson shifts on the tridiagonal (d, e), applying every rotation to the rows of z
     /// (row i = current eigenvector i). On return d holds the eigenvalues.
     /// </summary>
-    private static void QlImplicit(double[] d, double[] e, double[] z, int n)
+    internal static void QlImplicit(double[] d, double[] e, double[] z, int n)
     {
         const int maxSweeps = 60;
         var cs = new double[n];
