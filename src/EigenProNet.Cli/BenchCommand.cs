@@ -48,7 +48,7 @@ internal static class BenchCommand
 
         var eighN = new Option<int>("--n") { Description = "Matrix size n.", DefaultValueFactory = _ => 2000 };
         var eighK = new Option<int?>("--k") { Description = "Number of top eigenpairs (default: all)." };
-        var eigh = new Command("eigh", "Symmetric eigendecomposition of an n×n Laplace kernel matrix: seconds and max relative residual.")
+        var eigh = new Command("eigh", "Top-k (default all) eigenpairs of an n×n Laplace kernel matrix: seconds and max residual ‖Av − λv‖/‖A‖_F.")
             { eighN, eighK, json, threads };
         eigh.SetAction(p =>
         {

@@ -503,7 +503,8 @@ public static class SymmetricEigen
         }
     }
 
-    private static double Hypot(double a, double b)
+    /// <summary>√(a² + b²) without overflow or harmful underflow.</summary>
+    internal static double Hypot(double a, double b)
     {
         a = Math.Abs(a);
         b = Math.Abs(b);

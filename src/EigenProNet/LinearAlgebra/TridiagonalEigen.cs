@@ -97,7 +97,7 @@ internal static class TridiagonalEigen
             if (rho * Math.Abs(z[j]) <= tol) { deflated.Add(j); continue; }
             if (prev < 0) { prev = j; continue; }
             double s = z[prev], c = z[j];
-            double tau = Hypot(c, s);
+            double tau = SymmetricEigen.Hypot(c, s);
             double t = dd[j] - dd[prev];
             c /= tau;
             s = -s / tau;
@@ -268,15 +268,5 @@ internal static class TridiagonalEigen
             t = next > lo && next < hi ? next : 0.5 * (lo + hi);
         }
         return (o, t);
-    }
-
-    private static double Hypot(double a, double b)
-    {
-        a = Math.Abs(a);
-        b = Math.Abs(b);
-        if (a < b) (a, b) = (b, a);
-        if (a == 0) return 0;
-        double r = b / a;
-        return a * Math.Sqrt(1 + r * r);
     }
 }
