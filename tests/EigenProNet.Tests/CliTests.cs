@@ -28,6 +28,19 @@ public class CliTests
     }
 
     [Fact]
+    public void BenchGemmInDoublePrecision()
+    {
+        var (code, stdout, _) = Run("bench", "gemm", "--size", "64", "--precision", "double", "--json", "--threads", "1");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal("gemm:double", doc.RootElement.GetProperty("benchmark").GetString());
+        Assert.True(doc.RootElement.GetProperty("extra").GetProperty("fraction_of_fp64_peak").GetDouble() > 0);
+        var (bad, _, err) = Run("bench", "gemm", "--precision", "quad");
+        Assert.Equal(2, bad);
+        Assert.Contains("quad", err);
+    }
+
+    [Fact]
     public void BenchKernelReportsRatioToGemm()
     {
         var (code, stdout, _) = Run("bench", "kernel", "--kind", "ntk", "--rows", "40", "--cols", "50", "--dim", "30", "--json");

@@ -49,7 +49,8 @@ internal static class SubspaceIteration
         {
             Gemm.Compute(Transpose.No, Transpose.No, 1f, a, v, 0f, w);            // W = A·V
             Gemm.Compute(Transpose.Yes, Transpose.No, 1f, v, w, 0f, h);           // H = Vᵀ·A·V
-            var (theta, u) = RitzPairs(h);
+            // The projected problem, in float64, descending; U comes back as a float32 b×b matrix.
+            var (theta, u) = SymmetricEigen.Dense(h, b);
             Gemm.Compute(Transpose.No, Transpose.No, 1f, v, u, 0f, x);            // X = V·U (Ritz vectors)
             Gemm.Compute(Transpose.No, Transpose.No, 1f, w, u, 0f, v);            // A·X, the next block
             double norm = Math.Max(Math.Abs(theta[0]), Math.Abs(theta[b - 1]));
@@ -69,21 +70,6 @@ internal static class SubspaceIteration
         throw new InvalidOperationException(
             $"The top-{k} eigensolver did not converge in {maxIterations} subspace iterations: eigenpair {worstIndex + 1} still has " +
             $"relative residual {worst:G3} (tolerance {tolerance:G3}).");
-    }
-
-    /// <summary>Eigenpairs of the projected matrix in float64, descending; U as a float32 b×b matrix.</summary>
-    private static (double[] Theta, Matrix U) RitzPairs(Matrix h)
-    {
-        int b = h.Rows;
-        var hd = new double[(long)b * b];
-        for (int i = 0; i < b; i++)
-            for (int j = 0; j < b; j++) hd[(long)i * b + j] = 0.5 * ((double)h[i, j] + h[j, i]);
-        var (values, columns) = SymmetricEigen.Decompose(hd, b);
-        var order = Enumerable.Range(0, b).OrderByDescending(i => values[i]).ToArray();
-        var u = new Matrix(b, b);
-        for (int i = 0; i < b; i++)
-            for (int j = 0; j < b; j++) u[i, j] = (float)columns[(long)i * b + order[j]];
-        return (order.Select(i => values[i]).ToArray(), u);
     }
 
     /// <summary>‖A·x_j − θ_j·x_j‖ for the first residual.Length columns, accumulated in float64.</summary>

@@ -62,7 +62,8 @@ public static class SymmetricEigen
         return Dense(a, k);
     }
 
-    private static EigenDecomposition Dense(MatrixView a, int k)
+    /// <summary>The k largest eigenpairs by the dense float64 path (A symmetrised as (A + Aᵀ)/2); no validation.</summary>
+    internal static EigenDecomposition Dense(MatrixView a, int k)
     {
         int n = a.Rows;
         var w = new double[(long)n * n];
