@@ -178,6 +178,20 @@ public class SymmetricEigenTests
             double scale = dd.Max(Math.Abs) + 2 * ee.Max(Math.Abs);
             Assert.True(r < 50 * m * 1.1e-16 * scale && o < 50 * m * 1.1e-16, $"{name}: residual {r:E2}, orthogonality {o:E2}");
         }
+        // Glued Wilkinson matrices (copies of W21⁺ coupled by γ): clusters of nearly equal eigenvalues spread over
+        // both halves of a merge, so deflating rotations chain across the halves (a column mixed by one rotation
+        // mixes the next) — the case that once lost orthogonality (0.5) when the chain was not tracked.
+        foreach (var (copies, glue) in new[] { (8, 1e-10), (8, 1e-4), (30, 1e-14), (30, 1e-7) })
+        {
+            int ng = 21 * copies;
+            var dd = Enumerable.Range(0, ng).Select(i => (double)Math.Abs(i % 21 - 10)).ToArray();
+            var ee = Enumerable.Range(0, ng).Select(i => i % 21 == 20 ? glue : 1.0).ToArray();
+            var dv = (double[])dd.Clone();
+            var qq = new double[ng * ng];
+            TridiagonalEigen.Solve(dv, ee, qq, ng);
+            var (r, o) = CheckTridiagonal(dd, ee, dv, qq, ng);
+            Assert.True(r < 50 * ng * 1.1e-16 * 12 && o < 50 * ng * 1.1e-16, $"glued {copies}×W21⁺, γ = {glue}: residual {r:E2}, orthogonality {o:E2}");
+        }
         // Wilkinson W21+'s largest eigenvalue (Wilkinson 1965): 10.746194182903393.
         var w21 = Enumerable.Range(0, 21).Select(i => (double)Math.Abs(i - 10)).ToArray();
         var w21q = new double[21 * 21];
@@ -237,6 +251,12 @@ public class SymmetricEigenTests
                 for (int i = 0; i < n; i++) dot += (double)top.Vectors[i, p] * top.Vectors[i, q];
                 Assert.True(Math.Abs(dot - (p == q ? 1 : 0)) <= 1e-5, $"VᵀV[{p},{q}] = {dot}");
             }
+        // Pairs lock in stages (the block shrinks before the last iteration), and the direct call agrees.
+        var locked = new List<int>();
+        var direct = SubspaceIteration.Run(a, k, SymmetricEigen.DefaultTolerance, lockedPerIteration: locked)!;
+        Assert.Contains(locked, l => l > 0 && l < k);
+        Assert.Equal(k, locked[^1]);
+        Assert.Equal(top.Values, direct.Values);
         // A tighter tolerance is honoured too.
         var tight = SymmetricEigen.Top(a, k, tolerance: 1e-6);
         Assert.True(Residuals(a, tight).Max() <= 1.5e-6 * norm + 20 * Reference.U * norm);

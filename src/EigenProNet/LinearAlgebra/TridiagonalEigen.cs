@@ -106,7 +106,8 @@ internal static class TridiagonalEigen
                 // Rotate columns prev and j so that z[prev] = 0: prev deflates, j carries the combined weight.
                 z[j] = tau;
                 z[prev] = 0;
-                if ((prev < k) != (j < k)) mixed[prev] = mixed[j] = true;
+                // Either column may already span both halves from an earlier rotation in a chain of close values.
+                if (mixed[prev] || mixed[j] || (prev < k) != (j < k)) mixed[prev] = mixed[j] = true;
                 for (int i = 0; i < m; i++)
                 {
                     long ip = (long)i * m + prev, ij = (long)i * m + j;
