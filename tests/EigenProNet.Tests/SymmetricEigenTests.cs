@@ -200,6 +200,50 @@ public class SymmetricEigenTests
     }
 
     [Fact]
+    public unsafe void HalfStorageSymmetricProductMatchesTheReferenceOnEveryVectorPath()
+    {
+        // The tridiagonalisation's memory-bound kernel: y = B·x from the upper triangle of a trailing block, four
+        // rows at a time plus a remainder, on every vector width this CPU runs (and the scalar one).
+        int n = 45, r0 = 4, m = n - r0;
+        var rng = new Random(5);
+        var a = new double[n * n];
+        for (int i = 0; i < a.Length; i++) a[i] = rng.NextDouble() - 0.5;
+        var x = Enumerable.Range(0, m).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var expected = new double[m];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < m; j++)
+                expected[i] += a[(r0 + Math.Min(i, j)) * n + r0 + Math.Max(i, j)] * x[j];
+        foreach (var path in SimdCapabilities.Supported)
+            foreach (var (q0, q1) in new[] { (0, m), (0, 17), (17, m) })
+            {
+                var y = new double[m];
+                fixed (double* pa = a, px = x, py = y)
+                {
+                    double* b = pa + r0 * n + r0;
+                    switch (path)
+                    {
+                        case SimdPath.Vector512: SymmetricEigen.SymmetricProduct.Accumulate<Vec512D>(b, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector256: SymmetricEigen.SymmetricProduct.Accumulate<Vec256D>(b, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector128: SymmetricEigen.SymmetricProduct.Accumulate<Vec128D>(b, n, m, q0, q1, px, py); break;
+                        default: SymmetricEigen.SymmetricProduct.Accumulate<Vec1D>(b, n, m, q0, q1, px, py); break;
+                    }
+                }
+                // Rows [q0, q1) contribute to y[i] (their dot) and to y[j > i] (their off-diagonal part).
+                var partial = new double[m];
+                for (int i = q0; i < q1; i++)
+                    for (int j = i; j < m; j++)
+                    {
+                        double v = a[(r0 + i) * n + r0 + j];
+                        partial[i] += v * x[j];
+                        if (j > i) partial[j] += v * x[i];
+                    }
+                for (int i = 0; i < m; i++) Assert.True(Math.Abs(y[i] - partial[i]) <= 1e-14 * m, $"{path} rows {q0}..{q1}: y[{i}] = {y[i]}, expected {partial[i]}");
+                if (q0 == 0 && q1 == m)
+                    for (int i = 0; i < m; i++) Assert.Equal(expected[i], y[i], 1e-13);
+            }
+    }
+
+    [Fact]
     public void BlockedPathOnLargerRandomMatrices()
     {
         // n = 300: nine tridiagonalisation panels with trailing GEMM updates, five reflector blocks, D&C merges.

@@ -199,87 +199,121 @@ public static class SymmetricEigen
     /// <summary>
     /// y = B·x for the trailing symmetric block B = A[r0:, r0:] of which only the entries on or right of the diagonal
     /// (in memory) are read: each stored row r contributes its dot product to y[r] and its off-diagonal part, scaled by
-    /// x[r], to y[r+1:] — one pass over half the block. The rows are split over the threads by area, each thread
-    /// accumulating into its own y.
+    /// x[r], to y[r+1:] — one pass over half the block. This pass is the memory-bound half of the tridiagonalisation,
+    /// so four rows go through the registers together (x and y are loaded once per four matrix rows, and the four
+    /// dot products are independent FMA chains) to keep the matrix streaming at memory speed. The rows are split over
+    /// the threads by area, each thread accumulating into its own y.
     /// </summary>
-    private sealed class SymmetricProduct(int n)
+    internal sealed unsafe class SymmetricProduct(int n)
     {
         private readonly double[][] _partial = [.. Enumerable.Range(0, Math.Max(1, Parallelism.MaxThreads)).Select(_ => new double[n])];
+        private readonly double[] _x = new double[n];
 
         public void Multiply(double[] a, int r0, ReadOnlySpan<double> x, Span<double> y)
         {
             int m = n - r0;
             int threads = (long)m * m > 400_000 ? Math.Min(Parallelism.MaxThreads, _partial.Length) : 1;
-            if (threads == 1)
-            {
-                y.Clear();
-                Accumulate(a, r0, 0, m, x, y);
-                return;
-            }
-            var xs = x.ToArray();
+            x.CopyTo(_x);
             Parallelism.Run(threads, th =>
             {
                 // Equal areas: row q (local) holds m − q entries; thread th starts where the remaining area is (1 − th/T)·m²/2.
                 int q0 = th == 0 ? 0 : m - (int)Math.Round(m * Math.Sqrt(1 - (double)th / threads));
                 int q1 = th == threads - 1 ? m : m - (int)Math.Round(m * Math.Sqrt(1 - (double)(th + 1) / threads));
-                var part = _partial[th].AsSpan(0, m);
-                part.Clear();
-                Accumulate(a, r0, q0, q1, xs, part);
+                var part = _partial[th];
+                Array.Clear(part, 0, m);
+                fixed (double* pa = a, px = _x, py = part)
+                {
+                    double* block = pa + (long)r0 * n + r0;
+                    switch (SimdCapabilities.Best)
+                    {
+                        case SimdPath.Vector512: Accumulate<Vec512D>(block, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector256: Accumulate<Vec256D>(block, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector128: Accumulate<Vec128D>(block, n, m, q0, q1, px, py); break;
+                        default: Accumulate<Vec1D>(block, n, m, q0, q1, px, py); break;
+                    }
+                }
             });
             _partial[0].AsSpan(0, m).CopyTo(y);
             for (int th = 1; th < threads; th++) TensorPrimitives.Add(y, _partial[th].AsSpan(0, m), y);
         }
 
-        private void Accumulate(double[] a, int r0, int q0, int q1, ReadOnlySpan<double> x, Span<double> y)
+        /// <summary>Rows [q0, q1) of the m×m block at b (row stride n), x and y local to the block.</summary>
+        internal static void Accumulate<V>(double* b, int n, int m, int q0, int q1, double* x, double* y)
+            where V : struct, ISimdVector<V, double>
         {
-            int m = n - r0;
-            for (int q = q0; q < q1; q++)
+            int w = V.Count;
+            double* sums = stackalloc double[4 * w];
+            int q = q0;
+            for (; q + 4 <= q1; q += 4)
             {
-                var row = new ReadOnlySpan<double>(a, (r0 + q) * n + r0 + q, m - q);
-                y[q] += DotAndAxpy(row, x[q..], y[q..]);
-            }
-        }
-
-        /// <summary>Returns row·x and adds x0·row[1:] to y[1:] (x0 = x[0]), reading the row once.</summary>
-        private static double DotAndAxpy(ReadOnlySpan<double> row, ReadOnlySpan<double> x, Span<double> y)
-        {
-            double xq = x[0];
-            double dot = row[0] * xq;
-            int len = row.Length, j = 1;
-            if (Vector512.IsHardwareAccelerated && len - j >= 8)
-            {
-                var acc = Vector512<double>.Zero;
-                var s = Vector512.Create(xq);
-                for (; j <= len - 8; j += 8)
+                double* r0 = b + (long)q * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+                double x0 = x[q], x1 = x[q + 1], x2 = x[q + 2], x3 = x[q + 3];
+                // The 4×4 triangle on the diagonal (stored entries (q+r, q+c), c ≥ r).
+                double d0 = r0[q] * x0 + r0[q + 1] * x1 + r0[q + 2] * x2 + r0[q + 3] * x3;
+                double d1 = r1[q + 1] * x1 + r1[q + 2] * x2 + r1[q + 3] * x3;
+                double d2 = r2[q + 2] * x2 + r2[q + 3] * x3;
+                double d3 = r3[q + 3] * x3;
+                y[q + 1] += r0[q + 1] * x0;
+                y[q + 2] += r0[q + 2] * x0 + r1[q + 2] * x1;
+                y[q + 3] += r0[q + 3] * x0 + r1[q + 3] * x1 + r2[q + 3] * x2;
+                // Columns q+4.. of all four rows.
+                V s0 = V.Broadcast(x0), s1 = V.Broadcast(x1), s2 = V.Broadcast(x2), s3 = V.Broadcast(x3);
+                V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero;
+                int j = q + 4;
+                for (; j + w <= m; j += w)
                 {
-                    var r = Vector512.Create(row.Slice(j, 8));
-                    acc = Vector512.FusedMultiplyAdd(r, Vector512.Create(x.Slice(j, 8)), acc);
-                    Vector512.FusedMultiplyAdd(r, s, Vector512.Create(y.Slice(j, 8))).CopyTo(y.Slice(j, 8));
+                    V xv = V.Load(x + j);
+                    V v0 = V.Load(r0 + j), v1 = V.Load(r1 + j), v2 = V.Load(r2 + j), v3 = V.Load(r3 + j);
+                    a0 = V.MultiplyAdd(v0, xv, a0);
+                    a1 = V.MultiplyAdd(v1, xv, a1);
+                    a2 = V.MultiplyAdd(v2, xv, a2);
+                    a3 = V.MultiplyAdd(v3, xv, a3);
+                    V yv = V.MultiplyAdd(v0, s0, V.Load(y + j));
+                    yv = V.MultiplyAdd(v1, s1, yv);
+                    yv = V.MultiplyAdd(v2, s2, yv);
+                    V.Store(V.MultiplyAdd(v3, s3, yv), y + j);
                 }
-                dot += Vector512.Sum(acc);
-            }
-            else if (Vector256.IsHardwareAccelerated && len - j >= 4)
-            {
-                var acc = Vector256<double>.Zero;
-                var s = Vector256.Create(xq);
-                for (; j <= len - 4; j += 4)
+                V.Store(a0, sums);
+                V.Store(a1, sums + w);
+                V.Store(a2, sums + 2 * w);
+                V.Store(a3, sums + 3 * w);
+                for (int t = 0; t < w; t++)
                 {
-                    var r = Vector256.Create(row.Slice(j, 4));
-                    acc = Vector256.FusedMultiplyAdd(r, Vector256.Create(x.Slice(j, 4)), acc);
-                    Vector256.FusedMultiplyAdd(r, s, Vector256.Create(y.Slice(j, 4))).CopyTo(y.Slice(j, 4));
+                    d0 += sums[t];
+                    d1 += sums[w + t];
+                    d2 += sums[2 * w + t];
+                    d3 += sums[3 * w + t];
                 }
-                dot += Vector256.Sum(acc);
+                for (; j < m; j++)
+                {
+                    double xj = x[j];
+                    d0 += r0[j] * xj;
+                    d1 += r1[j] * xj;
+                    d2 += r2[j] * xj;
+                    d3 += r3[j] * xj;
+                    y[j] += r0[j] * x0 + r1[j] * x1 + r2[j] * x2 + r3[j] * x3;
+                }
+                y[q] += d0;
+                y[q + 1] += d1;
+                y[q + 2] += d2;
+                y[q + 3] += d3;
             }
-            for (; j < len; j++)
+            for (; q < q1; q++)
             {
-                dot += row[j] * x[j];
-                y[j] += row[j] * xq;
+                double* r = b + (long)q * n;
+                double xq = x[q], dot = r[q] * xq;
+                for (int j = q + 1; j < m; j++)
+                {
+                    dot += r[j] * x[j];
+                    y[j] += r[j] * xq;
+                }
+                y[q] += dot;
             }
-            return dot;
         }
     }
 
-    private const int ReflectorBlock = 64;
+    /// <summary>Reflectors per block: each block streams X through memory twice, so wider blocks halve that traffic.</summary>
+    private const int ReflectorBlock = 128;
 
     /// <summary>
     /// X ← Q·X for Q = H_0⋯H_{n−3} from <see cref="Tridiagonalize"/> (LAPACK's dormtr with the compact WY form),
@@ -295,14 +329,17 @@ public static class SymmetricEigen
         var g = new double[nb * nb];
         var y = new double[(long)nb * n];
         var y2 = new double[(long)nb * n];
+        var v = new double[(long)nb * n];   // one buffer for every block: fresh pages per block cost more than the copy
         for (int j0 = (reflectors - 1) / nb * nb; j0 >= 0; j0 -= nb)
         {
             int kb = Math.Min(nb, reflectors - j0);
             int r0 = j0 + 1, m = n - r0;
-            // V: kb × m, row p = v_{j0+p} starting at local column p (unit entry there).
-            var v = new double[kb * m];
+            // V: kb × m, row p = v_{j0+p} starting at local column p (unit entry there), zeros before it.
             for (int p = 0; p < kb; p++)
+            {
+                v.AsSpan(p * m, p).Clear();
                 new ReadOnlySpan<double>(a, (j0 + p) * n + j0 + p + 1, m - p).CopyTo(v.AsSpan(p * m + p, m - p));
+            }
             var vb = DoubleBlock.Of(v, kb, m);
             // T (dlarft, forward): T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·(V·v_pᵀ)[0:p].
             var gb = DoubleBlock.Of(g, kb, kb);

@@ -33,11 +33,24 @@ internal static class TridiagonalEigen
         for (int i = 0; i < n; i++) d[i] /= scale;
         var es = new double[n];
         for (int i = 0; i < n - 1; i++) es[i] = e[i] / scale;
-        Recurse(d, es, q, n, 0, n);
+        var scratch = new Scratch(n);
+        Recurse(d, es, q, n, 0, n, scratch);
         for (int i = 0; i < n; i++) d[i] *= scale;
     }
 
-    private static void Recurse(double[] d, double[] e, double[] q, int n, int lo, int m)
+    /// <summary>
+    /// Buffers shared by all merges (they run one after another), sized for the largest: fresh multi-megabyte arrays
+    /// per merge cost more in page faults than the copies themselves.
+    /// </summary>
+    private sealed class Scratch(int n)
+    {
+        /// <summary>The block's eigenvector columns, regrouped (m×m, row stride m).</summary>
+        public readonly double[] Work = new double[(long)n * n];
+        /// <summary>The secular eigenvectors, rows in the regrouped order (K×K).</summary>
+        public readonly double[] U = new double[(long)n * n];
+    }
+
+    private static void Recurse(double[] d, double[] e, double[] q, int n, int lo, int m, Scratch scratch)
     {
         if (m <= Leaf)
         {
@@ -50,9 +63,9 @@ internal static class TridiagonalEigen
         // T = diag(T1 − ρ·e_k e_kᵀ, T2 − ρ·e_1 e_1ᵀ) + ρ·u uᵀ with u = [e_k; sign(β)·e_1].
         d[lo + k - 1] -= rho;
         d[lo + k] -= rho;
-        Recurse(d, e, q, n, lo, k);
-        Recurse(d, e, q, n, lo + k, m - k);
-        Merge(d, q, n, lo, m, k, rho, beta < 0 ? -1 : 1);
+        Recurse(d, e, q, n, lo, k, scratch);
+        Recurse(d, e, q, n, lo + k, m - k, scratch);
+        Merge(d, q, n, lo, m, k, rho, beta < 0 ? -1 : 1, scratch);
     }
 
     private static void SolveLeaf(double[] d, double[] e, double[] q, int n, int lo, int m)
@@ -69,27 +82,30 @@ internal static class TridiagonalEigen
             for (int i = 0; i < m; i++) q[(long)(lo + i) * n + lo + j] = z[j * m + i];
     }
 
-    /// <summary>Merges the solved halves [lo, lo+k) and [lo+k, lo+m) of the diagonal block at lo.</summary>
-    private static void Merge(double[] d, double[] q, int n, int lo, int m, int k, double rho, int sign)
+    /// <summary>
+    /// Merges the solved halves [lo, lo+k) and [lo+k, lo+m) of the diagonal block at lo: deflation (dlaed2), the
+    /// secular equation, and the block's new eigenvectors Q·U written straight back into q (dlaed3).
+    /// </summary>
+    private static void Merge(double[] d, double[] q, int n, int lo, int m, int k, double rho, int sign, Scratch scratch)
     {
-        // Working copy of the block (columns = eigenvectors of the halves) and the update vector z = Qbᵀu / √2.
-        var work = new double[(long)m * m];
-        for (int i = 0; i < m; i++) Array.Copy(q, (long)(lo + i) * n + lo, work, (long)i * m, m);
+        // The update vector z = Qbᵀu / √2: the last row of the first half's vectors and the first of the second's.
         var z = new double[m];
-        for (int j = 0; j < k; j++) z[j] = work[(long)(k - 1) * m + j] / Math.Sqrt(2);
-        for (int j = k; j < m; j++) z[j] = sign * work[(long)k * m + j] / Math.Sqrt(2);
+        for (int j = 0; j < k; j++) z[j] = q[(long)(lo + k - 1) * n + lo + j] / Math.Sqrt(2);
+        for (int j = k; j < m; j++) z[j] = sign * q[(long)(lo + k) * n + lo + j] / Math.Sqrt(2);
         rho *= 2;
         var dd = new double[m];
         Array.Copy(d, lo, dd, 0, m);
         var order = Enumerable.Range(0, m).ToArray();
         Array.Sort(order, (a, b) => dd[a].CompareTo(dd[b]));
 
-        // Deflation (dlaed2): negligible z components, and pairs of nearly equal d rotated into one.
+        // Deflation (dlaed2): negligible z components, and pairs of nearly equal d rotated into one. The rotations of
+        // the vector columns are only recorded here and applied row by row below (a column pass strides through memory).
         double dmax = 0, zmax = 0;
         for (int i = 0; i < m; i++) { dmax = Math.Max(dmax, Math.Abs(dd[i])); zmax = Math.Max(zmax, Math.Abs(z[i])); }
         double tol = 8 * Eps * Math.Max(dmax, zmax);
         var kept = new List<int>(m);
         var deflated = new List<int>(m);
+        var rotations = new List<(int P, int J, double C, double S)>();
         var mixed = new bool[m];   // columns rotated across the halves (nonzero in both)
         int prev = -1;
         foreach (int j in order)
@@ -108,13 +124,7 @@ internal static class TridiagonalEigen
                 z[prev] = 0;
                 // Either column may already span both halves from an earlier rotation in a chain of close values.
                 if (mixed[prev] || mixed[j] || (prev < k) != (j < k)) mixed[prev] = mixed[j] = true;
-                for (int i = 0; i < m; i++)
-                {
-                    long ip = (long)i * m + prev, ij = (long)i * m + j;
-                    double xp = work[ip], xj = work[ij];
-                    work[ip] = c * xp + s * xj;
-                    work[ij] = c * xj - s * xp;
-                }
+                rotations.Add((prev, j, c, s));
                 double dp = dd[prev] * c * c + dd[j] * s * s;
                 dd[j] = dd[prev] * s * s + dd[j] * c * c;
                 dd[prev] = dp;
@@ -129,55 +139,75 @@ internal static class TridiagonalEigen
         }
         if (prev >= 0) kept.Add(prev);
         kept.Sort((a, b) => dd[a].CompareTo(dd[b]));
-
         int kk = kept.Count;
-        var result = new double[(long)m * m];
+
+        // Column layout of the work block (dlaed2's column types): kept columns nonzero only in the first half, then
+        // the mixed ones, then those nonzero only in the second half, then the deflated columns. Each half of the
+        // result then needs one contiguous range of columns (and of U's rows): about half the flops of Q·U.
+        var column = new int[m];    // block column → work column
+        var rowOfU = new int[kk];   // secular index → row of U
+        int top = 0, both = 0;
+        foreach (int c in kept)
+            if (mixed[c]) both++;
+            else if (c < k) top++;
+        int nextTop = 0, nextBoth = top, nextBottom = top + both;
+        for (int i = 0; i < kk; i++)
+        {
+            int c = kept[i];
+            int slot = mixed[c] ? nextBoth++ : c < k ? nextTop++ : nextBottom++;
+            column[c] = slot;
+            rowOfU[i] = slot;
+        }
+        for (int j = 0; j < deflated.Count; j++) column[deflated[j]] = kk + j;
+
+        var work = scratch.Work;
+        int threads = (long)m * m > 100_000 ? Parallelism.MaxThreads : 1;
+        Parallelism.Run(threads, th =>
+        {
+            var (i0, i1) = Parallelism.Share(m, th, threads);
+            var row = new double[m];
+            for (int i = i0; i < i1; i++)
+            {
+                Array.Copy(q, (long)(lo + i) * n + lo, row, 0, m);
+                foreach (var (p, j, c, s) in rotations)
+                {
+                    double xp = row[p], xj = row[j];
+                    row[p] = c * xp + s * xj;
+                    row[j] = c * xj - s * xp;
+                }
+                long w0 = (long)i * m;
+                for (int c = 0; c < m; c++) work[w0 + column[c]] = row[c];
+            }
+        });
+
         var values = new double[m];
         if (kk > 0)
         {
             var dk = new double[kk];
             var zk = new double[kk];
             for (int i = 0; i < kk; i++) { dk[i] = dd[kept[i]]; zk[i] = z[kept[i]]; }
-            var u = SecularEigenvectors(dk, zk, rho, values);
-            // result[:, 0:kk] = work[:, kept]·U. A column from the first half is zero below row k (from the second,
-            // above it) unless a deflating rotation mixed the halves, so each half of the result needs only the
-            // columns — and rows of U — that reach it (dlaed3's trick: about half the flops).
-            MultiplyHalf(work, m, 0, k, kept, u, result, touched: row => row < k, mixed);
-            MultiplyHalf(work, m, k, m - k, kept, u, result, touched: row => row >= k, mixed);
+            var u = scratch.U;
+            SecularEigenvectors(dk, zk, rho, values, u, rowOfU);
+            // q[lo + rows, lo : lo+kk] = work[rows, range]·U[range, :] for each half.
+            var ub = DoubleBlock.Of(u, kk, kk);
+            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, new DoubleBlock(work, 0, k, top + both, m), ub.Block(0, 0, top + both, kk),
+                0, new DoubleBlock(q, (long)lo * n + lo, k, kk, n));
+            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, new DoubleBlock(work, (long)k * m + top, m - k, kk - top, m),
+                ub.Block(top, 0, kk - top, kk), 0, new DoubleBlock(q, (long)(lo + k) * n + lo, m - k, kk, n));
         }
-        for (int j = 0; j < deflated.Count; j++)
-        {
-            int src = deflated[j], dst = kk + j;
-            values[dst] = dd[src];
-            for (int i = 0; i < m; i++) result[(long)i * m + dst] = work[(long)i * m + src];
-        }
+        for (int j = 0; j < deflated.Count; j++) values[kk + j] = dd[deflated[j]];
+        if (kk < m)
+            for (int i = 0; i < m; i++) Array.Copy(work, (long)i * m + kk, q, (long)(lo + i) * n + lo + kk, m - kk);
         Array.Copy(values, 0, d, lo, m);
-        for (int i = 0; i < m; i++) Array.Copy(result, (long)i * m, q, (long)(lo + i) * n + lo, m);
-    }
-
-    /// <summary>result[r0:r0+rows, 0:K] = work[r0:r0+rows, kept[c]]·U[c, :] over the kept columns c that reach these rows.</summary>
-    private static void MultiplyHalf(double[] work, int m, int r0, int rows, List<int> kept, double[] u, double[] result,
-        Func<int, bool> touched, bool[] mixed)
-    {
-        int kk = kept.Count;
-        var cols = new List<int>(kk);
-        for (int c = 0; c < kk; c++)
-            if (mixed[kept[c]] || touched(kept[c])) cols.Add(c);
-        var g = new double[(long)rows * cols.Count];
-        var ur = new double[(long)cols.Count * kk];
-        for (int i = 0; i < rows; i++)
-            for (int c = 0; c < cols.Count; c++) g[(long)i * cols.Count + c] = work[(long)(r0 + i) * m + kept[cols[c]]];
-        for (int c = 0; c < cols.Count; c++) Array.Copy(u, (long)cols[c] * kk, ur, (long)c * kk, kk);
-        DoubleGemm.Compute(Transpose.No, Transpose.No, 1, DoubleBlock.Of(g, rows, cols.Count), DoubleBlock.Of(ur, cols.Count, kk), 0,
-            new DoubleBlock(result, (long)r0 * m, rows, kk, m));
     }
 
     /// <summary>
     /// Eigenpairs of D + ρ·z zᵀ (d strictly increasing, every z nonzero, ρ &gt; 0): the roots of the secular equation
-    /// 1 + ρ Σ z_i²/(d_i − λ) = 0 go into <paramref name="values"/>[0..K); returns the K×K eigenvector matrix (columns).
+    /// 1 + ρ Σ z_i²/(d_i − λ) = 0 go into <paramref name="values"/>[0..K); the K×K eigenvector matrix (columns) goes
+    /// into <paramref name="u"/>, component i of every vector in row <paramref name="rowOf"/>[i].
     /// Each root is kept as (origin pole, offset) so that d_i − λ_j is formed without cancellation.
     /// </summary>
-    internal static double[] SecularEigenvectors(double[] dk, double[] zk, double rho, double[] values)
+    internal static void SecularEigenvectors(double[] dk, double[] zk, double rho, double[] values, double[] u, int[] rowOf)
     {
         int kk = dk.Length;
         var origin = new int[kk];
@@ -205,7 +235,6 @@ internal static class TridiagonalEigen
             for (int j = i + 1; j < kk; j++) p *= Delta(i, j - 1) / (dk[i] - dk[j]);
             zh[i] = Math.CopySign(Math.Sqrt(Math.Max(p, 0)), zk[i]);
         }
-        var u = new double[(long)kk * kk];
         Parallelism.Run(threads, th =>
         {
             var (j0, j1) = Parallelism.Share(kk, th, threads);
@@ -215,14 +244,13 @@ internal static class TridiagonalEigen
                 for (int i = 0; i < kk; i++)
                 {
                     double x = zh[i] / Delta(i, j);
-                    u[(long)i * kk + j] = x;
+                    u[(long)rowOf[i] * kk + j] = x;
                     norm += x * x;
                 }
                 norm = 1 / Math.Sqrt(norm);
                 for (int i = 0; i < kk; i++) u[(long)i * kk + j] *= norm;
             }
         });
-        return u;
     }
 
     /// <summary>
