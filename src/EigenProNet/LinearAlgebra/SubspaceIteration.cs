@@ -47,19 +47,22 @@ internal static class SubspaceIteration
     public static EigenDecomposition? Run(MatrixView a, int k, double tolerance, int maxIterations = DefaultMaxIterations,
         List<int>? lockedPerIteration = null)
     {
-        int n = a.Rows;
-        var v = Matrix.RandomNormal(n, BlockSize(k), Seed);
-        if (!Orthonormalize(v)) return null;
+        int n = a.Rows, b = BlockSize(k);
+        var space = new Workspace(n, b);
+        Matrix.RandomNormal(n, b, Seed).Data.CopyTo(space.V, 0);
+        var v = Workspace.View(space.V, n, b);
+        if (!Orthonormalize(v, space)) return null;
         var locked = new Matrix(n, k);          // converged eigenvectors, one column per locked pair
         var lockedValues = new double[k];
         int l = 0;
         double norm = 0, worst = double.PositiveInfinity;
         int worstIndex = 0;
-        Matrix w = null!, x = null!, h = null!;
         for (int iteration = 1; iteration <= maxIterations; iteration++)
         {
             int m = v.Columns, wanted = k - l;
-            if (w is null || w.Columns != m) (w, x, h) = (new Matrix(n, m), new Matrix(n, m), new Matrix(m, m));
+            var w = Workspace.View(space.W, n, m);
+            var x = Workspace.View(space.X, n, m);
+            var h = Workspace.View(space.H, m, m);
             Gemm.Compute(Transpose.No, Transpose.No, 1f, a, v, 0f, w);            // W = A·V
             Gemm.Compute(Transpose.Yes, Transpose.No, 1f, v, w, 0f, h);           // H = Vᵀ·A·V
             // The projected problem, in float64, descending; U comes back as a float32 m×m matrix.
@@ -94,33 +97,50 @@ internal static class SubspaceIteration
             worst /= norm;
             // The next block: A·X for the pairs still iterating, orthogonalised against the locked vectors (A's
             // action amplifies any locked component by λ_locked/θ, so it is removed every iteration).
-            var next = newlyLocked == 0 ? v : Columns(v, converged, m - newlyLocked);
+            if (newlyLocked > 0) v = DropColumns(v, converged, m - newlyLocked, space.Tmp);
             if (l > 0)
             {
                 var q = locked.View.Block(0, 0, n, l);
-                var p = new Matrix(l, next.Columns);
-                Gemm.Compute(Transpose.Yes, Transpose.No, 1f, q, next, 0f, p);
-                Gemm.Compute(Transpose.No, Transpose.No, -1f, q, p, 1f, next);
+                var p = new Matrix(l, v.Columns);
+                Gemm.Compute(Transpose.Yes, Transpose.No, 1f, q, v, 0f, p);
+                Gemm.Compute(Transpose.No, Transpose.No, -1f, q, p, 1f, v);
             }
-            if (!Orthonormalize(next)) return null;
-            v = next;
+            if (!Orthonormalize(v, space)) return null;
         }
         throw new InvalidOperationException(
             $"The top-{k} eigensolver did not converge in {maxIterations} subspace iterations: eigenpair {l + worstIndex + 1} still has " +
             $"relative residual {worst:G3} (tolerance {tolerance:G3}; {l} of {k} pairs converged).");
     }
 
-    /// <summary>The columns of m whose flag is false, in order.</summary>
-    private static Matrix Columns(Matrix m, bool[] drop, int count)
+    /// <summary>
+    /// The iteration's buffers, allocated once for the full block (n×b and b×b) and viewed with as many columns as
+    /// the block has left: fresh multi-megabyte arrays per iteration would cost more in page faults than the copies.
+    /// </summary>
+    private sealed class Workspace(int n, int b)
     {
-        var result = new Matrix(m.Rows, count);
+        public readonly float[] V = new float[(long)n * b], W = new float[(long)n * b], X = new float[(long)n * b], Tmp = new float[(long)n * b];
+        public readonly float[] H = new float[(long)b * b], G = new float[(long)b * b], T = new float[(long)b * b];
+
+        /// <summary>A compact rows × columns view of the buffer's start.</summary>
+        public static MatrixView View(float[] buffer, int rows, int columns) => new(buffer, 0, rows, columns, columns);
+    }
+
+    /// <summary>
+    /// The columns of m whose flag is false, in order, compacted in place (through <paramref name="scratch"/>) into
+    /// a view of m's storage with <paramref name="count"/> columns.
+    /// </summary>
+    private static MatrixView DropColumns(MatrixView m, bool[] drop, int count, float[] scratch)
+    {
+        var target = Workspace.View(scratch, m.Rows, count);
         for (int i = 0; i < m.Rows; i++)
         {
             var source = m.Row(i);
-            var target = result.Row(i);
+            var row = target.Row(i);
             for (int j = 0, t = 0; j < source.Length; j++)
-                if (!drop[j]) target[t++] = source[j];
+                if (!drop[j]) row[t++] = source[j];
         }
+        var result = Workspace.View(m.Storage, m.Rows, count);
+        target.CopyTo(result);
         return result;
     }
 
@@ -140,7 +160,7 @@ internal static class SubspaceIteration
     }
 
     /// <summary>‖A·x_j − θ_j·x_j‖ for the first k columns, accumulated in float64.</summary>
-    private static double[] Residuals(Matrix x, Matrix ax, double[] theta, int k)
+    private static double[] Residuals(MatrixView x, MatrixView ax, double[] theta, int k)
     {
         var residual = new double[k];
         var sums = new double[k];
@@ -164,7 +184,7 @@ internal static class SubspaceIteration
     /// orthogonality, u·κ(VᵀV)·√b (float32 u; the Gram's rounding is a random-walk sum), exceeds 1e-4. Returns false
     /// when VᵀV is numerically singular.
     /// </summary>
-    private static bool Orthonormalize(Matrix v)
+    private static bool Orthonormalize(MatrixView v, Workspace space)
     {
         int n = v.Rows, b = v.Columns;
         var norms = new double[b];
@@ -180,14 +200,14 @@ internal static class SubspaceIteration
             scale[j] = (float)(1 / Math.Sqrt(norms[j]));
         }
         for (int i = 0; i < n; i++) System.Numerics.Tensors.TensorPrimitives.Multiply(v.Row(i), scale, v.Row(i));
-        var g = new Matrix(b, b);
-        var t = new Matrix(b, b);
-        var tmp = new Matrix(n, b);
+        var g = Workspace.View(space.G, b, b);
+        var t = Workspace.View(space.T, b, b);
+        var tmp = Workspace.View(space.Tmp, n, b);
         for (int pass = 0; pass < 2; pass++)
         {
             Gemm.SymmetricRankK(Transpose.Yes, 1f, v, 0f, g);
             var gd = new double[(long)b * b];
-            for (long i = 0; i < gd.Length; i++) gd[i] = g.Data[i];
+            for (long i = 0; i < gd.Length; i++) gd[i] = space.G[i];
             var (lambda, s) = SymmetricEigen.Decompose(gd, b);
             double max = lambda.Max(), min = lambda.Min();
             // float32 Gram entries carry errors of ~n·u relative; below that the direction is lost.
@@ -195,7 +215,7 @@ internal static class SubspaceIteration
             for (int i = 0; i < b; i++)
                 for (int j = 0; j < b; j++) t[i, j] = (float)(s[(long)i * b + j] / Math.Sqrt(lambda[j]));
             Gemm.Compute(Transpose.No, Transpose.No, 1f, v, t, 0f, tmp);
-            tmp.Data.AsSpan().CopyTo(v.Data);
+            tmp.CopyTo(v);
             if (max / min * 6e-8 * Math.Sqrt(b) < 1e-4) break;
         }
         return true;
