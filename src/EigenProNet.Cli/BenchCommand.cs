@@ -57,8 +57,21 @@ internal static class BenchCommand
             return Report(Benchmarks.Benchmarks.Eigh(n, k, EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
         });
 
+        var cholN = new Option<int>("--n") { Description = "Matrix size n.", DefaultValueFactory = _ => 2000 };
+        var cholRhs = new Option<int>("--rhs") { Description = "Right-hand sides of the solve.", DefaultValueFactory = _ => 10 };
+        var cholesky = new Command("cholesky",
+            "Cholesky factorisation of an n×n Laplace kernel matrix K/n + 1e-3·I and a solve: seconds, GFLOP/s (n³/3) and relative residual.")
+            { cholN, cholRhs, json, threads };
+        cholesky.SetAction(p =>
+        {
+            int n = p.GetValue(cholN), r = p.GetValue(cholRhs);
+            if (n < 1 || r < 1) throw new UsageException($"Expected --n and --rhs at least 1, found --n {n}, --rhs {r}.");
+            return Report(Benchmarks.Benchmarks.Cholesky(n, r, EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+        });
+
         bench.Add(gemm);
         bench.Add(eigh);
+        bench.Add(cholesky);
         bench.Add(kernel);
         bench.Add(peak);
         return bench;

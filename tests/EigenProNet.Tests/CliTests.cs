@@ -41,6 +41,31 @@ public class CliTests
     }
 
     [Fact]
+    public void BenchEighAndCholeskyReportAccuracy()
+    {
+        var (code, stdout, _) = Run("bench", "eigh", "--n", "120", "--k", "10", "--json", "--threads", "1");
+        Assert.Equal(0, code);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            var extra = doc.RootElement.GetProperty("extra");
+            Assert.InRange(extra.GetProperty("max_residual").GetDouble(), 0, 1e-5);
+            Assert.InRange(extra.GetProperty("max_orthogonality_error").GetDouble(), 0, 1e-5);
+        }
+        (code, stdout, _) = Run("bench", "cholesky", "--n", "300", "--rhs", "3", "--json", "--threads", "1");
+        Assert.Equal(0, code);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            Assert.Equal("cholesky", doc.RootElement.GetProperty("benchmark").GetString());
+            var extra = doc.RootElement.GetProperty("extra");
+            Assert.InRange(extra.GetProperty("relative_residual").GetDouble(), 0, 1e-4);
+            Assert.Equal(0, extra.GetProperty("jitter").GetDouble());
+        }
+        var (bad, _, err) = Run("bench", "cholesky", "--rhs", "0");
+        Assert.Equal(2, bad);
+        Assert.Contains("--rhs", err);
+    }
+
+    [Fact]
     public void BenchKernelReportsRatioToGemm()
     {
         var (code, stdout, _) = Run("bench", "kernel", "--kind", "ntk", "--rows", "40", "--cols", "50", "--dim", "30", "--json");

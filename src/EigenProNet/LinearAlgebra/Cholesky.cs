@@ -104,6 +104,23 @@ public static class Cholesky
         }
     }
 
+    /// <summary>The inverse of the lower-triangular jb×jb float64 factor (row-major), by column-wise substitution.</summary>
+    private static double[] InvertLower(double[] d, int jb)
+    {
+        var inv = new double[jb * jb];
+        for (int c = 0; c < jb; c++)
+        {
+            inv[c * jb + c] = 1 / d[c * jb + c];
+            for (int i = c + 1; i < jb; i++)
+            {
+                double s = 0;
+                for (int p = c; p < i; p++) s -= d[i * jb + p] * inv[p * jb + c];
+                inv[i * jb + c] = s / d[i * jb + i];
+            }
+        }
+        return inv;
+    }
+
     /// <summary>Overwrites the lower triangle of <paramref name="l"/> with its factor; returns −1, or the failing pivot.</summary>
     private static int TryFactorInPlace(Matrix l)
     {
@@ -131,24 +148,23 @@ public static class Cholesky
             for (int i = 0; i < jb; i++) for (int j = 0; j <= i; j++) l[j0 + i, j0 + j] = (float)d[i * jb + j];
             int rest = n - j0 - jb;
             if (rest == 0) break;
-            // Panel: L21 = A21·L11⁻ᵀ, row by row (forward substitution in float64), rows split over threads.
-            int threads = (long)rest * jb * jb > 1_000_000 ? Parallelism.MaxThreads : 1;
-            Parallelism.Run(threads, t =>
+            // Panel: L21 = A21·L11⁻ᵀ in one float64 GEMM with the explicit inverse of the (well-scaled, jb×jb)
+            // diagonal factor — row-by-row substitution ran at scalar speed and dominated the factorisation.
+            var inverse = InvertLower(d, jb);
+            var panel = new double[(long)rest * jb];
+            for (int r = 0; r < rest; r++)
             {
-                var (r0, r1) = Parallelism.Share(rest, t, threads);
-                var x = new double[jb];
-                for (int r = r0; r < r1; r++)
-                {
-                    var row = l.Row(j0 + jb + r).Slice(j0, jb);
-                    for (int k = 0; k < jb; k++)
-                    {
-                        double s = row[k];
-                        for (int p = 0; p < k; p++) s -= x[p] * d[k * jb + p];
-                        x[k] = s / d[k * jb + k];
-                    }
-                    for (int k = 0; k < jb; k++) row[k] = (float)x[k];
-                }
-            });
+                var row = l.Row(j0 + jb + r).Slice(j0, jb);
+                for (int k = 0; k < jb; k++) panel[(long)r * jb + k] = row[k];
+            }
+            var solved = new double[(long)rest * jb];
+            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, DoubleBlock.Of(panel, rest, jb), DoubleBlock.Of(inverse, jb, jb), 0,
+                DoubleBlock.Of(solved, rest, jb));
+            for (int r = 0; r < rest; r++)
+            {
+                var row = l.Row(j0 + jb + r).Slice(j0, jb);
+                for (int k = 0; k < jb; k++) row[k] = (float)solved[(long)r * jb + k];
+            }
             // Trailing update A22 −= L21·L21ᵀ: lower tiles only, no mirror (only the lower triangle is ever read).
             var l21 = l.View.Block(j0 + jb, j0, rest, jb);
             var a22 = l.View.Block(j0 + jb, j0 + jb, rest, rest);
