@@ -125,6 +125,11 @@ public static class Cholesky
     private static int TryFactorInPlace(Matrix l)
     {
         int n = l.Rows;
+        // The panel and its solution, allocated once for the first (tallest) panel: fresh arrays per panel would be
+        // paid for again in page faults.
+        int tallest = Math.Max(0, n - BlockSize);
+        var panel = new double[(long)tallest * BlockSize];
+        var solved = new double[(long)tallest * BlockSize];
         for (int j0 = 0; j0 < n; j0 += BlockSize)
         {
             int jb = Math.Min(BlockSize, n - j0);
@@ -151,13 +156,11 @@ public static class Cholesky
             // Panel: L21 = A21·L11⁻ᵀ in one float64 GEMM with the explicit inverse of the (well-scaled, jb×jb)
             // diagonal factor — row-by-row substitution ran at scalar speed and dominated the factorisation.
             var inverse = InvertLower(d, jb);
-            var panel = new double[(long)rest * jb];
             for (int r = 0; r < rest; r++)
             {
                 var row = l.Row(j0 + jb + r).Slice(j0, jb);
                 for (int k = 0; k < jb; k++) panel[(long)r * jb + k] = row[k];
             }
-            var solved = new double[(long)rest * jb];
             DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, DoubleBlock.Of(panel, rest, jb), DoubleBlock.Of(inverse, jb, jb), 0,
                 DoubleBlock.Of(solved, rest, jb));
             for (int r = 0; r < rest; r++)
