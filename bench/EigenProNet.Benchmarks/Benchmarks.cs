@@ -8,61 +8,58 @@ namespace EigenProNet.Benchmarks;
 public static class Benchmarks
 {
     /// <summary>C = A·B for square N×N float32 matrices; best of <paramref name="repeats"/> after one warm-up.</summary>
-    public static BenchmarkResult Gemm(int size, int threads, int repeats = 5)
+    public static BenchmarkResult Gemm(int size, ComputeContext context, int repeats = 5)
     {
         if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "Expected size >= 1.");
-        Parallelism.MaxThreads = threads;
         var a = Matrix.RandomNormal(size, size, 1);
         var b = Matrix.RandomNormal(size, size, 2);
         var c = new Matrix(size, size);
-        double seconds = Best(repeats, () => LinearAlgebra.Gemm.Compute(Transpose.No, Transpose.No, 1f, a, b, 0f, c));
-        double peak = PeakProbe.MeasureGflops(threads);
+        double seconds = Best(repeats, () => LinearAlgebra.Gemm.Compute(Transpose.No, Transpose.No, 1f, a, b, 0f, c, context));
+        double peak = PeakProbe.MeasureGflops(context);
         double gflops = 2.0 * size * size * size / seconds / 1e9;
-        return new BenchmarkResult("gemm", $"{size}x{size}x{size}", seconds, gflops, peak, gflops / peak, threads,
-            SimdCapabilities.Best.ToString(), new Dictionary<string, double>());
+        return new BenchmarkResult("gemm", $"{size}x{size}x{size}", seconds, gflops, peak, gflops / peak, context.Threads,
+            context.Path.ToString(), Blocking(GemmKernel<float>.For(context.Path)));
     }
 
     /// <summary>
     /// C = A·B for square N×N float64 matrices (the eigensolver's GEMM). The peak beside it is the fp32 FMA peak; the
     /// fp64 peak is half of it.
     /// </summary>
-    public static BenchmarkResult DoubleGemm(int size, int threads, int repeats = 3)
+    public static BenchmarkResult DoubleGemm(int size, ComputeContext context, int repeats = 3)
     {
         if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "Expected size >= 1.");
-        Parallelism.MaxThreads = threads;
         var rng = new Random(1);
         double[] Fill() { var x = new double[(long)size * size]; for (long i = 0; i < x.Length; i++) x[i] = rng.NextDouble() - 0.5; return x; }
         var a = DoubleBlock.Of(Fill(), size, size);
         var b = DoubleBlock.Of(Fill(), size, size);
         var c = DoubleBlock.Of(new double[(long)size * size], size, size);
-        double seconds = Best(repeats, () => LinearAlgebra.DoubleGemm.Compute(Transpose.No, Transpose.No, 1, a, b, 0, c));
-        double peak = PeakProbe.MeasureGflops(threads);
+        double seconds = Best(repeats, () => LinearAlgebra.DoubleGemm.Compute(Transpose.No, Transpose.No, 1, a, b, 0, c, context: context));
+        double peak = PeakProbe.MeasureGflops(context);
         double gflops = 2.0 * size * size * size / seconds / 1e9;
-        return new BenchmarkResult("gemm:double", $"{size}x{size}x{size}", seconds, gflops, peak, gflops / peak, threads,
-            SimdCapabilities.Best.ToString(), new Dictionary<string, double> { ["fraction_of_fp64_peak"] = 2 * gflops / peak });
+        return new BenchmarkResult("gemm:double", $"{size}x{size}x{size}", seconds, gflops, peak, gflops / peak, context.Threads,
+            context.Path.ToString(), new Dictionary<string, double>(Blocking(GemmKernel<double>.For(context.Path))) { ["fraction_of_fp64_peak"] = 2 * gflops / peak });
     }
 
     /// <summary>
     /// K(A, B) for A (rows × dim) and B (cols × dim) — default the CIFAR-10 shape (2000×3072)·(3072×5000) — and the
     /// plain GEMM A·Bᵀ of the same shape, so the elementwise overhead of the kernel is reported as a ratio.
     /// </summary>
-    public static BenchmarkResult Kernel(string kind, int rows, int cols, int dim, int threads, int repeats = 3)
+    public static BenchmarkResult Kernel(string kind, int rows, int cols, int dim, ComputeContext context, int repeats = 3)
     {
-        Parallelism.MaxThreads = threads;
         Kernel kernel = Create(kind, dim);
         // Pixel-like data in [0, 1] so the distance and arc-cosine tails see realistic values.
         var a = Uniform(rows, dim, 1);
         var b = Uniform(cols, dim, 2);
-        var ka = kernel.Prepare(a);
-        var kb = kernel.Prepare(b);
+        var ka = kernel.Prepare(a, context: context);
+        var kb = kernel.Prepare(b, context: context);
         var output = new Matrix(rows, cols);
-        double kernelSeconds = Best(repeats, () => kernel.Evaluate(ka, kb, output));
-        double gemmSeconds = Best(repeats, () => LinearAlgebra.Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a, b, 0f, output));
-        double peak = PeakProbe.MeasureGflops(threads);
+        double kernelSeconds = Best(repeats, () => kernel.Evaluate(ka, kb, output, context));
+        double gemmSeconds = Best(repeats, () => LinearAlgebra.Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a, b, 0f, output, context));
+        double peak = PeakProbe.MeasureGflops(context);
         double flops = 2.0 * rows * cols * dim;
         double gflops = flops / kernelSeconds / 1e9;
-        return new BenchmarkResult($"kernel:{kernel.Name}", $"{rows}x{cols}x{dim}", kernelSeconds, gflops, peak, gflops / peak, threads,
-            SimdCapabilities.Best.ToString(), new Dictionary<string, double>
+        return new BenchmarkResult($"kernel:{kernel.Name}", $"{rows}x{cols}x{dim}", kernelSeconds, gflops, peak, gflops / peak, context.Threads,
+            context.Path.ToString(), new Dictionary<string, double>
             {
                 ["gemm_seconds"] = gemmSeconds,
                 ["gemm_gflops"] = flops / gemmSeconds / 1e9,
@@ -75,15 +72,14 @@ public static class Benchmarks
     /// Top-k (k = n: full) eigenpairs of an n×n Laplace kernel matrix K/n of pixel-like data, with the largest
     /// relative residual ‖Av − λv‖ / ‖A‖_F over the returned pairs and the largest entry of |VᵀV − I| (in float64).
     /// </summary>
-    public static BenchmarkResult Eigh(int n, int k, int threads)
+    public static BenchmarkResult Eigh(int n, int k, ComputeContext context)
     {
         if (n < 1 || k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), $"Expected 1 <= k <= n, found n = {n}, k = {k}.");
-        Parallelism.MaxThreads = threads;
         var x = Uniform(n, 256, 4);
-        var a = new LaplaceKernel(10).Evaluate(x, x);
+        var a = new LaplaceKernel(10).Evaluate(x, x, context);
         System.Numerics.Tensors.TensorPrimitives.Divide(a.AsSpan(), n, a.AsSpan());
         var sw = Stopwatch.StartNew();
-        var eig = SymmetricEigen.Top(a, k);
+        var eig = SymmetricEigen.Top(a, k, context: context);
         double seconds = sw.Elapsed.TotalSeconds;
         var av = LinearAlgebra.Gemm.Multiply(a, eig.Vectors);
         double normA = System.Numerics.Tensors.TensorPrimitives.Norm(a.AsSpan());
@@ -103,7 +99,7 @@ public static class Benchmarks
         for (int p = 0; p < k; p++)
             for (int q = 0; q < k; q++)
                 maxOrthogonality = Math.Max(maxOrthogonality, Math.Abs(gram[(long)p * k + q] - (p == q ? 1 : 0)));
-        return new BenchmarkResult("eigh", $"n={n},k={k}", seconds, 0, 0, 0, threads, SimdCapabilities.Best.ToString(),
+        return new BenchmarkResult("eigh", $"n={n},k={k}", seconds, 0, 0, 0, context.Threads, context.Path.ToString(),
             new Dictionary<string, double>
             {
                 ["max_residual"] = maxResidual,
@@ -116,17 +112,16 @@ public static class Benchmarks
     /// Cholesky factorisation of an n×n Laplace kernel matrix K/n + 1e-3·I, then a solve with r right-hand sides:
     /// seconds of the factorisation (n³/3 flops), the solve's seconds, and the relative residual ‖A·X − B‖_F/‖B‖_F.
     /// </summary>
-    public static BenchmarkResult Cholesky(int n, int rhs, int threads)
+    public static BenchmarkResult Cholesky(int n, int rhs, ComputeContext context)
     {
         if (n < 1 || rhs < 1) throw new ArgumentOutOfRangeException(nameof(n), $"Expected n >= 1 and rhs >= 1, found {n}, {rhs}.");
-        Parallelism.MaxThreads = threads;
         var x = Uniform(n, 256, 4);
-        var a = new LaplaceKernel(10).Evaluate(x, x);
+        var a = new LaplaceKernel(10).Evaluate(x, x, context);
         System.Numerics.Tensors.TensorPrimitives.Divide(a.AsSpan(), n, a.AsSpan());
         for (int i = 0; i < n; i++) a[i, i] += 1e-3f;
         var b = Matrix.RandomNormal(n, rhs, 5);
         var sw = Stopwatch.StartNew();
-        var factor = LinearAlgebra.Cholesky.Factor(a);
+        var factor = LinearAlgebra.Cholesky.Factor(a, context: context);
         double seconds = sw.Elapsed.TotalSeconds;
         sw.Restart();
         var solution = factor.Solve(b);
@@ -134,9 +129,9 @@ public static class Benchmarks
         var ax = LinearAlgebra.Gemm.Multiply(a, solution);
         double r2 = 0, b2 = 0;
         for (long i = 0; i < b.Data.Length; i++) { double t = ax.Data[i] - b.Data[i]; r2 += t * t; b2 += (double)b.Data[i] * b.Data[i]; }
-        double peak = PeakProbe.MeasureGflops(threads);
+        double peak = PeakProbe.MeasureGflops(context);
         double gflops = n * (double)n * n / 3 / seconds / 1e9;
-        return new BenchmarkResult("cholesky", $"n={n},rhs={rhs}", seconds, gflops, peak, gflops / peak, threads, SimdCapabilities.Best.ToString(),
+        return new BenchmarkResult("cholesky", $"n={n},rhs={rhs}", seconds, gflops, peak, gflops / peak, context.Threads, context.Path.ToString(),
             new Dictionary<string, double>
             {
                 ["solve_seconds"] = solveSeconds,
@@ -145,11 +140,18 @@ public static class Benchmarks
             });
     }
 
-    /// <summary>The machine's FMA peak alone.</summary>
-    public static BenchmarkResult Peak(int threads)
+    /// <summary>The register tile and cache blocking the GEMM derived for this machine (with the caches it read).</summary>
+    private static Dictionary<string, double> Blocking<T>(GemmKernel<T> k) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => new()
     {
-        double peak = PeakProbe.MeasureGflops(threads);
-        return new BenchmarkResult("peak", "fma-chains", 0, peak, peak, 1, threads, SimdCapabilities.Best.ToString(),
+        ["mr"] = k.MR, ["nr"] = k.NR, ["kc"] = k.KC, ["mc"] = k.MC, ["nc"] = k.NC,
+        ["l1d_kib"] = CacheSizes.Current.L1Data / 1024.0, ["l2_kib"] = CacheSizes.Current.L2 / 1024.0,
+    };
+
+    /// <summary>The machine's FMA peak alone.</summary>
+    public static BenchmarkResult Peak(ComputeContext context)
+    {
+        double peak = PeakProbe.MeasureGflops(context);
+        return new BenchmarkResult("peak", "fma-chains", 0, peak, peak, 1, context.Threads, context.Path.ToString(),
             new Dictionary<string, double>());
     }
 

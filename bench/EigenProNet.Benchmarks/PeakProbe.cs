@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using EigenProNet.LinearAlgebra;
 
 namespace EigenProNet.Benchmarks;
@@ -11,9 +12,11 @@ namespace EigenProNet.Benchmarks;
 /// </summary>
 public static class PeakProbe
 {
-    /// <summary>Peak GFLOP/s over <paramref name="threads"/> threads (best of a few short rounds).</summary>
-    public static double MeasureGflops(int threads, double seconds = 0.3)
+    /// <summary>Peak GFLOP/s over the threads of <paramref name="context"/> on its SIMD path (best of a few short rounds).</summary>
+    public static double MeasureGflops(ComputeContext context, double seconds = 0.3)
     {
+        int threads = context.Threads;
+        var path = context.Path;
         double best = 0;
         for (int round = 0; round < 3; round++)
         {
@@ -28,7 +31,7 @@ public static class PeakProbe
                 {
                     start.SignalAndWait();
                     var sw = Stopwatch.StartNew();
-                    long f = Chains(seconds / 3);
+                    long f = Chains(path, seconds / 3);
                     double rate = f / sw.Elapsed.TotalSeconds / 1e9;
                     lock (start) totalRate += rate;
                 });
@@ -40,45 +43,45 @@ public static class PeakProbe
         return best;
     }
 
-    private static long Chains(double seconds) => SimdCapabilities.Best switch
+    private static long Chains(SimdPath path, double seconds) => path switch
     {
-        SimdPath.Vector512 => Chains<Vec512>(seconds),
-        SimdPath.Vector256 => Chains<Vec256>(seconds),
-        SimdPath.Vector128 => Chains<Vec128>(seconds),
-        _ => Chains<Vec1>(seconds),
+        SimdPath.Vector512 => Chains<Simd512<float>, Vector512<float>>(seconds),
+        SimdPath.Vector256 => Chains<Simd256<float>, Vector256<float>>(seconds),
+        SimdPath.Vector128 => Chains<Simd128<float>, Vector128<float>>(seconds),
+        _ => Chains<SimdScalar<float>, float>(seconds),
     };
 
-    private static long Chains<V>(double seconds) where V : struct, IFloatVector<V>
+    private static long Chains<O, V>(double seconds) where O : ISimdOps<V, float> where V : struct
     {
         const int inner = 1 << 14;
         long flops = 0;
         var sw = Stopwatch.StartNew();
         float sink = 0;
-        var scratch = new float[V.Count];
+        var scratch = new float[O.Count];
         while (sw.Elapsed.TotalSeconds < seconds)
         {
-            sink += Run<V>(inner, scratch);
-            flops += 2L * 12 * V.Count * inner;
+            sink += Run<O, V>(inner, scratch);
+            flops += 2L * 12 * O.Count * inner;
         }
         return sink == 42 ? flops + 1 : flops;
     }
 
     /// <summary>12 independent FMA chains: enough in flight to cover FMA latency on two pipes.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static unsafe float Run<V>(int n, float[] scratch) where V : struct, IFloatVector<V>
+    private static unsafe float Run<O, V>(int n, float[] scratch) where O : ISimdOps<V, float> where V : struct
     {
-        V m = V.Broadcast(0.999999f), a = V.Broadcast(1e-7f);
+        V m = O.Broadcast(0.999999f), a = O.Broadcast(1e-7f);
         V x0 = m, x1 = m, x2 = m, x3 = m, x4 = m, x5 = m, x6 = m, x7 = m, x8 = m, x9 = m, x10 = m, x11 = m;
         for (int i = 0; i < n; i++)
         {
-            x0 = V.MultiplyAdd(x0, m, a); x1 = V.MultiplyAdd(x1, m, a); x2 = V.MultiplyAdd(x2, m, a);
-            x3 = V.MultiplyAdd(x3, m, a); x4 = V.MultiplyAdd(x4, m, a); x5 = V.MultiplyAdd(x5, m, a);
-            x6 = V.MultiplyAdd(x6, m, a); x7 = V.MultiplyAdd(x7, m, a); x8 = V.MultiplyAdd(x8, m, a);
-            x9 = V.MultiplyAdd(x9, m, a); x10 = V.MultiplyAdd(x10, m, a); x11 = V.MultiplyAdd(x11, m, a);
+            x0 = O.MultiplyAdd(x0, m, a); x1 = O.MultiplyAdd(x1, m, a); x2 = O.MultiplyAdd(x2, m, a);
+            x3 = O.MultiplyAdd(x3, m, a); x4 = O.MultiplyAdd(x4, m, a); x5 = O.MultiplyAdd(x5, m, a);
+            x6 = O.MultiplyAdd(x6, m, a); x7 = O.MultiplyAdd(x7, m, a); x8 = O.MultiplyAdd(x8, m, a);
+            x9 = O.MultiplyAdd(x9, m, a); x10 = O.MultiplyAdd(x10, m, a); x11 = O.MultiplyAdd(x11, m, a);
         }
-        V sum = V.Add(V.Add(V.Add(x0, x1), V.Add(x2, x3)), V.Add(V.Add(x4, x5), V.Add(x6, x7)));
-        sum = V.Add(sum, V.Add(V.Add(x8, x9), V.Add(x10, x11)));
-        fixed (float* p = scratch) V.Store(sum, p);
+        V sum = O.Add(O.Add(O.Add(x0, x1), O.Add(x2, x3)), O.Add(O.Add(x4, x5), O.Add(x6, x7)));
+        sum = O.Add(sum, O.Add(O.Add(x8, x9), O.Add(x10, x11)));
+        fixed (float* p = scratch) O.Store(sum, p);
         return scratch[0];
     }
 }

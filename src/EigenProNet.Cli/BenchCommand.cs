@@ -23,7 +23,7 @@ internal static class BenchCommand
         {
             int n = p.GetValue(size);
             if (n < 1) throw new UsageException($"--size must be at least 1, found {n}.");
-            int t = EigenProCli.ApplyThreads(p.GetValue(threads));
+            var t = EigenProCli.Compute(p.GetValue(threads));
             var result = p.GetValue(precision) == "double" ? Benchmarks.Benchmarks.DoubleGemm(n, t) : Benchmarks.Benchmarks.Gemm(n, t);
             return Report(result, p.GetValue(json), stdout, stderr);
         });
@@ -39,12 +39,12 @@ internal static class BenchCommand
         {
             int r = p.GetValue(rows), c = p.GetValue(cols), d = p.GetValue(dim);
             if (r < 1 || c < 1 || d < 1) throw new UsageException($"--rows, --cols and --dim must be at least 1, found {r}, {c}, {d}.");
-            var result = Benchmarks.Benchmarks.Kernel(p.GetValue(kind)!, r, c, d, EigenProCli.ApplyThreads(p.GetValue(threads)));
+            var result = Benchmarks.Benchmarks.Kernel(p.GetValue(kind)!, r, c, d, EigenProCli.Compute(p.GetValue(threads)));
             return Report(result, p.GetValue(json), stdout, stderr);
         });
 
         var peak = new Command("peak", "This machine's fp32 FMA peak (12 independent FMA chains per thread).") { json, threads };
-        peak.SetAction(p => Report(Benchmarks.Benchmarks.Peak(EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr));
+        peak.SetAction(p => Report(Benchmarks.Benchmarks.Peak(EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr));
 
         var eighN = new Option<int>("--n") { Description = "Matrix size n.", DefaultValueFactory = _ => 2000 };
         var eighK = new Option<int?>("--k") { Description = "Number of top eigenpairs (default: all)." };
@@ -54,7 +54,7 @@ internal static class BenchCommand
         {
             int n = p.GetValue(eighN), k = p.GetValue(eighK) ?? n;
             if (n < 1 || k < 1 || k > n) throw new UsageException($"Expected 1 <= --k <= --n, found --n {n}, --k {k}.");
-            return Report(Benchmarks.Benchmarks.Eigh(n, k, EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+            return Report(Benchmarks.Benchmarks.Eigh(n, k, EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
         });
 
         var cholN = new Option<int>("--n") { Description = "Matrix size n.", DefaultValueFactory = _ => 2000 };
@@ -66,7 +66,7 @@ internal static class BenchCommand
         {
             int n = p.GetValue(cholN), r = p.GetValue(cholRhs);
             if (n < 1 || r < 1) throw new UsageException($"Expected --n and --rhs at least 1, found --n {n}, --rhs {r}.");
-            return Report(Benchmarks.Benchmarks.Cholesky(n, r, EigenProCli.ApplyThreads(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+            return Report(Benchmarks.Benchmarks.Cholesky(n, r, EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
         });
 
         bench.Add(gemm);

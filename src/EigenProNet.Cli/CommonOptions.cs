@@ -22,9 +22,11 @@ internal sealed class CommonOptions
         command.Add(Json);
     }
 
+    /// <summary>Threads (and the widest SIMD path) from --threads.</summary>
+    public ComputeContext Compute(ParseResult p) => EigenProCli.Compute(p.GetValue(Threads));
+
     public MemoryBudget Budget(ParseResult p)
     {
-        EigenProCli.ApplyThreads(p.GetValue(Threads));
         string? text = p.GetValue(MemoryBudget);
         if (text is null) return LinearAlgebra.MemoryBudget.Default;
         try { return LinearAlgebra.MemoryBudget.Parse(text); }

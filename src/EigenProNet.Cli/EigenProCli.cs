@@ -44,6 +44,16 @@ public static class EigenProCli
             stderr.WriteLine($"error: {e.Message}");
             return UsageError;
         }
+        catch (MemoryBudgetExceededException e)
+        {
+            stderr.WriteLine($"error: {e.Message} Raise it with --memory-budget (e.g. --memory-budget 8GiB).");
+            return RuntimeError;
+        }
+        catch (EigenProNet.Data.DownloadFailedException e)
+        {
+            stderr.WriteLine($"error: {e.Message} With the CLI: --mirror FOLDER.");
+            return RuntimeError;
+        }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException
                                        or FormatException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -69,15 +79,13 @@ public static class EigenProCli
         return root;
     }
 
-    /// <summary>Applies the shared <c>--threads</c> option.</summary>
-    internal static int ApplyThreads(int? threads)
+    /// <summary>The compute context of the shared <c>--threads</c> option (default: all cores).</summary>
+    internal static ComputeContext Compute(int? threads)
     {
-        if (threads is int t)
-        {
-            if (t < 1) throw new UsageException($"--threads must be at least 1, found {t}.");
-            Parallelism.MaxThreads = t;
-        }
-        return Parallelism.MaxThreads;
+        if (threads is not int t) return ComputeContext.Default;
+        if (t < 1 || t > Environment.ProcessorCount)
+            throw new UsageException($"--threads must be between 1 and {Environment.ProcessorCount} (the processors available), found {t}.");
+        return new ComputeContext(t);
     }
 }
 

@@ -46,6 +46,7 @@ internal static class PredictCommand
         {
             var clock = Stopwatch.StartNew();
             var budget = common.Budget(p);
+            var compute = common.Compute(p);
             common.CheckOut(p);
             string? predictionsPath = evaluateOnly ? null : p.GetValue(predictions);
             CommonOptions.CheckWritable(predictionsPath, "--predictions");
@@ -57,7 +58,7 @@ internal static class PredictCommand
             var rows = p.GetValue(split) == "test" && loaded.Test is not null ? loaded.Test : loaded.Train;
             if (rows.Dimension != m.Dimension)
                 throw new InvalidDataException($"{rows.Source}: {rows.Dimension} features, but the model was trained on {m.Dimension}.");
-            var outputs = m.Predict(rows.Features, budget);
+            var outputs = m.Predict(rows.Features, budget, context: compute);
             double? accuracy = null, mse = null;
             if (rows.Labels is not null && m.ClassCount > 0)
             {

@@ -53,6 +53,7 @@ internal static class TrainCommand
         {
             var total = Stopwatch.StartNew();
             var budget = common.Budget(p);
+            var compute = common.Compute(p);
             common.CheckOut(p);
             CommonOptions.CheckWritable(p.GetValue(save), "--save");
             int seed = p.GetValue(common.Seed);
@@ -83,8 +84,8 @@ internal static class TrainCommand
             var scale = ParseScaling(p.GetValue(scaling)!, format);
             var preprocessor = Preprocessor.Fit(scale, train.Features);
             // The loaded matrices are ours alone: scale them in place rather than holding a second copy.
-            preprocessor.TransformInPlace(train.Features);
-            if (test is not null) preprocessor.TransformInPlace(test.Features);
+            preprocessor.TransformInPlace(train.Features, compute);
+            if (test is not null) preprocessor.TransformInPlace(test.Features, compute);
 
             string chosen = p.GetValue(solver)!;
             if (chosen == "auto") chosen = train.Count <= 5000 && DirectSolver.RequiredBytes(train.Count) <= budget.Bytes ? "direct" : "eigenpro2";
@@ -95,7 +96,7 @@ internal static class TrainCommand
             try
             {
                 result = ProgressDisplay.Run(stderr, $"{chosen} {k}", progress => chosen == "direct"
-                    ? new DirectSolver(k, p.GetValue(ridge), budget).Fit(train, test, progress, null, cancel.Token)
+                    ? new DirectSolver(k, p.GetValue(ridge), budget, compute).Fit(train, test, progress, null, cancel.Token)
                     : new EigenPro2(k, new EigenPro2Options
                     {
                         Epochs = p.GetValue(epochs),
@@ -107,6 +108,7 @@ internal static class TrainCommand
                         EarlyStoppingPatience = p.GetValue(patience),
                         Seed = seed,
                         Budget = budget,
+                        Compute = compute,
                     }).Fit(train, test, progress, null, cancel.Token));
             }
             catch (OperationCanceledException)

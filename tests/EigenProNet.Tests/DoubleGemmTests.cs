@@ -34,7 +34,7 @@ public class DoubleGemmTests
                         var c = new DoubleBlock(Random(m * (n + 2), rng), 0, m, n, n + 2);
                         var c0 = (double[])c.Data.Clone();
                         double alpha = -0.75, beta = k % 2 == 0 ? 0 : 0.5;
-                        DoubleGemm.Compute(ta, tb, alpha, a, b, beta, c, upper, path);
+                        DoubleGemm.Compute(ta, tb, alpha, a, b, beta, c, upper, Reference.Context(path, 2));
                         for (int i = 0; i < m; i++)
                             for (int j = upper ? i : 0; j < n; j++)
                             {

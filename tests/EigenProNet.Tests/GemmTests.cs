@@ -47,7 +47,7 @@ public class GemmTests
                             var b = tb == Transpose.No ? Reference.Random(k, n, seed++) : Reference.Random(n, k, seed++);
                             var c = Reference.Random(m, n, seed++);
                             var (exact, mag) = Reference.Gemm(ta, tb, alpha, a, b, beta, c);
-                            Gemm.Compute(ta, tb, alpha, a, b, beta, c, path, threads);
+                            Gemm.Compute(ta, tb, alpha, a, b, beta, c, Reference.Context(path, threads));
                             AssertClose(exact, mag, c, k, $"{path} ({m},{n},{k}) {ta}/{tb} α={alpha} β={beta} t={threads}");
                         }
     }
@@ -64,7 +64,7 @@ public class GemmTests
         var b = bigB.View.Block(10, 2, 37, 45);  // 37 × 45
         var c = bigC.View.Block(7, 11, 21, 45);
         var (exact, mag) = Reference.Gemm(Transpose.No, Transpose.No, 1.5, a, b, 0.25, c);
-        Gemm.Compute(Transpose.No, Transpose.No, 1.5f, a, b, 0.25f, c, path, 2);
+        Gemm.Compute(Transpose.No, Transpose.No, 1.5f, a, b, 0.25f, c, Reference.Context(path, 2));
         AssertClose(exact, mag, c, 37, "view");
         for (int i = 0; i < 40; i++)
             for (int j = 0; j < 90; j++)
@@ -173,9 +173,69 @@ public class GemmTests
                 for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) c[j, i] = c[i, j];
                 var other = trans == Transpose.No ? Transpose.Yes : Transpose.No;
                 var (exact, mag) = Reference.Gemm(trans, other, -1.5, a, a, 0.5, c);
-                Gemm.SymmetricRankK(trans, -1.5f, a, 0.5f, c, path, 2);
+                Gemm.SymmetricRankK(trans, -1.5f, a, 0.5f, c, Reference.Context(path, 2));
                 AssertClose(exact, mag, c, k, $"syrk {path} n={n} k={k} {trans}");
                 for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) Assert.Equal(c[i, j], c[j, i]);
             }
+    }
+
+    public static TheoryData<long, long> Caches() => new() { { 32 << 10, 512 << 10 }, { 48 << 10, 2 << 20 }, { 8 << 10, 128 << 10 } };
+
+    [Theory]
+    [MemberData(nameof(Caches))]
+    public void BlockingFollowsTheCachesAndStaysCorrect(long l1, long l2)
+    {
+        // The blocking a CPU with these caches would get: within its budgets, multiples of the register tile, and
+        // (with many KC slabs and NC blocks at the small sizes) still the exact product on every path.
+        var caches = new CacheSizes(l1, l2);
+        foreach (var path in SimdCapabilities.Supported)
+        {
+            var k = GemmKernel<float>.Create(path, caches);
+            Assert.True(k.MR * k.KC * 4L <= l1 / 2 || k.KC == 64, $"{path} {k}: A micro-panel exceeds half of L1");
+            Assert.True(k.KC * (long)k.NC * 4 <= l2 * 2 / 5 || k.NC == k.NR, $"{path} {k}: B block exceeds 40% of L2");
+            Assert.Equal(0, k.MC % k.MR);
+            Assert.Equal(0, k.NC % k.NR);
+            var a = Reference.Random(150, 700, 1);
+            var b = Reference.Random(230, 700, 2);
+            var c = Reference.Random(150, 230, 3);
+            var (exact, mag) = Reference.Gemm(Transpose.No, Transpose.Yes, 1, a, b, 0.5, c);
+            GemmDriver<float>.Run(Transpose.No, Transpose.Yes, 1f, Operand(a), Operand(b), 0.5f, Operand(c), Reference.Context(path, 2), Triangle.Full, k);
+            AssertClose(exact, mag, c, 700, $"{path} {k}");
+        }
+        Assert.True(GemmKernel<double>.Create(SimdPath.Scalar, caches).KC >= 64);
+    }
+
+    private static GemmOperand<float> Operand(Matrix m) => new(m.Data, 0, m.Rows, m.Columns, m.Columns);
+
+    [Fact]
+    public void CacheSizesParseTheKernelsNotation()
+    {
+        Assert.Equal(32L << 10, CacheSizes.ParseSize("32K"));
+        Assert.Equal(1L << 20, CacheSizes.ParseSize("1024K"));
+        Assert.Equal(32L << 20, CacheSizes.ParseSize("32M"));
+        Assert.True(CacheSizes.Current.L1Data >= 8 << 10 && CacheSizes.Current.L2 >= 128 << 10);
+    }
+
+    [Fact]
+    public void ComputeContextsAreValidatedAndIndependent()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ComputeContext(0));
+        Assert.Equal("threads", e.ParamName);
+        e = Assert.Throws<ArgumentOutOfRangeException>(() => new ComputeContext(Environment.ProcessorCount + 1));
+        Assert.Contains($"1 to {Environment.ProcessorCount} threads", e.Message);
+        if (SimdCapabilities.Best < SimdPath.Vector512)
+            Assert.Throws<PlatformNotSupportedException>(() => new ComputeContext(1, SimdPath.Vector512));
+        // Two products with different settings at the same time: neither changes the other or the default.
+        var a = Reference.Random(300, 200, 4);
+        var b = Reference.Random(200, 250, 5);
+        var one = new ComputeContext(1, SimdPath.Scalar);
+        var all = ComputeContext.Default;
+        Matrix? c1 = null, c2 = null;
+        Parallel.Invoke(() => c1 = Gemm.Multiply(a, b, context: one), () => c2 = Gemm.Multiply(a, b, context: all));
+        Assert.Equal(Environment.ProcessorCount, ComputeContext.Default.Threads);
+        Assert.Equal(SimdCapabilities.Best, ComputeContext.Default.Path);
+        var (exact, mag) = Reference.Gemm(Transpose.No, Transpose.No, 1, a, b, 0, new Matrix(300, 250));
+        AssertClose(exact, mag, c1!, 200, "scalar, 1 thread");
+        AssertClose(exact, mag, c2!, 200, "default");
     }
 }

@@ -91,7 +91,7 @@ public class KernelTests
     private static void AssertMatchesReference(Kernel kernel, Matrix a, Matrix b, SimdPath path)
     {
         var output = new Matrix(a.Rows, b.Rows);
-        kernel.Evaluate(kernel.Prepare(a), kernel.Prepare(b), output, path);
+        kernel.Evaluate(kernel.Prepare(a), kernel.Prepare(b), output, Reference.Context(path, 2));
         for (int i = 0; i < a.Rows; i++)
             for (int j = 0; j < b.Rows; j++)
             {
@@ -297,7 +297,7 @@ public class KernelTests
         Assert.Equal(60000, c);
         (r, c) = Kernel.BlockShape(1000, 10_000_000, new MemoryBudget(64L << 20));
         Assert.True(4L * r * c <= 64L << 20 && r == 64);
-        Assert.Throws<InvalidOperationException>(() => Kernel.BlockShape(1000, 1000, new MemoryBudget(100)));
+        Assert.Throws<MemoryBudgetExceededException>(() => Kernel.BlockShape(1000, 1000, new MemoryBudget(100)));
         (r, c) = Kernel.BlockShape(1_000_000, 60000, new MemoryBudget(64L << 30));
         Assert.True(4L * r * c <= 1L << 30, "one block is capped at 1 GiB whatever the budget");
     }
@@ -335,8 +335,13 @@ public class KernelTests
         var bad = Reference.Random(4, 3, 1);
         bad[2, 1] = float.NaN;
         e = Assert.Throws<ArgumentException>(() => kernel.Prepare(bad, "x"));
-        Assert.Contains("(2, 1)", e.Message.Replace("(0, 1)", "(2, 1)"));
+        Assert.Contains("at (2, 1) of shape (4, 3)", e.Message);   // coordinates of the caller's matrix
         Assert.Contains("NaN", e.Message);
+        Assert.Equal("x", e.ParamName);
+        var wide = Reference.Random(300, 5, 2);                      // rows past the first thread's share
+        wide[271, 4] = float.NegativeInfinity;
+        e = Assert.Throws<ArgumentException>(() => kernel.Prepare(wide, "x"));
+        Assert.Contains("at (271, 4) of shape (300, 5)", e.Message);
         bad[2, 1] = float.PositiveInfinity;
         Assert.Throws<ArgumentException>(() => kernel.Prepare(bad));
         e = Assert.Throws<ArgumentException>(() => kernel.Evaluate(Reference.Random(3, 4, 1), Reference.Random(3, 5, 2)));

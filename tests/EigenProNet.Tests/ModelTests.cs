@@ -39,6 +39,22 @@ public class ModelTests
         Assert.Equal(model.PredictClasses(query), back.PredictClasses(query));
     }
 
+    [Fact]
+    public void NonFiniteWeightsOrCentersAreRefused()
+    {
+        var centers = Matrix.RandomNormal(5, 2, 1);
+        var weights = Matrix.RandomNormal(5, 2, 2);
+        weights[3, 1] = float.NaN;
+        var e = Assert.Throws<ArgumentException>(() => new KernelModel(new LaplaceKernel(1), centers, weights, 2));
+        Assert.Equal("weights", e.ParamName);
+        Assert.Contains("at (3, 1)", e.Message);
+        weights[3, 1] = 0;
+        centers[4, 0] = float.PositiveInfinity;
+        e = Assert.Throws<ArgumentException>(() => new KernelModel(new LaplaceKernel(1), centers, weights, 2));
+        Assert.Equal("centers", e.ParamName);
+        Assert.Contains("at (4, 0)", e.Message);
+    }
+
     private static byte[] SavedBytes(TempDir dir)
     {
         var model = new KernelModel(new LaplaceKernel(1), Matrix.RandomNormal(5, 2, 1), Matrix.RandomNormal(5, 2, 2), 2);

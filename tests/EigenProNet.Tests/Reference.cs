@@ -8,6 +8,9 @@ internal static class Reference
     /// <summary>Unit roundoff of float32.</summary>
     public const double U = 1.0 / (1 << 24);
 
+    /// <summary>A context on <paramref name="path"/> with up to <paramref name="threads"/> threads (fewer on a smaller machine).</summary>
+    public static ComputeContext Context(SimdPath path, int threads) => new(Math.Min(threads, Environment.ProcessorCount), path);
+
     public static double[,] ToDouble(MatrixView m)
     {
         var r = new double[m.Rows, m.Columns];

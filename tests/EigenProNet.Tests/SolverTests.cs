@@ -74,8 +74,14 @@ public class SolverTests
     [Fact]
     public void StepRulesMatchTheSpecArithmetic()
     {
-        // §7.5 spot checks through the public formulas.
-        Assert.Equal(1502, (int)(1 / 6.66e-4 + 1));
+        // §7.5 spot checks, through the step-rule code every preconditioner uses.
+        Assert.Equal(1502, StepRules.CriticalBatchSize(StepRule.EigenPro2, 1, 6.66e-4, 1e-5));
+        Assert.Equal(1432, 1432 * StepRules.StepSize(StepRule.EigenPro2, 1432, 1, 6.66e-4, 1e-5), 9);        // η = bs below m*
+        Assert.Equal(7258, StepRules.CriticalBatchSize(StepRule.EigenPro3Data, 1, 0.1, 1.3777e-4));
+        Assert.Equal(3629, 7258 * StepRules.StepSize(StepRule.EigenPro3Data, 7258, 1, 0.1, 1.3777e-4), 9);   // lr = bs/(2β)
+        Assert.Equal(1162, StepRules.CriticalBatchSize(StepRule.EigenPro4, 1, 0.1, 8.6037e-4));
+        Assert.Equal(1.00055, StepRules.StepSize(StepRule.EigenPro4, 1162, 1, 0.1, 8.6037e-4), 1e-5);   // spec: 2/(1 + 1161·8.6037e−4) = 1.00055…
+        Assert.Equal(1.0, StepRules.StepSize(StepRule.EigenPro4, 1161, 1, 0.1, 8.6037e-4));
         var (x, _) = Synthetic(300);
         var ep2 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, DampingExponent = 0.95 });
         double l1p = ep2.TopEigenvalue, beta = ep2.Beta;
@@ -217,8 +223,8 @@ public class SolverTests
         Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => ep.Fit(nan, y)).Message);
         Assert.Contains("larger than the 50", Assert.Throws<ArgumentException>(() => new EigenPro2(Laplace10, new EigenPro2Options { SubsampleSize = 51 }).Fit(x, y)).Message);
         var tiny = new EigenPro2(Laplace10, new EigenPro2Options { Budget = new MemoryBudget(64) });
-        Assert.Contains("budget", Assert.Throws<InvalidOperationException>(() => tiny.Fit(x, y)).Message);
-        Assert.Contains("memory budget", Assert.Throws<InvalidOperationException>(() => new DirectSolver(Laplace10, 0, new MemoryBudget(1000)).Fit(x, y)).Message);
+        Assert.Contains("budget", Assert.Throws<MemoryBudgetExceededException>(() => tiny.Fit(x, y)).Message);
+        Assert.Contains("memory budget", Assert.Throws<MemoryBudgetExceededException>(() => new DirectSolver(Laplace10, 0, new MemoryBudget(1000)).Fit(x, y)).Message);
         Assert.Throws<ArgumentException>(() => new DirectSolver(Laplace10, -1));
     }
 

@@ -222,10 +222,10 @@ public class SymmetricEigenTests
                     double* b = pa + r0 * n + r0;
                     switch (path)
                     {
-                        case SimdPath.Vector512: SymmetricEigen.SymmetricProduct.Accumulate<Vec512D>(b, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector256: SymmetricEigen.SymmetricProduct.Accumulate<Vec256D>(b, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector128: SymmetricEigen.SymmetricProduct.Accumulate<Vec128D>(b, n, m, q0, q1, px, py); break;
-                        default: SymmetricEigen.SymmetricProduct.Accumulate<Vec1D>(b, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector512: SymmetricEigen.SymmetricProduct.Accumulate<Simd512<double>, System.Runtime.Intrinsics.Vector512<double>>(b, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector256: SymmetricEigen.SymmetricProduct.Accumulate<Simd256<double>, System.Runtime.Intrinsics.Vector256<double>>(b, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector128: SymmetricEigen.SymmetricProduct.Accumulate<Simd128<double>, System.Runtime.Intrinsics.Vector128<double>>(b, n, m, q0, q1, px, py); break;
+                        default: SymmetricEigen.SymmetricProduct.Accumulate<SimdScalar<double>, double>(b, n, m, q0, q1, px, py); break;
                     }
                 }
                 // Rows [q0, q1) contribute to y[i] (their dot) and to y[j > i] (their off-diagonal part).
@@ -347,5 +347,24 @@ public class SymmetricEigenTests
         Assert.Throws<ArgumentException>(() => SymmetricEigen.Full(nan));
         Assert.Throws<ArgumentOutOfRangeException>(() => SymmetricEigen.Top(new Matrix(3, 3), 4));
         Assert.Throws<ArgumentOutOfRangeException>(() => SymmetricEigen.Top(new Matrix(3, 3), -1));
+    }
+
+    [Fact]
+    public void SecularSolverFindsTheRootsAndReportsNonConvergence()
+    {
+        // D + ρ·z zᵀ with D = diag(0, 1, 2, 3), z = ½·1, ρ = 1: the eigenvalues of the dense matrix.
+        double[] dk = [0, 1, 2, 3], zk = [0.5, 0.5, 0.5, 0.5];
+        var values = new double[4];
+        var u = new double[16];
+        TridiagonalEigen.SecularEigenvectors(dk, zk, 1, values, u, [0, 1, 2, 3]);
+        var dense = new double[16];
+        for (int i = 0; i < 4; i++) for (int j = 0; j < 4; j++) dense[i * 4 + j] = (i == j ? dk[i] : 0) + zk[i] * zk[j];
+        var (expected, _) = SymmetricEigen.Decompose(dense, 4);
+        Array.Sort(expected);
+        var sorted = values.OrderBy(v => v).ToArray();
+        for (int i = 0; i < 4; i++) Assert.Equal(expected[i], sorted[i], 12);
+        var e = Assert.Throws<InvalidOperationException>(() =>
+            TridiagonalEigen.SecularEigenvectors(dk, zk, 1, values, u, [0, 1, 2, 3], maxIterations: 1));
+        Assert.Contains("did not converge", e.Message);
     }
 }

@@ -134,7 +134,10 @@ public static class DatasetDownloader
         }
         catch (HttpRequestException e)
         {
-            throw new IOException($"{url}: download failed ({e.Message}). Without network, copy the files into a folder and pass it with --mirror.", e);
+            throw new DownloadFailedException($"{url}: download failed ({e.Message}). Without network, copy the files into a folder and use it as the mirror.", e);
         }
     }
 }
+
+/// <summary>A dataset file could not be downloaded (no network, or the server refused); a local mirror folder avoids the network.</summary>
+public sealed class DownloadFailedException(string message, Exception inner) : IOException(message, inner);

@@ -90,13 +90,14 @@ public sealed class Preprocessor
     }
 
     /// <summary>Applies the scaling to <paramref name="x"/> in place.</summary>
-    public void TransformInPlace(Matrix x)
+    public void TransformInPlace(Matrix x, ComputeContext? context = null)
     {
+        int threads = Math.Max(1, Math.Min((context ?? ComputeContext.Default).Threads, x.Rows));
         if (Offset is not null && Offset.Length != x.Columns)
             throw new ArgumentException($"The scaling was fitted on {Offset.Length} features, the data has {x.Columns}.", nameof(x));
-        Parallelism.Run(Parallelism.MaxThreads, t =>
+        Parallelism.Run(threads, t =>
         {
-            var (r0, r1) = Parallelism.Share(x.Rows, t, Parallelism.MaxThreads);
+            var (r0, r1) = Parallelism.Share(x.Rows, t, threads);
             for (int i = r0; i < r1; i++) TransformRow(x.Row(i));
         });
     }

@@ -51,7 +51,7 @@ public abstract class DistanceKernel : Kernel
     /// The left operand of the cross term: <c>a</c> itself for the Euclidean norm, <c>a·M</c> for a Mahalanobis
     /// norm. When a buffer is rented it is returned in <paramref name="rented"/> for the caller to give back.
     /// </summary>
-    private protected virtual MatrixView CrossLeft(MatrixView a, SimdPath path, out float[]? rented)
+    private protected virtual MatrixView CrossLeft(MatrixView a, ComputeContext context, out float[]? rented)
     {
         rented = null;
         return a;
@@ -68,12 +68,12 @@ public abstract class DistanceKernel : Kernel
         TensorPrimitives.Exp(d2, d2);
     }
 
-    private protected sealed override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, SimdPath path)
+    private protected sealed override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context)
     {
-        var left = CrossLeft(a.Points, path, out float[]? rented);
+        var left = CrossLeft(a.Points, context, out float[]? rented);
         try
         {
-            Gemm.Compute(Transpose.No, Transpose.Yes, -2f, left, b.Points, 0f, output, path, Parallelism.MaxThreads);
+            Gemm.Compute(Transpose.No, Transpose.Yes, -2f, left, b.Points, 0f, output, context);
         }
         finally
         {
@@ -81,7 +81,7 @@ public abstract class DistanceKernel : Kernel
         }
         float tol = (float)(4 * CrossErrorFactor(a.Dimension));
         float nbMax = TensorPrimitives.Max(b.Statistics);
-        ForEachRow(a.Count, 8L * b.Count, (r0, r1) =>
+        ForEachRow(context, a.Count, 8L * b.Count, (r0, r1) =>
         {
             var nb = b.Statistics;
             for (int i = r0; i < r1; i++)

@@ -25,16 +25,17 @@ public abstract class Kernel
     /// Prepares <paramref name="points"/> for evaluation (computes the per-row statistic once).
     /// </summary>
     /// <exception cref="ArgumentException">A value is NaN or ±Inf, or the dimension does not fit the kernel.</exception>
-    public KernelRows Prepare(MatrixView points, string argumentName = "points")
+    public KernelRows Prepare(MatrixView points, string argumentName = "points", ComputeContext? context = null)
     {
+        context ??= ComputeContext.Default;
         if (RequiredDimension is int d && points.Columns != d)
             throw new ArgumentException($"{this} expects {d} features, found shape {points.Shape}.", argumentName);
         var stats = new float[points.Rows];
-        ForEachRow(points.Rows, points.Columns, (r0, r1) => ComputeStatistics(points.RowBlock(r0, r1 - r0), stats.AsSpan(r0, r1 - r0)));
+        ForEachRow(context, points.Rows, points.Columns, (r0, r1) => ComputeStatistics(points.RowBlock(r0, r1 - r0), stats.AsSpan(r0, r1 - r0)));
         // The statistic is a (weighted) sum of squares: it is finite exactly when the row is (barring overflow).
         for (int i = 0; i < stats.Length; i++)
             if (!float.IsFinite(stats[i]))
-                Guard.AllFinite(points.RowBlock(i, 1), argumentName + $" (row {i})");
+                Guard.FiniteRow(points, i, argumentName);
         for (int i = 0; i < stats.Length; i++)
             if (!float.IsFinite(stats[i]))
                 throw new ArgumentException($"Row {i} of {argumentName} is too large: its squared norm overflows float32.", argumentName);
@@ -43,10 +44,7 @@ public abstract class Kernel
 
     /// <summary>Writes K(a, b) into <paramref name="output"/> (a.Count × b.Count).</summary>
     /// <exception cref="ArgumentException">Shapes disagree or the rows were prepared for another kernel.</exception>
-    public void Evaluate(KernelRows a, KernelRows b, MatrixView output) =>
-        Evaluate(a, b, output, SimdCapabilities.Best);
-
-    internal void Evaluate(KernelRows a, KernelRows b, MatrixView output, SimdPath path)
+    public void Evaluate(KernelRows a, KernelRows b, MatrixView output, ComputeContext? context = null)
     {
         CheckOwned(a, nameof(a));
         CheckOwned(b, nameof(b));
@@ -54,18 +52,18 @@ public abstract class Kernel
             throw new ArgumentException($"Expected b with {a.Dimension} features like a, found shape {b.Points.Shape}.", nameof(b));
         Guard.Shape(output, a.Count, b.Count, nameof(output));
         if (output.IsEmpty) return;
-        ComputeBlock(a, b, output, path);
+        ComputeBlock(a, b, output, context ?? ComputeContext.Default);
     }
 
     /// <summary>Writes K(a, b) into <paramref name="output"/>, preparing both operands.</summary>
-    public void Evaluate(MatrixView a, MatrixView b, MatrixView output) =>
-        Evaluate(Prepare(a, nameof(a)), Prepare(b, nameof(b)), output);
+    public void Evaluate(MatrixView a, MatrixView b, MatrixView output, ComputeContext? context = null) =>
+        Evaluate(Prepare(a, nameof(a), context), Prepare(b, nameof(b), context), output, context);
 
     /// <summary>Returns K(a, b) as a new a.Rows × b.Rows matrix.</summary>
-    public Matrix Evaluate(MatrixView a, MatrixView b)
+    public Matrix Evaluate(MatrixView a, MatrixView b, ComputeContext? context = null)
     {
         var output = new Matrix(a.Rows, b.Rows);
-        Evaluate(a, b, output);
+        Evaluate(a, b, output, context);
         return output;
     }
 
@@ -76,8 +74,9 @@ public abstract class Kernel
     /// <exception cref="ArgumentException">Shapes disagree.</exception>
     /// <exception cref="InvalidOperationException">The budget cannot hold even a small block.</exception>
     public void Multiply(KernelRows a, KernelRows b, MatrixView weights, MatrixView output, MemoryBudget? budget = null,
-        bool accumulate = false, CancellationToken cancellationToken = default)
+        bool accumulate = false, CancellationToken cancellationToken = default, ComputeContext? context = null)
     {
+        context ??= ComputeContext.Default;
         CheckOwned(a, nameof(a));
         CheckOwned(b, nameof(b));
         Guard.Rows(weights, b.Count, nameof(weights));
@@ -101,8 +100,8 @@ public abstract class Kernel
                     cancellationToken.ThrowIfCancellationRequested();
                     int cols = Math.Min(colsPerBlock, b.Count - c0);
                     var kBlock = new MatrixView(block, 0, rows, cols, cols);
-                    ComputeBlock(aBlock, b.Slice(c0, cols), kBlock, SimdCapabilities.Best);
-                    Gemm.Compute(Transpose.No, Transpose.No, 1f, kBlock, weights.RowBlock(c0, cols), 1f, outBlock);
+                    ComputeBlock(aBlock, b.Slice(c0, cols), kBlock, context);
+                    Gemm.Compute(Transpose.No, Transpose.No, 1f, kBlock, weights.RowBlock(c0, cols), 1f, outBlock, context);
                 }
             }
         }
@@ -140,12 +139,12 @@ public abstract class Kernel
     private protected abstract void ComputeStatistics(MatrixView points, Span<float> statistics);
 
     /// <summary>Writes K(a, b) into <paramref name="output"/>; shapes are already checked.</summary>
-    private protected abstract void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, SimdPath path);
+    private protected abstract void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context);
 
     /// <summary>Runs <paramref name="rangeBody"/>(start, end) over contiguous row ranges split across the worker threads.</summary>
-    private protected static void ForEachRow(int rows, long workPerRow, Action<int, int> rangeBody)
+    private protected static void ForEachRow(ComputeContext context, int rows, long workPerRow, Action<int, int> rangeBody)
     {
-        int threads = (int)Math.Clamp(rows * workPerRow / 200_000, 1, Parallelism.MaxThreads);
+        int threads = (int)Math.Clamp(rows * workPerRow / 200_000, 1, context.Threads);
         threads = Math.Min(threads, Math.Max(1, rows));
         Parallelism.Run(threads, t =>
         {

@@ -112,7 +112,7 @@ public sealed class MahalanobisLaplaceKernel : DistanceKernel
         return s;
     }
 
-    private protected override MatrixView CrossLeft(MatrixView a, SimdPath path, out float[]? rented)
+    private protected override MatrixView CrossLeft(MatrixView a, ComputeContext context, out float[]? rented)
     {
         int d = Dimension;
         rented = ArrayPool<float>.Shared.Rent(a.Rows * d);
@@ -124,7 +124,7 @@ public sealed class MahalanobisLaplaceKernel : DistanceKernel
         else
         {
             // M is symmetric, so row i of A·M is M·a_i.
-            Gemm.Compute(Transpose.No, Transpose.No, 1f, a, _full!, 0f, left, path, Parallelism.MaxThreads);
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, a, _full!, 0f, left, context);
         }
         return left;
     }

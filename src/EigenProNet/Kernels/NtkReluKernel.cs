@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using EigenProNet.LinearAlgebra;
 
 namespace EigenProNet.Kernels;
@@ -68,15 +69,15 @@ public sealed class NtkReluKernel : Kernel
         }
     }
 
-    private protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, SimdPath path)
+    private protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context)
     {
-        Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, path, Parallelism.MaxThreads);
+        Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context);
         if (Depth == 1 && Bias == 0) return;
         float b2 = (float)(Bias * Bias);
-        ForEachRow(a.Count, 40L * Depth * b.Count, (r0, r1) =>
+        ForEachRow(context, a.Count, 40L * Depth * b.Count, (r0, r1) =>
         {
             for (int i = r0; i < r1; i++)
-                ArcCosineRecursion.Apply(path, output.Row(i), b.Statistics, a.Statistics[i], b2, Depth, UnitSphere);
+                ArcCosineRecursion.Apply(context.Path, output.Row(i), b.Statistics, a.Statistics[i], b2, Depth, UnitSphere);
         });
     }
 
@@ -99,62 +100,62 @@ internal static unsafe class ArcCosineRecursion
         {
             switch (path)
             {
-                case SimdPath.Vector512: Run<Vec512>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
-                case SimdPath.Vector256: Run<Vec256>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
-                case SimdPath.Vector128: Run<Vec128>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
-                default: Run<Vec1>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
+                case SimdPath.Vector512: Run<Simd512<float>, Vector512<float>>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
+                case SimdPath.Vector256: Run<Simd256<float>, Vector256<float>>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
+                case SimdPath.Vector128: Run<Simd128<float>, Vector128<float>>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
+                default: Run<SimdScalar<float>, float>(s, nz, row.Length, xNorm, b2, depth, unitSphere); break;
             }
         }
     }
 
-    private static void Run<V>(float* s, float* nz, int n, float xNorm, float b2, int depth, bool unitSphere)
-        where V : struct, IFloatVector<V>
+    private static void Run<O, V>(float* s, float* nz, int n, float xNorm, float b2, int depth, bool unitSphere)
+        where O : ISimdOps<V, float> where V : struct
     {
         int j = 0;
-        for (; j + V.Count <= n; j += V.Count) Step<V>(s + j, nz + j, xNorm, b2, depth, unitSphere);
-        for (; j < n; j++) Step<Vec1>(s + j, nz + j, xNorm, b2, depth, unitSphere);
+        for (; j + O.Count <= n; j += O.Count) Step<O, V>(s + j, nz + j, xNorm, b2, depth, unitSphere);
+        for (; j < n; j++) Step<SimdScalar<float>, float>(s + j, nz + j, xNorm, b2, depth, unitSphere);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step<V>(float* sp, float* nzp, float xNorm, float b2, int depth, bool unitSphere)
-        where V : struct, IFloatVector<V>
+    private static void Step<O, V>(float* sp, float* nzp, float xNorm, float b2, int depth, bool unitSphere)
+        where O : ISimdOps<V, float> where V : struct
     {
-        V one = V.Broadcast(1f), bias2 = V.Broadcast(b2), invPi = V.Broadcast(InvPi);
-        V s = V.Load(sp);
-        V acc = V.Add(s, bias2);
-        V prod = unitSphere ? one : V.Multiply(V.Broadcast(xNorm), V.Load(nzp));
+        V one = O.Broadcast(1f), bias2 = O.Broadcast(b2), invPi = O.Broadcast(InvPi);
+        V s = O.Load(sp);
+        V acc = O.Add(s, bias2);
+        V prod = unitSphere ? one : O.Multiply(O.Broadcast(xNorm), O.Load(nzp));
         // ±(1 − 1e-12) rounds to ±1 in float32, so the reference's clip is a clamp to [−1, 1] here.
-        V lo = V.Broadcast(-1f);
+        V lo = O.Broadcast(-1f);
         for (int l = 1; l < depth; l++)
         {
-            V u = unitSphere ? s : V.Divide(s, prod);
-            u = V.Min(V.Max(u, lo), one);
-            V k0 = V.Subtract(one, V.Multiply(Acos(u), invPi));
-            V root = V.Sqrt(V.Max(V.Subtract(one, V.Multiply(u, u)), V.Zero));
-            V k1 = V.MultiplyAdd(u, k0, V.Multiply(root, invPi));
-            s = unitSphere ? k1 : V.Multiply(prod, k1);
-            acc = V.Add(V.MultiplyAdd(acc, k0, s), bias2);
+            V u = unitSphere ? s : O.Divide(s, prod);
+            u = O.Min(O.Max(u, lo), one);
+            V k0 = O.Subtract(one, O.Multiply(Acos<O, V>(u), invPi));
+            V root = O.Sqrt(O.Max(O.Subtract(one, O.Multiply(u, u)), default(V)));
+            V k1 = O.MultiplyAdd(u, k0, O.Multiply(root, invPi));
+            s = unitSphere ? k1 : O.Multiply(prod, k1);
+            acc = O.Add(O.MultiplyAdd(acc, k0, s), bias2);
         }
-        V.Store(acc, sp);
+        O.Store(acc, sp);
     }
 
     /// <summary>
     /// arccos on [−1, 1]: √(1 − |x|)·P₇(|x|) (Abramowitz &amp; Stegun 4.4.46, |error| ≤ 2·10⁻⁸), reflected for x &lt; 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static V Acos<V>(V x) where V : struct, IFloatVector<V>
+    internal static V Acos<O, V>(V x) where O : ISimdOps<V, float> where V : struct
     {
-        V ax = V.Abs(x);
-        V p = V.Broadcast(-0.0012624911f);
-        p = V.MultiplyAdd(p, ax, V.Broadcast(0.0066700901f));
-        p = V.MultiplyAdd(p, ax, V.Broadcast(-0.0170881256f));
-        p = V.MultiplyAdd(p, ax, V.Broadcast(0.0308918810f));
-        p = V.MultiplyAdd(p, ax, V.Broadcast(-0.0501743046f));
-        p = V.MultiplyAdd(p, ax, V.Broadcast(0.0889789874f));
-        p = V.MultiplyAdd(p, ax, V.Broadcast(-0.2145988016f));
-        p = V.MultiplyAdd(p, ax, V.Broadcast(1.5707963050f));
-        V r = V.Multiply(V.Sqrt(V.Max(V.Subtract(V.Broadcast(1f), ax), V.Zero)), p);
-        return V.SelectNegative(x, V.Subtract(V.Broadcast(Pi), r), r);
+        V ax = O.Abs(x);
+        V p = O.Broadcast(-0.0012624911f);
+        p = O.MultiplyAdd(p, ax, O.Broadcast(0.0066700901f));
+        p = O.MultiplyAdd(p, ax, O.Broadcast(-0.0170881256f));
+        p = O.MultiplyAdd(p, ax, O.Broadcast(0.0308918810f));
+        p = O.MultiplyAdd(p, ax, O.Broadcast(-0.0501743046f));
+        p = O.MultiplyAdd(p, ax, O.Broadcast(0.0889789874f));
+        p = O.MultiplyAdd(p, ax, O.Broadcast(-0.2145988016f));
+        p = O.MultiplyAdd(p, ax, O.Broadcast(1.5707963050f));
+        V r = O.Multiply(O.Sqrt(O.Max(O.Subtract(O.Broadcast(1f), ax), default(V))), p);
+        return O.SelectNegative(x, O.Subtract(O.Broadcast(Pi), r), r);
     }
 
     /// <summary>Scalar arccos through the same approximation on the given path (for tests).</summary>
@@ -169,13 +170,13 @@ internal static unsafe class ArcCosineRecursion
             {
                 switch (path)
                 {
-                    case SimdPath.Vector512: Vec512.Store(Acos(Vec512.Load(px + j)), pr + j); break;
-                    case SimdPath.Vector256: Vec256.Store(Acos(Vec256.Load(px + j)), pr + j); break;
-                    case SimdPath.Vector128: Vec128.Store(Acos(Vec128.Load(px + j)), pr + j); break;
-                    default: Vec1.Store(Acos(Vec1.Load(px + j)), pr + j); break;
+                    case SimdPath.Vector512: Vector512.Store(Acos<Simd512<float>, Vector512<float>>(Vector512.Load(px + j)), pr + j); break;
+                    case SimdPath.Vector256: Vector256.Store(Acos<Simd256<float>, Vector256<float>>(Vector256.Load(px + j)), pr + j); break;
+                    case SimdPath.Vector128: Vector128.Store(Acos<Simd128<float>, Vector128<float>>(Vector128.Load(px + j)), pr + j); break;
+                    default: pr[j] = Acos<SimdScalar<float>, float>(px[j]); break;
                 }
             }
-            for (; j < x.Length; j++) Vec1.Store(Acos(Vec1.Load(px + j)), pr + j);
+            for (; j < x.Length; j++) pr[j] = Acos<SimdScalar<float>, float>(px[j]);
         }
     }
 }

@@ -9,11 +9,14 @@ public sealed class NotPositiveDefiniteException(string message) : InvalidOperat
 /// </summary>
 public sealed class CholeskyFactor
 {
-    internal CholeskyFactor(Matrix lower, double jitter)
+    internal CholeskyFactor(Matrix lower, double jitter, ComputeContext context)
     {
         Lower = lower;
         Jitter = jitter;
+        _context = context;
     }
+
+    private readonly ComputeContext _context;
 
     /// <summary>L (the strictly upper triangle is zero).</summary>
     public Matrix Lower { get; }
@@ -35,7 +38,7 @@ public sealed class CholeskyFactor
         for (int i = 0; i < n; i++) for (int j = 0; j < c; j++) x[(long)i * c + j] = b[i, j];
         var l = Lower;
         // Columns of the right-hand side are independent: split them over the threads.
-        int threads = Math.Min(Parallelism.MaxThreads, c);
+        int threads = Math.Max(1, Math.Min(_context.Threads, c));
         Parallelism.Run(threads, t =>
         {
             var (c0, c1) = Parallelism.Share(c, t, threads);
@@ -77,8 +80,9 @@ public static class Cholesky
     /// </summary>
     /// <exception cref="ArgumentException">Not square, not symmetric, or NaN/Inf.</exception>
     /// <exception cref="NotPositiveDefiniteException">Still not positive definite after the last attempt (names the pivot).</exception>
-    public static CholeskyFactor Factor(MatrixView a, int maxJitterAttempts = 4)
+    public static CholeskyFactor Factor(MatrixView a, int maxJitterAttempts = 4, ComputeContext? context = null)
     {
+        context ??= ComputeContext.Default;
         SymmetricEigen.Validate(a, nameof(a));
         if (maxJitterAttempts < 0) throw new ArgumentOutOfRangeException(nameof(maxJitterAttempts), maxJitterAttempts, "Expected >= 0.");
         int n = a.Rows;
@@ -94,8 +98,8 @@ public static class Cholesky
                 a.Row(i)[..(i + 1)].CopyTo(l.Row(i));
                 l[i, i] = (float)(a[i, i] + jitter);
             }
-            int failed = TryFactorInPlace(l);
-            if (failed < 0) return new CholeskyFactor(l, jitter);
+            int failed = TryFactorInPlace(l, context);
+            if (failed < 0) return new CholeskyFactor(l, jitter, context);
             if (attempt >= maxJitterAttempts)
                 throw new NotPositiveDefiniteException(
                     $"The matrix is not positive definite: pivot {failed + 1} of {n} is not positive" +
@@ -122,7 +126,7 @@ public static class Cholesky
     }
 
     /// <summary>Overwrites the lower triangle of <paramref name="l"/> with its factor; returns −1, or the failing pivot.</summary>
-    private static int TryFactorInPlace(Matrix l)
+    private static int TryFactorInPlace(Matrix l, ComputeContext context)
     {
         int n = l.Rows;
         // The panel and its solution, allocated once for the first (tallest) panel: fresh arrays per panel would be
@@ -162,7 +166,7 @@ public static class Cholesky
                 for (int k = 0; k < jb; k++) panel[(long)r * jb + k] = row[k];
             }
             DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, DoubleBlock.Of(panel, rest, jb), DoubleBlock.Of(inverse, jb, jb), 0,
-                DoubleBlock.Of(solved, rest, jb));
+                DoubleBlock.Of(solved, rest, jb), context: context);
             for (int r = 0; r < rest; r++)
             {
                 var row = l.Row(j0 + jb + r).Slice(j0, jb);
@@ -171,7 +175,7 @@ public static class Cholesky
             // Trailing update A22 −= L21·L21ᵀ: lower tiles only, no mirror (only the lower triangle is ever read).
             var l21 = l.View.Block(j0 + jb, j0, rest, jb);
             var a22 = l.View.Block(j0 + jb, j0 + jb, rest, rest);
-            Gemm.SymmetricRankK(Transpose.No, -1f, l21, 1f, a22, SimdCapabilities.Best, Parallelism.MaxThreads, mirror: false);
+            Gemm.SymmetricRankK(Transpose.No, -1f, l21, 1f, a22, context, mirror: false);
         }
         for (int i = 0; i < n; i++) l.Row(i)[(i + 1)..].Clear();
         return -1;

@@ -13,30 +13,32 @@ public enum Transpose
 }
 
 /// <summary>
-/// General matrix multiply <c>C = α·op(A)·op(B) + β·C</c> in float32, and the symmetric rank-k update.
+/// General matrix multiply <c>C = α·op(A)·op(B) + β·C</c> in float32, and the symmetric rank-k update, on the
+/// packed driver shared with the float64 GEMM (<see cref="GemmDriver{T}"/>). With β = 0, C is never read (NaN in C
+/// does not propagate), as in BLAS.
 /// </summary>
-/// <remarks>
-/// Layout follows Goto/BLIS, written for row-major C: the K dimension is cut into KC-deep slabs; op(A) is packed
-/// in MC-row blocks of MR-row micro-panels (the broadcast operand, kept in L1 by the micro-kernel), op(B) in
-/// NC-column blocks of NR-column micro-panels (the vector operand, streamed from the private L2 of each core).
-/// Threads split the N range of each block (and the M range too when N is narrow), so each core packs its own
-/// B block into its own L2. Pack buffers come from the shared array pool: no allocation in steady state.
-/// With β = 0, C is never read (NaN in C does not propagate), as in BLAS.
-/// </remarks>
-public static unsafe class Gemm
+public static class Gemm
 {
-    /// <summary>C = α·op(A)·op(B) + β·C, on the fastest SIMD path of this CPU and <see cref="Parallelism.MaxThreads"/> threads.</summary>
+    /// <summary>C = α·op(A)·op(B) + β·C on the threads and SIMD path of <paramref name="context"/> (default: all cores, widest path).</summary>
     /// <exception cref="ArgumentException">Shapes do not conform, or C overlaps A or B.</exception>
-    public static void Compute(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c) =>
-        Compute(transA, transB, alpha, a, b, beta, c, SimdCapabilities.Best, Parallelism.MaxThreads);
+    public static void Compute(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c,
+        ComputeContext? context = null)
+    {
+        if (Overlaps(c, a) || Overlaps(c, b))
+            throw new ArgumentException("C must not share storage with A or B.", nameof(c));
+        Guard.Finite(alpha, nameof(alpha));
+        Guard.Finite(beta, nameof(beta));
+        GemmDriver<float>.Run(transA, transB, alpha, Operand(a), Operand(b), beta, Operand(c), context ?? ComputeContext.Default, Triangle.Full);
+    }
 
     /// <summary>Returns op(A)·op(B) as a new matrix.</summary>
-    public static Matrix Multiply(MatrixView a, MatrixView b, Transpose transA = Transpose.No, Transpose transB = Transpose.No)
+    public static Matrix Multiply(MatrixView a, MatrixView b, Transpose transA = Transpose.No, Transpose transB = Transpose.No,
+        ComputeContext? context = null)
     {
         int m = transA == Transpose.No ? a.Rows : a.Columns;
         int n = transB == Transpose.No ? b.Columns : b.Rows;
         var c = new Matrix(m, n);
-        Compute(transA, transB, 1f, a, b, 0f, c);
+        Compute(transA, transB, 1f, a, b, 0f, c, context);
         return c;
     }
 
@@ -45,25 +47,26 @@ public static unsafe class Gemm
     /// (Yes, A is k×n). Only tiles on or below the diagonal are computed; the result is mirrored, so C comes back
     /// full and exactly symmetric. The upper triangle of the input C is ignored (C is taken as symmetric).
     /// </summary>
-    public static void SymmetricRankK(Transpose trans, float alpha, MatrixView a, float beta, MatrixView c) =>
-        SymmetricRankK(trans, alpha, a, beta, c, SimdCapabilities.Best, Parallelism.MaxThreads);
+    public static void SymmetricRankK(Transpose trans, float alpha, MatrixView a, float beta, MatrixView c, ComputeContext? context = null) =>
+        SymmetricRankK(trans, alpha, a, beta, c, context ?? ComputeContext.Default, mirror: true);
 
     // mirror = false leaves the strict upper triangle unspecified: callers that read only the lower one (Cholesky)
     // skip the column-strided copy.
-    internal static void SymmetricRankK(Transpose trans, float alpha, MatrixView a, float beta, MatrixView c, SimdPath path, int threads,
-        bool mirror = true)
+    internal static void SymmetricRankK(Transpose trans, float alpha, MatrixView a, float beta, MatrixView c, ComputeContext context, bool mirror)
     {
         var other = trans == Transpose.No ? Transpose.Yes : Transpose.No;
         int n = trans == Transpose.No ? a.Rows : a.Columns;
         Guard.Shape(c, n, n, nameof(c));
+        if (Overlaps(c, a)) throw new ArgumentException("C must not share storage with A.", nameof(c));
+        Guard.Finite(alpha, nameof(alpha));
+        Guard.Finite(beta, nameof(beta));
         // Tiles crossing the diagonal also compute some upper elements from the (ignored) upper input; the lower
         // triangle never depends on them, and the mirror below overwrites them.
-        Run(trans, other, alpha, a, b: a, beta, c, path, threads, lowerOnly: true);
+        GemmDriver<float>.Run(trans, other, alpha, Operand(a), Operand(a), beta, Operand(c), context, Triangle.Lower);
         if (mirror) MirrorLowerToUpper(c);
     }
 
-    internal static void Compute(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c,
-        SimdPath path, int threads) => Run(transA, transB, alpha, a, b, beta, c, path, threads, lowerOnly: false);
+    private static GemmOperand<float> Operand(MatrixView v) => new(v.Storage, v.Offset, v.Rows, v.Columns, v.Stride);
 
     private static void MirrorLowerToUpper(MatrixView c)
     {
@@ -71,90 +74,6 @@ public static unsafe class Gemm
             for (int j = i + 1; j < c.Columns; j++)
                 c.RefAt(i, j) = c.RefAt(j, i);
     }
-
-    private static void Run(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c,
-        SimdPath path, int threads, bool lowerOnly)
-    {
-        int m = transA == Transpose.No ? a.Rows : a.Columns;
-        int k = transA == Transpose.No ? a.Columns : a.Rows;
-        int kb = transB == Transpose.No ? b.Rows : b.Columns;
-        int n = transB == Transpose.No ? b.Columns : b.Rows;
-        if (kb != k)
-            throw new ArgumentException(
-                $"Inner dimensions differ: op(A) is ({m}, {k}) but op(B) is ({kb}, {n}) (A {a.Shape} transA={transA}, B {b.Shape} transB={transB}).",
-                nameof(b));
-        Guard.Shape(c, m, n, nameof(c));
-        if (Overlaps(c, a) || Overlaps(c, b))
-            throw new ArgumentException("C must not share storage with A or B.", nameof(c));
-        Guard.Finite(alpha, nameof(alpha));
-        Guard.Finite(beta, nameof(beta));
-        if (m == 0 || n == 0) return;
-        if (k == 0 || alpha == 0)
-        {
-            ScaleC(c, beta);
-            return;
-        }
-
-        var kernel = MicroKernel.For(path);
-        // About 4 MFLOP per thread before a second thread pays for its start-up.
-        long flops = 2L * m * n * k;
-        threads = (int)Math.Clamp(flops / 4_000_000, 1, Math.Max(1, threads));
-
-        int mc = Math.Min(kernel.MC, RoundUp(m, kernel.MR));
-        int kc = Math.Min(kernel.KC, k);
-        int nc = Math.Min(kernel.NC, RoundUp(n, kernel.NR));
-        float[] packA = ArrayPool<float>.Shared.Rent(mc * kc);
-        try
-        {
-            for (int ic = 0; ic < m; ic += mc)
-            {
-                int mcCur = Math.Min(mc, m - ic);
-                int mPanels = (mcCur + kernel.MR - 1) / kernel.MR;
-                // Rows ic.. need no columns beyond ic+mcCur in the lower-only case.
-                int nLimit = lowerOnly ? Math.Min(n, ic + mcCur) : n;
-                int ncBlocks = (nLimit + nc - 1) / nc;
-                // When N is narrow, split the M panels too so every thread has work.
-                int mGroups = Math.Max(1, Math.Min(mPanels, (threads + ncBlocks - 1) / ncBlocks));
-                int tasks = ncBlocks * mGroups;
-                int used = Math.Min(threads, tasks);
-                for (int pc = 0; pc < k; pc += kc)
-                {
-                    int kcCur = Math.Min(kc, k - pc);
-                    float betaCur = pc == 0 ? beta : 1f;
-                    var job = new Job(kernel, transA, transB, alpha, betaCur, a, b, c, ic, mcCur, pc, kcCur, nc, nLimit, lowerOnly);
-                    Parallelism.Run(Math.Min(threads, mPanels), t =>
-                    {
-                        var (p0, p1) = Parallelism.Share(mPanels, t, Math.Min(threads, mPanels));
-                        fixed (float* pa = packA) job.PackA(pa, p0, p1);
-                    });
-                    Parallelism.Run(used, t =>
-                    {
-                        var (t0, t1) = Parallelism.Share(tasks, t, used);
-                        float[] packB = ArrayPool<float>.Shared.Rent(nc * kcCur);
-                        try
-                        {
-                            fixed (float* pa = packA)
-                            fixed (float* pb = packB)
-                            {
-                                int packed = -1;
-                                for (int task = t0; task < t1; task++)
-                                {
-                                    int jb = task / mGroups, g = task % mGroups;
-                                    if (jb != packed) { job.PackB(pb, jb); packed = jb; }
-                                    var (g0, g1) = Parallelism.Share(mPanels, g, mGroups);
-                                    job.Multiply(pa, pb, jb, g0, g1);
-                                }
-                            }
-                        }
-                        finally { ArrayPool<float>.Shared.Return(packB); }
-                    });
-                }
-            }
-        }
-        finally { ArrayPool<float>.Shared.Return(packA); }
-    }
-
-    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     private static bool Overlaps(MatrixView c, MatrixView x)
     {
@@ -173,38 +92,158 @@ public static unsafe class Gemm
         long x0 = x.Offset, x1 = x.Offset + (long)(x.Rows - 1) * x.Stride + x.Columns;
         return c0 < x1 && x0 < c1;
     }
+}
 
-    private static void ScaleC(MatrixView c, float beta)
+/// <summary>Which tiles of a square C a product computes.</summary>
+internal enum Triangle
+{
+    /// <summary>Every tile.</summary>
+    Full,
+    /// <summary>Only tiles that touch the lower triangle (the symmetric rank-k update).</summary>
+    Lower,
+    /// <summary>Only tiles that touch the upper triangle (the eigensolver's symmetric updates).</summary>
+    Upper,
+}
+
+/// <summary>A row-major block of a T array: element (i, j) at <c>Data[Offset + i·Stride + j]</c>.</summary>
+internal readonly record struct GemmOperand<T>(T[] Data, long Offset, int Rows, int Columns, int Stride);
+
+/// <summary>
+/// The packed GEMM driver, written once for float and double: <c>C = α·op(A)·op(B) + β·C</c> for row-major C.
+/// </summary>
+/// <remarks>
+/// Layout follows Goto/BLIS: the K dimension is cut into KC-deep slabs; op(A) is packed in MC-row blocks of MR-row
+/// micro-panels (the broadcast operand; one micro-panel stays in L1 while the micro-kernel sweeps a B block), op(B)
+/// in NC-column blocks of NR-column micro-panels (the vector operand, streamed from the private L2 of each core).
+/// Threads split the N range of each block (and the M range too when N is narrow), so each core packs its own B
+/// block into its own L2. Pack buffers come from the shared array pool: no allocation in steady state.
+/// </remarks>
+internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    public static void Run(Transpose transA, Transpose transB, T alpha, GemmOperand<T> a, GemmOperand<T> b, T beta, GemmOperand<T> c,
+        ComputeContext context, Triangle triangle) =>
+        Run(transA, transB, alpha, a, b, beta, c, context, triangle, GemmKernel<T>.For(context.Path));
+
+    /// <summary>The product with an explicit micro-kernel and blocking (tests run it with the blocking of other caches).</summary>
+    internal static void Run(Transpose transA, Transpose transB, T alpha, GemmOperand<T> a, GemmOperand<T> b, T beta, GemmOperand<T> c,
+        ComputeContext context, Triangle triangle, GemmKernel<T> kernel)
+    {
+        int m = transA == Transpose.No ? a.Rows : a.Columns;
+        int k = transA == Transpose.No ? a.Columns : a.Rows;
+        int kb = transB == Transpose.No ? b.Rows : b.Columns;
+        int n = transB == Transpose.No ? b.Columns : b.Rows;
+        if (kb != k)
+            throw new ArgumentException(
+                $"Inner dimensions differ: op(A) is ({m}, {k}) but op(B) is ({kb}, {n}) (A ({a.Rows}, {a.Columns}) transA={transA}, B ({b.Rows}, {b.Columns}) transB={transB}).",
+                nameof(b));
+        if (c.Rows != m || c.Columns != n)
+            throw new ArgumentException($"Expected c of shape ({m}, {n}), found ({c.Rows}, {c.Columns}).", nameof(c));
+        if (m == 0 || n == 0) return;
+        if (k == 0 || T.IsZero(alpha))
+        {
+            ScaleC(c, beta);
+            return;
+        }
+
+        // About 4 MFLOP per thread before a second thread pays for its start-up.
+        long flops = 2L * m * n * k;
+        int threads = (int)Math.Clamp(flops / 4_000_000, 1, context.Threads);
+
+        int mc = Math.Min(kernel.MC, RoundUp(m, kernel.MR));
+        int kc = Math.Min(kernel.KC, k);
+        int nc = Math.Min(kernel.NC, RoundUp(n, kernel.NR));
+        if (triangle == Triangle.Full && threads > 1)
+        {
+            // Equal B blocks, as many as a multiple of the threads, so no thread waits on a ragged last block.
+            int blocks = RoundUp((n + nc - 1) / nc, threads);
+            nc = Math.Min(nc, RoundUp((n + blocks - 1) / blocks, kernel.NR));
+        }
+        T[] packA = ArrayPool<T>.Shared.Rent(mc * kc);
+        try
+        {
+            for (int ic = 0; ic < m; ic += mc)
+            {
+                int mcCur = Math.Min(mc, m - ic);
+                int mPanels = (mcCur + kernel.MR - 1) / kernel.MR;
+                // Lower: rows ic.. need no columns beyond ic+mcCur. Upper: NC blocks left of this row block lie below the diagonal.
+                int nStart = triangle == Triangle.Upper ? ic / nc * nc : 0;
+                int nEnd = triangle == Triangle.Lower ? Math.Min(n, ic + mcCur) : n;
+                int ncBlocks = (nEnd - nStart + nc - 1) / nc;
+                // When N is narrow, split the M panels too so every thread has work.
+                int mGroups = Math.Max(1, Math.Min(mPanels, (threads + ncBlocks - 1) / ncBlocks));
+                int tasks = ncBlocks * mGroups;
+                int used = Math.Min(threads, tasks);
+                for (int pc = 0; pc < k; pc += kc)
+                {
+                    int kcCur = Math.Min(kc, k - pc);
+                    T betaCur = pc == 0 ? beta : T.One;
+                    var job = new Job(kernel, transA, transB, alpha, betaCur, a, b, c, ic, mcCur, pc, kcCur, nc, nStart, nEnd, triangle);
+                    int packThreads = Math.Min(threads, mPanels);
+                    Parallelism.Run(packThreads, t =>
+                    {
+                        var (p0, p1) = Parallelism.Share(mPanels, t, packThreads);
+                        fixed (T* pa = packA) job.PackA(pa, p0, p1);
+                    });
+                    Parallelism.Run(used, t =>
+                    {
+                        var (t0, t1) = Parallelism.Share(tasks, t, used);
+                        T[] packB = ArrayPool<T>.Shared.Rent(nc * kcCur);
+                        try
+                        {
+                            fixed (T* pa = packA)
+                            fixed (T* pb = packB)
+                            {
+                                int packed = -1;
+                                for (int task = t0; task < t1; task++)
+                                {
+                                    int jb = task / mGroups, g = task % mGroups;
+                                    if (jb != packed) { job.PackB(pb, jb); packed = jb; }
+                                    var (g0, g1) = Parallelism.Share(mPanels, g, mGroups);
+                                    job.Multiply(pa, pb, jb, g0, g1);
+                                }
+                            }
+                        }
+                        finally { ArrayPool<T>.Shared.Return(packB); }
+                    });
+                }
+            }
+        }
+        finally { ArrayPool<T>.Shared.Return(packA); }
+    }
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    private static void ScaleC(GemmOperand<T> c, T beta)
     {
         for (int i = 0; i < c.Rows; i++)
         {
-            var row = c.Row(i);
-            if (beta == 0) row.Clear();
-            else if (beta != 1) System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+            var row = c.Data.AsSpan((int)(c.Offset + (long)i * c.Stride), c.Columns);
+            if (T.IsZero(beta)) row.Clear();
+            else if (beta != T.One) for (int j = 0; j < row.Length; j++) row[j] *= beta;
         }
     }
 
     /// <summary>One (MC-block, KC-slab) step of the product: packing and the macro-kernel loops.</summary>
     private readonly struct Job(
-        MicroKernel kernel, Transpose transA, Transpose transB, float alpha, float beta,
-        MatrixView a, MatrixView b, MatrixView c, int ic, int mc, int pc, int kc, int nc, int nLimit, bool lowerOnly)
+        GemmKernel<T> kernel, Transpose transA, Transpose transB, T alpha, T beta, GemmOperand<T> a, GemmOperand<T> b, GemmOperand<T> c,
+        int ic, int mc, int pc, int kc, int nc, int nStart, int nEnd, Triangle triangle)
     {
         /// <summary>Packs MR-row micro-panels [p0, p1) of op(A)[ic.., pc..]: panel p holds, for each k, MR consecutive values.</summary>
-        public void PackA(float* dst, int p0, int p1)
+        public void PackA(T* dst, int p0, int p1)
         {
             int mr = kernel.MR;
-            fixed (float* src = a.Storage)
+            fixed (T* src = a.Data)
             {
                 for (int p = p0; p < p1; p++)
                 {
-                    float* d = dst + (long)p * mr * kc;
+                    T* d = dst + (long)p * mr * kc;
                     int row0 = ic + p * mr;
                     int rows = Math.Min(mr, ic + mc - row0);
                     if (transA == Transpose.No)
                     {
                         for (int r = 0; r < rows; r++)
                         {
-                            float* s = src + a.Offset + (long)(row0 + r) * a.Stride + pc;
+                            T* s = src + a.Offset + (long)(row0 + r) * a.Stride + pc;
                             for (int kk = 0; kk < kc; kk++) d[kk * mr + r] = s[kk];
                         }
                     }
@@ -212,91 +251,92 @@ public static unsafe class Gemm
                     {
                         for (int kk = 0; kk < kc; kk++)
                         {
-                            float* s = src + a.Offset + (long)(pc + kk) * a.Stride + row0;
+                            T* s = src + a.Offset + (long)(pc + kk) * a.Stride + row0;
                             for (int r = 0; r < rows; r++) d[kk * mr + r] = s[r];
                         }
                     }
                     if (rows < mr)
                         for (int kk = 0; kk < kc; kk++)
-                            for (int r = rows; r < mr; r++) d[kk * mr + r] = 0f;
+                            for (int r = rows; r < mr; r++) d[kk * mr + r] = T.Zero;
                 }
             }
         }
 
         /// <summary>Packs NC-block <paramref name="jb"/> of op(B)[pc.., ..] into NR-column micro-panels.</summary>
-        public void PackB(float* dst, int jb)
+        public void PackB(T* dst, int jb)
         {
             int nr = kernel.NR;
-            int col0 = jb * nc;
-            int cols = Math.Min(nc, nLimit - col0);
+            int col0 = nStart + jb * nc;
+            int cols = Math.Min(nc, nEnd - col0);
             int panels = (cols + nr - 1) / nr;
-            fixed (float* src = b.Storage)
+            fixed (T* src = b.Data)
             {
                 for (int p = 0; p < panels; p++)
                 {
-                    float* d = dst + (long)p * nr * kc;
+                    T* d = dst + (long)p * nr * kc;
                     int j0 = col0 + p * nr;
                     int w = Math.Min(nr, col0 + cols - j0);
                     if (transB == Transpose.No)
                     {
                         for (int kk = 0; kk < kc; kk++)
                         {
-                            float* s = src + b.Offset + (long)(pc + kk) * b.Stride + j0;
-                            float* dk = d + kk * nr;
+                            T* s = src + b.Offset + (long)(pc + kk) * b.Stride + j0;
+                            T* dk = d + kk * nr;
                             int j = 0;
                             for (; j < w; j++) dk[j] = s[j];
-                            for (; j < nr; j++) dk[j] = 0f;
+                            for (; j < nr; j++) dk[j] = T.Zero;
                         }
                     }
                     else
                     {
                         for (int j = 0; j < w; j++)
                         {
-                            float* s = src + b.Offset + (long)(j0 + j) * b.Stride + pc;
+                            T* s = src + b.Offset + (long)(j0 + j) * b.Stride + pc;
                             for (int kk = 0; kk < kc; kk++) d[kk * nr + j] = s[kk];
                         }
                         for (int j = w; j < nr; j++)
-                            for (int kk = 0; kk < kc; kk++) d[kk * nr + j] = 0f;
+                            for (int kk = 0; kk < kc; kk++) d[kk * nr + j] = T.Zero;
                     }
                 }
             }
         }
 
         /// <summary>Macro-kernel: A micro-panels [g0, g1) against every micro-panel of the packed B block jb.</summary>
-        public void Multiply(float* packA, float* packB, int jb, int g0, int g1)
+        public void Multiply(T* packA, T* packB, int jb, int g0, int g1)
         {
             int mr = kernel.MR, nr = kernel.NR;
-            int col0 = jb * nc;
-            int cols = Math.Min(nc, nLimit - col0);
+            int col0 = nStart + jb * nc;
+            int cols = Math.Min(nc, nEnd - col0);
             int nPanels = (cols + nr - 1) / nr;
-            float* tile = stackalloc float[MicroKernel.MaxTile];
-            fixed (float* cBase = c.Storage)
+            T* tile = stackalloc T[GemmKernel<T>.MaxTile];
+            fixed (T* cBase = c.Data)
             {
                 for (int ip = g0; ip < g1; ip++)
                 {
                     int row0 = ic + ip * mr;
                     int rows = Math.Min(mr, ic + mc - row0);
-                    float* ap = packA + (long)ip * mr * kc;
+                    T* ap = packA + (long)ip * mr * kc;
                     for (int jp = 0; jp < nPanels; jp++)
                     {
                         int j0 = col0 + jp * nr;
-                        // Lower-triangle mode: skip tiles entirely above the diagonal.
-                        if (lowerOnly && j0 > row0 + rows - 1) break;
                         int w = Math.Min(nr, col0 + cols - j0);
-                        float* bp = packB + (long)jp * nr * kc;
-                        float* cp = cBase + c.Offset + (long)row0 * c.Stride + j0;
+                        // Triangle modes: skip tiles entirely on the other side of the diagonal.
+                        if (triangle == Triangle.Lower && j0 > row0 + rows - 1) break;
+                        if (triangle == Triangle.Upper && j0 + w - 1 < row0) continue;
+                        T* bp = packB + (long)jp * nr * kc;
+                        T* cp = cBase + c.Offset + (long)row0 * c.Stride + j0;
                         if (rows == mr && w == nr)
                         {
                             kernel.Full(kc, ap, bp, cp, c.Stride, alpha, beta);
                         }
                         else
                         {
-                            kernel.Full(kc, ap, bp, tile, nr, 1f, 0f);
+                            kernel.Full(kc, ap, bp, tile, nr, T.One, T.Zero);
                             for (int r = 0; r < rows; r++)
                             {
-                                float* crow = cp + (long)r * c.Stride;
-                                float* trow = tile + r * nr;
-                                if (beta == 0) for (int j = 0; j < w; j++) crow[j] = alpha * trow[j];
+                                T* crow = cp + (long)r * c.Stride;
+                                T* trow = tile + r * nr;
+                                if (T.IsZero(beta)) for (int j = 0; j < w; j++) crow[j] = alpha * trow[j];
                                 else for (int j = 0; j < w; j++) crow[j] = alpha * trow[j] + beta * crow[j];
                             }
                         }
@@ -307,8 +347,11 @@ public static unsafe class Gemm
     }
 }
 
-/// <summary>A register-tiled micro-kernel with its blocking parameters.</summary>
-internal sealed unsafe class MicroKernel
+/// <summary>
+/// A register-tiled micro-kernel with the blocking derived for it: MR×NR from the register file of the SIMD path,
+/// KC from the L1 data cache, NC from the per-core L2 (<see cref="CacheSizes"/>).
+/// </summary>
+internal sealed unsafe class GemmKernel<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     public const int MaxTile = 12 * 32;
 
@@ -320,128 +363,186 @@ internal sealed unsafe class MicroKernel
     public int KC { get; }
     /// <summary>Rows of a packed A block (multiple of MR).</summary>
     public int MC { get; }
-    /// <summary>Columns of a packed B block (multiple of NR), sized so KC·NC floats sit in a core's L2.</summary>
+    /// <summary>Columns of a packed B block (multiple of NR), sized so KC·NC elements sit in half a core's L2.</summary>
     public int NC { get; }
     /// <summary>C[MR×NR] = α·(A panel · B panel) + β·C (C not read when β = 0).</summary>
-    public delegate*<int, float*, float*, float*, nint, float, float, void> Full { get; }
+    public delegate*<int, T*, T*, T*, nint, T, T, void> Full { get; }
 
-    private MicroKernel(int mr, int nr, int kc, int mc, int nc, delegate*<int, float*, float*, float*, nint, float, float, void> full)
+    internal GemmKernel(int mr, int nr, CacheSizes caches, delegate*<int, T*, T*, T*, nint, T, T, void> full)
     {
-        MR = mr; NR = nr; KC = kc; MC = mc; NC = nc; Full = full;
+        int size = sizeof(T);
+        MR = mr; NR = nr; Full = full;
+        // KC: the A micro-panel (MR×KC), which stays in L1 while the kernel sweeps a whole B block, in half of L1;
+        // the B micro-panels stream through the other half.
+        int kc = (int)(caches.L1Data / 2 / ((long)mr * size));
+        KC = Math.Clamp(kc / 64 * 64, 64, 384);
+        // NC: the packed B block (KC×NC), re-read from L2 for every A micro-panel, in 40 % of L2.
+        int nc = (int)(caches.L2 * 2 / 5 / ((long)KC * size));
+        NC = Math.Clamp(nc / nr * nr, nr, 4096 / nr * nr);
+        // MC: the packed A block is read from the shared L3 once per B block; a larger block spends less time
+        // re-packing B (each B element is packed once per MC rows): 1152 rows, within 4 MiB.
+        int mcRows = (int)Math.Min(1152, (4L << 20) / ((long)KC * size));
+        MC = Math.Max(mr, mcRows / mr * mr);
     }
 
-    private static readonly MicroKernel s_512 = new(12, 32, 384, 12 * 64, 32 * 16, &MicroKernels.Tile12x2<Vec512, float>);
-    private static readonly MicroKernel s_256 = new(6, 16, 384, 6 * 96, 16 * 32, &MicroKernels.Tile6x2<Vec256, float>);
-    private static readonly MicroKernel s_128 = new(6, 8, 384, 6 * 96, 8 * 64, &MicroKernels.Tile6x2<Vec128, float>);
-    private static readonly MicroKernel s_1 = new(6, 2, 256, 6 * 64, 2 * 128, &MicroKernels.Tile6x2<Vec1, float>);
+    private static readonly GemmKernel<T>[] s_kernels = [.. Enum.GetValues<SimdPath>().Select(p => Create(p, CacheSizes.Current))];
 
-    public static MicroKernel For(SimdPath path)
+    /// <summary>The micro-kernel and blocking for <paramref name="path"/> on this machine.</summary>
+    public static GemmKernel<T> For(SimdPath path)
     {
         if (path > SimdCapabilities.Best)
             throw new PlatformNotSupportedException($"The {path} path is not accelerated on this CPU (best: {SimdCapabilities.Best}).");
-        return path switch
-        {
-            SimdPath.Vector512 => s_512,
-            SimdPath.Vector256 => s_256,
-            SimdPath.Vector128 => s_128,
-            _ => s_1,
-        };
+        return s_kernels[(int)path];
     }
+
+    /// <summary>The kernel for <paramref name="path"/> with blocking derived from <paramref name="caches"/> (benchmarks and tests).</summary>
+    internal static GemmKernel<T> Create(SimdPath path, CacheSizes caches) => path switch
+    {
+        // 12 rows × 2 vectors: 24 accumulators + 2 B vectors + 1 broadcast of the 32 AVX-512 registers.
+        SimdPath.Vector512 => new(12, 2 * System.Runtime.Intrinsics.Vector512<T>.Count, caches,
+            &MicroKernels.Tile12x2<Simd512<T>, System.Runtime.Intrinsics.Vector512<T>, T>),
+        // 6 rows × 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast of the 16 AVX2/SSE registers.
+        SimdPath.Vector256 => new(6, 2 * System.Runtime.Intrinsics.Vector256<T>.Count, caches,
+            &MicroKernels.Tile6x2<Simd256<T>, System.Runtime.Intrinsics.Vector256<T>, T>),
+        SimdPath.Vector128 => new(6, 2 * System.Runtime.Intrinsics.Vector128<T>.Count, caches,
+            &MicroKernels.Tile6x2<Simd128<T>, System.Runtime.Intrinsics.Vector128<T>, T>),
+        _ => new(6, 2, caches, &MicroKernels.Tile6x2<SimdScalar<T>, T, T>),
+    };
+
+    /// <inheritdoc/>
+    public override string ToString() => $"MR={MR} NR={NR} KC={KC} MC={MC} NC={NC}";
 }
 
-/// <summary>The micro-kernels, written once over <see cref="ISimdVector{TSelf, T}"/> for float and double.</summary>
+/// <summary>The micro-kernels, written once over <see cref="ISimdOps{TVec, T}"/> for float and double and every width.</summary>
 internal static unsafe class MicroKernels
 {
-    /// <summary>12 rows × 2 vectors: 24 accumulators + 2 B vectors + 1 broadcast fit the 32 AVX-512 registers.</summary>
+    /// <summary>12 rows × 2 vectors.</summary>
     [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile12x2<V, T>(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
-        where V : struct, ISimdVector<V, T> where T : unmanaged, System.Numerics.INumberBase<T>
+    public static void Tile12x2<O, V, T>(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+        where O : ISimdOps<V, T> where V : struct where T : unmanaged, System.Numerics.INumberBase<T>
     {
-        int w = V.Count;
-        V c00 = V.Zero, c01 = V.Zero, c10 = V.Zero, c11 = V.Zero, c20 = V.Zero, c21 = V.Zero, c30 = V.Zero, c31 = V.Zero;
-        V c40 = V.Zero, c41 = V.Zero, c50 = V.Zero, c51 = V.Zero, c60 = V.Zero, c61 = V.Zero, c70 = V.Zero, c71 = V.Zero;
-        V c80 = V.Zero, c81 = V.Zero, c90 = V.Zero, c91 = V.Zero, cA0 = V.Zero, cA1 = V.Zero, cB0 = V.Zero, cB1 = V.Zero;
+        int w = O.Count;
+        PrefetchTile(c, ldc, 12, 2 * w * sizeof(T));
+        V c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        V c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        V c80 = default, c81 = default, c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default;
         for (int k = 0; k < kc; k++)
         {
-            V b0 = V.Load(b), b1 = V.Load(b + w);
-            V x = V.Broadcast(a[0]); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01);
-            x = V.Broadcast(a[1]); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11);
-            x = V.Broadcast(a[2]); c20 = V.MultiplyAdd(x, b0, c20); c21 = V.MultiplyAdd(x, b1, c21);
-            x = V.Broadcast(a[3]); c30 = V.MultiplyAdd(x, b0, c30); c31 = V.MultiplyAdd(x, b1, c31);
-            x = V.Broadcast(a[4]); c40 = V.MultiplyAdd(x, b0, c40); c41 = V.MultiplyAdd(x, b1, c41);
-            x = V.Broadcast(a[5]); c50 = V.MultiplyAdd(x, b0, c50); c51 = V.MultiplyAdd(x, b1, c51);
-            x = V.Broadcast(a[6]); c60 = V.MultiplyAdd(x, b0, c60); c61 = V.MultiplyAdd(x, b1, c61);
-            x = V.Broadcast(a[7]); c70 = V.MultiplyAdd(x, b0, c70); c71 = V.MultiplyAdd(x, b1, c71);
-            x = V.Broadcast(a[8]); c80 = V.MultiplyAdd(x, b0, c80); c81 = V.MultiplyAdd(x, b1, c81);
-            x = V.Broadcast(a[9]); c90 = V.MultiplyAdd(x, b0, c90); c91 = V.MultiplyAdd(x, b1, c91);
-            x = V.Broadcast(a[10]); cA0 = V.MultiplyAdd(x, b0, cA0); cA1 = V.MultiplyAdd(x, b1, cA1);
-            x = V.Broadcast(a[11]); cB0 = V.MultiplyAdd(x, b0, cB0); cB1 = V.MultiplyAdd(x, b1, cB1);
+            V b0 = O.Load(b), b1 = O.Load(b + w);
+            V x = O.Broadcast(a[0]); c00 = O.MultiplyAdd(x, b0, c00); c01 = O.MultiplyAdd(x, b1, c01);
+            x = O.Broadcast(a[1]); c10 = O.MultiplyAdd(x, b0, c10); c11 = O.MultiplyAdd(x, b1, c11);
+            x = O.Broadcast(a[2]); c20 = O.MultiplyAdd(x, b0, c20); c21 = O.MultiplyAdd(x, b1, c21);
+            x = O.Broadcast(a[3]); c30 = O.MultiplyAdd(x, b0, c30); c31 = O.MultiplyAdd(x, b1, c31);
+            x = O.Broadcast(a[4]); c40 = O.MultiplyAdd(x, b0, c40); c41 = O.MultiplyAdd(x, b1, c41);
+            x = O.Broadcast(a[5]); c50 = O.MultiplyAdd(x, b0, c50); c51 = O.MultiplyAdd(x, b1, c51);
+            x = O.Broadcast(a[6]); c60 = O.MultiplyAdd(x, b0, c60); c61 = O.MultiplyAdd(x, b1, c61);
+            x = O.Broadcast(a[7]); c70 = O.MultiplyAdd(x, b0, c70); c71 = O.MultiplyAdd(x, b1, c71);
+            x = O.Broadcast(a[8]); c80 = O.MultiplyAdd(x, b0, c80); c81 = O.MultiplyAdd(x, b1, c81);
+            x = O.Broadcast(a[9]); c90 = O.MultiplyAdd(x, b0, c90); c91 = O.MultiplyAdd(x, b1, c91);
+            x = O.Broadcast(a[10]); cA0 = O.MultiplyAdd(x, b0, cA0); cA1 = O.MultiplyAdd(x, b1, cA1);
+            x = O.Broadcast(a[11]); cB0 = O.MultiplyAdd(x, b0, cB0); cB1 = O.MultiplyAdd(x, b1, cB1);
             a += 12;
             b += 2 * w;
         }
-        V va = V.Broadcast(alpha);
+        V va = O.Broadcast(alpha);
         if (T.IsZero(beta))
         {
-            StoreRow(c, w, va, c00, c01); StoreRow(c + ldc, w, va, c10, c11); StoreRow(c + 2 * ldc, w, va, c20, c21);
-            StoreRow(c + 3 * ldc, w, va, c30, c31); StoreRow(c + 4 * ldc, w, va, c40, c41); StoreRow(c + 5 * ldc, w, va, c50, c51);
-            StoreRow(c + 6 * ldc, w, va, c60, c61); StoreRow(c + 7 * ldc, w, va, c70, c71); StoreRow(c + 8 * ldc, w, va, c80, c81);
-            StoreRow(c + 9 * ldc, w, va, c90, c91); StoreRow(c + 10 * ldc, w, va, cA0, cA1); StoreRow(c + 11 * ldc, w, va, cB0, cB1);
+            StoreRow<O, V, T>(c, w, va, c00, c01); StoreRow<O, V, T>(c + ldc, w, va, c10, c11); StoreRow<O, V, T>(c + 2 * ldc, w, va, c20, c21);
+            StoreRow<O, V, T>(c + 3 * ldc, w, va, c30, c31); StoreRow<O, V, T>(c + 4 * ldc, w, va, c40, c41); StoreRow<O, V, T>(c + 5 * ldc, w, va, c50, c51);
+            StoreRow<O, V, T>(c + 6 * ldc, w, va, c60, c61); StoreRow<O, V, T>(c + 7 * ldc, w, va, c70, c71); StoreRow<O, V, T>(c + 8 * ldc, w, va, c80, c81);
+            StoreRow<O, V, T>(c + 9 * ldc, w, va, c90, c91); StoreRow<O, V, T>(c + 10 * ldc, w, va, cA0, cA1); StoreRow<O, V, T>(c + 11 * ldc, w, va, cB0, cB1);
         }
         else
         {
-            V vb = V.Broadcast(beta);
-            UpdateRow(c, w, va, vb, c00, c01); UpdateRow(c + ldc, w, va, vb, c10, c11); UpdateRow(c + 2 * ldc, w, va, vb, c20, c21);
-            UpdateRow(c + 3 * ldc, w, va, vb, c30, c31); UpdateRow(c + 4 * ldc, w, va, vb, c40, c41); UpdateRow(c + 5 * ldc, w, va, vb, c50, c51);
-            UpdateRow(c + 6 * ldc, w, va, vb, c60, c61); UpdateRow(c + 7 * ldc, w, va, vb, c70, c71); UpdateRow(c + 8 * ldc, w, va, vb, c80, c81);
-            UpdateRow(c + 9 * ldc, w, va, vb, c90, c91); UpdateRow(c + 10 * ldc, w, va, vb, cA0, cA1); UpdateRow(c + 11 * ldc, w, va, vb, cB0, cB1);
+            V vb = O.Broadcast(beta);
+            UpdateRow<O, V, T>(c, w, va, vb, c00, c01); UpdateRow<O, V, T>(c + ldc, w, va, vb, c10, c11); UpdateRow<O, V, T>(c + 2 * ldc, w, va, vb, c20, c21);
+            UpdateRow<O, V, T>(c + 3 * ldc, w, va, vb, c30, c31); UpdateRow<O, V, T>(c + 4 * ldc, w, va, vb, c40, c41); UpdateRow<O, V, T>(c + 5 * ldc, w, va, vb, c50, c51);
+            UpdateRow<O, V, T>(c + 6 * ldc, w, va, vb, c60, c61); UpdateRow<O, V, T>(c + 7 * ldc, w, va, vb, c70, c71); UpdateRow<O, V, T>(c + 8 * ldc, w, va, vb, c80, c81);
+            UpdateRow<O, V, T>(c + 9 * ldc, w, va, vb, c90, c91); UpdateRow<O, V, T>(c + 10 * ldc, w, va, vb, cA0, cA1); UpdateRow<O, V, T>(c + 11 * ldc, w, va, vb, cB0, cB1);
         }
     }
 
-    /// <summary>6 rows × 2 vectors: 12 accumulators, for the 16-register AVX2/SSE files (and the scalar fallback).</summary>
+    /// <summary>6 rows × 2 vectors.</summary>
     [SkipLocalsInit, MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile6x2<V, T>(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
-        where V : struct, ISimdVector<V, T> where T : unmanaged, System.Numerics.INumberBase<T>
+    public static void Tile6x2<O, V, T>(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta)
+        where O : ISimdOps<V, T> where V : struct where T : unmanaged, System.Numerics.INumberBase<T>
     {
-        int w = V.Count;
-        V c00 = V.Zero, c01 = V.Zero, c10 = V.Zero, c11 = V.Zero, c20 = V.Zero, c21 = V.Zero;
-        V c30 = V.Zero, c31 = V.Zero, c40 = V.Zero, c41 = V.Zero, c50 = V.Zero, c51 = V.Zero;
-        for (int k = 0; k < kc; k++)
+        int w = O.Count;
+        PrefetchTile(c, ldc, 6, 2 * w * sizeof(T));
+        V c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        V c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        // Two k steps per trip: half the loop overhead in the front end.
+        int k = 0;
+        for (; k + 2 <= kc; k += 2)
         {
-            V b0 = V.Load(b), b1 = V.Load(b + w);
-            V x = V.Broadcast(a[0]); c00 = V.MultiplyAdd(x, b0, c00); c01 = V.MultiplyAdd(x, b1, c01);
-            x = V.Broadcast(a[1]); c10 = V.MultiplyAdd(x, b0, c10); c11 = V.MultiplyAdd(x, b1, c11);
-            x = V.Broadcast(a[2]); c20 = V.MultiplyAdd(x, b0, c20); c21 = V.MultiplyAdd(x, b1, c21);
-            x = V.Broadcast(a[3]); c30 = V.MultiplyAdd(x, b0, c30); c31 = V.MultiplyAdd(x, b1, c31);
-            x = V.Broadcast(a[4]); c40 = V.MultiplyAdd(x, b0, c40); c41 = V.MultiplyAdd(x, b1, c41);
-            x = V.Broadcast(a[5]); c50 = V.MultiplyAdd(x, b0, c50); c51 = V.MultiplyAdd(x, b1, c51);
-            a += 6;
-            b += 2 * w;
+            V b0 = O.Load(b), b1 = O.Load(b + w);
+            V x = O.Broadcast(a[0]); c00 = O.MultiplyAdd(x, b0, c00); c01 = O.MultiplyAdd(x, b1, c01);
+            x = O.Broadcast(a[1]); c10 = O.MultiplyAdd(x, b0, c10); c11 = O.MultiplyAdd(x, b1, c11);
+            x = O.Broadcast(a[2]); c20 = O.MultiplyAdd(x, b0, c20); c21 = O.MultiplyAdd(x, b1, c21);
+            x = O.Broadcast(a[3]); c30 = O.MultiplyAdd(x, b0, c30); c31 = O.MultiplyAdd(x, b1, c31);
+            x = O.Broadcast(a[4]); c40 = O.MultiplyAdd(x, b0, c40); c41 = O.MultiplyAdd(x, b1, c41);
+            x = O.Broadcast(a[5]); c50 = O.MultiplyAdd(x, b0, c50); c51 = O.MultiplyAdd(x, b1, c51);
+            b0 = O.Load(b + 2 * w); b1 = O.Load(b + 3 * w);
+            x = O.Broadcast(a[6]); c00 = O.MultiplyAdd(x, b0, c00); c01 = O.MultiplyAdd(x, b1, c01);
+            x = O.Broadcast(a[7]); c10 = O.MultiplyAdd(x, b0, c10); c11 = O.MultiplyAdd(x, b1, c11);
+            x = O.Broadcast(a[8]); c20 = O.MultiplyAdd(x, b0, c20); c21 = O.MultiplyAdd(x, b1, c21);
+            x = O.Broadcast(a[9]); c30 = O.MultiplyAdd(x, b0, c30); c31 = O.MultiplyAdd(x, b1, c31);
+            x = O.Broadcast(a[10]); c40 = O.MultiplyAdd(x, b0, c40); c41 = O.MultiplyAdd(x, b1, c41);
+            x = O.Broadcast(a[11]); c50 = O.MultiplyAdd(x, b0, c50); c51 = O.MultiplyAdd(x, b1, c51);
+            a += 12;
+            b += 4 * w;
         }
-        V va = V.Broadcast(alpha);
+        if (k < kc)
+        {
+            V b0 = O.Load(b), b1 = O.Load(b + w);
+            V x = O.Broadcast(a[0]); c00 = O.MultiplyAdd(x, b0, c00); c01 = O.MultiplyAdd(x, b1, c01);
+            x = O.Broadcast(a[1]); c10 = O.MultiplyAdd(x, b0, c10); c11 = O.MultiplyAdd(x, b1, c11);
+            x = O.Broadcast(a[2]); c20 = O.MultiplyAdd(x, b0, c20); c21 = O.MultiplyAdd(x, b1, c21);
+            x = O.Broadcast(a[3]); c30 = O.MultiplyAdd(x, b0, c30); c31 = O.MultiplyAdd(x, b1, c31);
+            x = O.Broadcast(a[4]); c40 = O.MultiplyAdd(x, b0, c40); c41 = O.MultiplyAdd(x, b1, c41);
+            x = O.Broadcast(a[5]); c50 = O.MultiplyAdd(x, b0, c50); c51 = O.MultiplyAdd(x, b1, c51);
+        }
+        V va = O.Broadcast(alpha);
         if (T.IsZero(beta))
         {
-            StoreRow(c, w, va, c00, c01); StoreRow(c + ldc, w, va, c10, c11); StoreRow(c + 2 * ldc, w, va, c20, c21);
-            StoreRow(c + 3 * ldc, w, va, c30, c31); StoreRow(c + 4 * ldc, w, va, c40, c41); StoreRow(c + 5 * ldc, w, va, c50, c51);
+            StoreRow<O, V, T>(c, w, va, c00, c01); StoreRow<O, V, T>(c + ldc, w, va, c10, c11); StoreRow<O, V, T>(c + 2 * ldc, w, va, c20, c21);
+            StoreRow<O, V, T>(c + 3 * ldc, w, va, c30, c31); StoreRow<O, V, T>(c + 4 * ldc, w, va, c40, c41); StoreRow<O, V, T>(c + 5 * ldc, w, va, c50, c51);
         }
         else
         {
-            V vb = V.Broadcast(beta);
-            UpdateRow(c, w, va, vb, c00, c01); UpdateRow(c + ldc, w, va, vb, c10, c11); UpdateRow(c + 2 * ldc, w, va, vb, c20, c21);
-            UpdateRow(c + 3 * ldc, w, va, vb, c30, c31); UpdateRow(c + 4 * ldc, w, va, vb, c40, c41); UpdateRow(c + 5 * ldc, w, va, vb, c50, c51);
+            V vb = O.Broadcast(beta);
+            UpdateRow<O, V, T>(c, w, va, vb, c00, c01); UpdateRow<O, V, T>(c + ldc, w, va, vb, c10, c11); UpdateRow<O, V, T>(c + 2 * ldc, w, va, vb, c20, c21);
+            UpdateRow<O, V, T>(c + 3 * ldc, w, va, vb, c30, c31); UpdateRow<O, V, T>(c + 4 * ldc, w, va, vb, c40, c41); UpdateRow<O, V, T>(c + 5 * ldc, w, va, vb, c50, c51);
+        }
+    }
+
+    /// <summary>
+    /// Starts loading the C tile into cache before the k loop: its rows are a stride apart and usually cold (C is
+    /// swept once per KC slab), and the loads at the end of the tile would otherwise stall on memory latency.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile<T>(T* c, nint ldc, int rows, int rowBytes) where T : unmanaged
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++)
+        {
+            byte* row = (byte*)(c + r * ldc);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(row);
+            System.Runtime.Intrinsics.X86.Sse.Prefetch0(row + rowBytes - 1);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow<V, T>(T* c, int w, V alpha, V x0, V x1) where V : struct, ISimdVector<V, T> where T : unmanaged
+    private static void StoreRow<O, V, T>(T* c, int w, V alpha, V x0, V x1) where O : ISimdOps<V, T> where V : struct where T : unmanaged
     {
-        V.Store(V.Multiply(alpha, x0), c);
-        V.Store(V.Multiply(alpha, x1), c + w);
+        O.Store(O.Multiply(alpha, x0), c);
+        O.Store(O.Multiply(alpha, x1), c + w);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void UpdateRow<V, T>(T* c, int w, V alpha, V beta, V x0, V x1) where V : struct, ISimdVector<V, T> where T : unmanaged
+    private static void UpdateRow<O, V, T>(T* c, int w, V alpha, V beta, V x0, V x1) where O : ISimdOps<V, T> where V : struct where T : unmanaged
     {
-        V.Store(V.MultiplyAdd(alpha, x0, V.Multiply(beta, V.Load(c))), c);
-        V.Store(V.MultiplyAdd(alpha, x1, V.Multiply(beta, V.Load(c + w))), c + w);
+        O.Store(O.MultiplyAdd(alpha, x0, O.Multiply(beta, O.Load(c))), c);
+        O.Store(O.MultiplyAdd(alpha, x1, O.Multiply(beta, O.Load(c + w))), c + w);
     }
 }

@@ -42,17 +42,18 @@ internal static class Guard
     /// <summary>Throws if any element is NaN or ±Inf, naming the first offending element.</summary>
     public static void AllFinite(MatrixView m, string name)
     {
-        for (int i = 0; i < m.Rows; i++)
-        {
-            var row = m.Row(i);
-            // One vectorised pass: the sum is non-finite if any element is NaN/±Inf (or if finite values overflow,
-            // in which case the exact scan below finds nothing and nothing is thrown).
-            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(row)))
-            {
-                for (int j = 0; j < row.Length; j++)
-                    if (!float.IsFinite(row[j]))
-                        throw new ArgumentException($"Expected finite values, found {row[j]} at ({i}, {j}) of shape {m.Shape}.", name);
-            }
-        }
+        for (int i = 0; i < m.Rows; i++) FiniteRow(m, i, name);
+    }
+
+    /// <summary>Throws if an element of row <paramref name="i"/> is NaN or ±Inf, naming it in the coordinates of <paramref name="m"/>.</summary>
+    public static void FiniteRow(MatrixView m, int i, string name)
+    {
+        var row = m.Row(i);
+        // One vectorised pass: the sum is non-finite if any element is NaN/±Inf (or if finite values overflow,
+        // in which case the exact scan below finds nothing and nothing is thrown).
+        if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(row))) return;
+        for (int j = 0; j < row.Length; j++)
+            if (!float.IsFinite(row[j]))
+                throw new ArgumentException($"Expected finite values, found {row[j]} at ({i}, {j}) of shape {m.Shape}.", name);
     }
 }

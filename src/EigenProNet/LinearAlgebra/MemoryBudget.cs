@@ -2,6 +2,9 @@ using System.Globalization;
 
 namespace EigenProNet.LinearAlgebra;
 
+/// <summary>A computation needs more working memory than its <see cref="MemoryBudget"/> allows; the message says how much.</summary>
+public sealed class MemoryBudgetExceededException(string message) : InvalidOperationException(message);
+
 /// <summary>
 /// The most memory one routine may use for its temporary blocks (kernel-matrix blocks, packed panels).
 /// Block sizes are derived from it so that no routine ever allocates an n×n kernel matrix behind the user's back.
@@ -54,16 +57,15 @@ public sealed record MemoryBudget
     /// <summary>
     /// How many rows of <paramref name="bytesPerRow"/> bytes fit, capped at <paramref name="maxRows"/>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Not even <paramref name="minRows"/> rows fit; the message says how much is needed.</exception>
+    /// <exception cref="MemoryBudgetExceededException">Not even <paramref name="minRows"/> rows fit; the message says how much is needed.</exception>
     public int RowsThatFit(long bytesPerRow, int maxRows, int minRows = 1, string purpose = "a block")
     {
         if (bytesPerRow <= 0) return Math.Max(minRows, maxRows);
         long rows = Bytes / bytesPerRow;
         int need = Math.Min(minRows, Math.Max(1, maxRows));
         if (rows < need)
-            throw new InvalidOperationException(
-                $"The memory budget of {Format(Bytes)} is too small for {purpose}: {need} row(s) of {Format(bytesPerRow)} need {Format(need * bytesPerRow)}. " +
-                "Raise --memory-budget.");
+            throw new MemoryBudgetExceededException(
+                $"The memory budget of {Format(Bytes)} is too small for {purpose}: {need} row(s) of {Format(bytesPerRow)} need {Format(need * bytesPerRow)}; raise the budget.");
         return (int)Math.Max(need, Math.Min(rows, maxRows));
     }
 

@@ -1,21 +1,8 @@
 namespace EigenProNet.LinearAlgebra;
 
-/// <summary>How many threads the numeric routines may use (the CLI's <c>--threads</c>).</summary>
-public static class Parallelism
+/// <summary>Fork-join helpers for the numeric routines; the thread count comes from the caller's <see cref="ComputeContext"/>.</summary>
+internal static class Parallelism
 {
-    private static int s_maxThreads = Environment.ProcessorCount;
-
-    /// <summary>Upper bound on worker threads for GEMM and kernel evaluation; defaults to the core count.</summary>
-    public static int MaxThreads
-    {
-        get => s_maxThreads;
-        set
-        {
-            if (value < 1) throw new ArgumentOutOfRangeException(nameof(value), value, "Expected at least 1 thread.");
-            s_maxThreads = value;
-        }
-    }
-
     /// <summary>Runs body(t) for t in [0, threads) in parallel (inline when threads == 1).</summary>
     internal static void Run(int threads, Action<int> body)
     {

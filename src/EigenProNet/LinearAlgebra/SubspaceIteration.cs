@@ -44,11 +44,12 @@ internal static class SubspaceIteration
     /// <param name="tolerance">Residual bound relative to ‖A‖₂ (estimated by the largest Ritz value magnitude).</param>
     /// <param name="maxIterations">Iterations before giving up with an exception naming the worst pair.</param>
     /// <param name="lockedPerIteration">If given, receives the number of locked pairs after each iteration (tests).</param>
+    /// <param name="context">Threads and SIMD path (default: all cores, widest path).</param>
     public static EigenDecomposition? Run(MatrixView a, int k, double tolerance, int maxIterations = DefaultMaxIterations,
-        List<int>? lockedPerIteration = null)
+        List<int>? lockedPerIteration = null, ComputeContext? context = null)
     {
         int n = a.Rows, b = BlockSize(k);
-        var space = new Workspace(n, b);
+        var space = new Workspace(n, b, context ?? ComputeContext.Default);
         Matrix.RandomNormal(n, b, Seed).Data.CopyTo(space.V, 0);
         var v = Workspace.View(space.V, n, b);
         if (!Orthonormalize(v, space)) return null;
@@ -63,12 +64,12 @@ internal static class SubspaceIteration
             var w = Workspace.View(space.W, n, m);
             var x = Workspace.View(space.X, n, m);
             var h = Workspace.View(space.H, m, m);
-            Gemm.Compute(Transpose.No, Transpose.No, 1f, a, v, 0f, w);            // W = A·V
-            Gemm.Compute(Transpose.Yes, Transpose.No, 1f, v, w, 0f, h);           // H = Vᵀ·A·V
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, a, v, 0f, w, space.Context);            // W = A·V
+            Gemm.Compute(Transpose.Yes, Transpose.No, 1f, v, w, 0f, h, space.Context);           // H = Vᵀ·A·V
             // The projected problem, in float64, descending; U comes back as a float32 m×m matrix.
-            var (theta, u) = SymmetricEigen.Dense(h, m);
-            Gemm.Compute(Transpose.No, Transpose.No, 1f, v, u, 0f, x);            // X = V·U (Ritz vectors)
-            Gemm.Compute(Transpose.No, Transpose.No, 1f, w, u, 0f, v);            // A·X, the next block
+            var (theta, u) = SymmetricEigen.Dense(h, m, space.Context);
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, v, u, 0f, x, space.Context);            // X = V·U (Ritz vectors)
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, w, u, 0f, v, space.Context);            // A·X, the next block
             norm = Math.Max(norm, Math.Max(Math.Abs(theta[0]), Math.Abs(theta[m - 1])));
             var residual = Residuals(x, v, theta, wanted);
             var converged = new bool[m];
@@ -102,8 +103,8 @@ internal static class SubspaceIteration
             {
                 var q = locked.View.Block(0, 0, n, l);
                 var p = new Matrix(l, v.Columns);
-                Gemm.Compute(Transpose.Yes, Transpose.No, 1f, q, v, 0f, p);
-                Gemm.Compute(Transpose.No, Transpose.No, -1f, q, p, 1f, v);
+                Gemm.Compute(Transpose.Yes, Transpose.No, 1f, q, v, 0f, p, space.Context);
+                Gemm.Compute(Transpose.No, Transpose.No, -1f, q, p, 1f, v, space.Context);
             }
             if (!Orthonormalize(v, space)) return null;
         }
@@ -116,8 +117,9 @@ internal static class SubspaceIteration
     /// The iteration's buffers, allocated once for the full block (n×b and b×b) and viewed with as many columns as
     /// the block has left: fresh multi-megabyte arrays per iteration would cost more in page faults than the copies.
     /// </summary>
-    private sealed class Workspace(int n, int b)
+    private sealed class Workspace(int n, int b, ComputeContext context)
     {
+        public ComputeContext Context { get; } = context;
         public readonly float[] V = new float[(long)n * b], W = new float[(long)n * b], X = new float[(long)n * b], Tmp = new float[(long)n * b];
         public readonly float[] H = new float[(long)b * b], G = new float[(long)b * b], T = new float[(long)b * b];
 
@@ -205,16 +207,16 @@ internal static class SubspaceIteration
         var tmp = Workspace.View(space.Tmp, n, b);
         for (int pass = 0; pass < 2; pass++)
         {
-            Gemm.SymmetricRankK(Transpose.Yes, 1f, v, 0f, g);
+            Gemm.SymmetricRankK(Transpose.Yes, 1f, v, 0f, g, space.Context);
             var gd = new double[(long)b * b];
             for (long i = 0; i < gd.Length; i++) gd[i] = space.G[i];
-            var (lambda, s) = SymmetricEigen.Decompose(gd, b);
+            var (lambda, s) = SymmetricEigen.Decompose(gd, b, space.Context);
             double max = lambda.Max(), min = lambda.Min();
             // float32 Gram entries carry errors of ~n·u relative; below that the direction is lost.
             if (!(min > 1e-5 * max)) return false;
             for (int i = 0; i < b; i++)
                 for (int j = 0; j < b; j++) t[i, j] = (float)(s[(long)i * b + j] / Math.Sqrt(lambda[j]));
-            Gemm.Compute(Transpose.No, Transpose.No, 1f, v, t, 0f, tmp);
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, v, t, 0f, tmp, space.Context);
             tmp.CopyTo(v);
             if (max / min * 6e-8 * Math.Sqrt(b) < 1e-4) break;
         }

@@ -26,10 +26,10 @@ public static class SymmetricEigen
     /// <summary>All eigenpairs of the symmetric matrix <paramref name="a"/>, eigenvalues descending.</summary>
     /// <exception cref="ArgumentException">Not square, not symmetric (beyond <see cref="SymmetryTolerance"/>), or NaN/Inf.</exception>
     /// <exception cref="InvalidOperationException">The iteration did not converge (names the eigenpair).</exception>
-    public static EigenDecomposition Full(MatrixView a)
+    public static EigenDecomposition Full(MatrixView a, ComputeContext? context = null)
     {
         Validate(a, nameof(a));
-        return Dense(a, a.Rows);
+        return Dense(a, a.Rows, context);
     }
 
     /// <summary>Default residual tolerance of <see cref="Top"/>'s iterative path, relative to ‖A‖₂.</summary>
@@ -44,10 +44,11 @@ public static class SymmetricEigen
     /// <param name="a">Symmetric n×n matrix.</param>
     /// <param name="k">Number of eigenpairs, 0 ≤ k ≤ n.</param>
     /// <param name="tolerance">Residual bound of the iterative path relative to ‖A‖₂ (default 1e-5 ≈ 170·u for float32 u).</param>
+    /// <param name="context">Threads and SIMD path (default: all cores, widest path).</param>
     /// <exception cref="ArgumentException">Not square, not symmetric, or NaN/Inf.</exception>
     /// <exception cref="ArgumentOutOfRangeException">k outside [0, n], or tolerance not in (0, 1).</exception>
     /// <exception cref="InvalidOperationException">The iteration did not converge (names the eigenpair and its residual).</exception>
-    public static EigenDecomposition Top(MatrixView a, int k, double tolerance = DefaultTolerance)
+    public static EigenDecomposition Top(MatrixView a, int k, double tolerance = DefaultTolerance, ComputeContext? context = null)
     {
         int n = a.Rows;
         Validate(a, nameof(a));
@@ -55,15 +56,15 @@ public static class SymmetricEigen
         if (!(tolerance > 0 && tolerance < 1)) throw new ArgumentOutOfRangeException(nameof(tolerance), tolerance, "Expected 0 < tolerance < 1.");
         if (SubspaceIteration.Pays(n, k))
         {
-            var result = SubspaceIteration.Run(a, k, tolerance);
+            var result = SubspaceIteration.Run(a, k, tolerance, context: context);
             if (result is not null) return result;
             // The block met A's null space (rank below the block size): the dense path is exact there.
         }
-        return Dense(a, k);
+        return Dense(a, k, context);
     }
 
     /// <summary>The k largest eigenpairs by the dense float64 path (A symmetrised as (A + Aᵀ)/2); no validation.</summary>
-    internal static EigenDecomposition Dense(MatrixView a, int k)
+    internal static EigenDecomposition Dense(MatrixView a, int k, ComputeContext? context = null)
     {
         int n = a.Rows;
         var w = new double[(long)n * n];
@@ -74,7 +75,7 @@ public static class SymmetricEigen
                 for (int i = i0; i < Math.Min(n, i0 + tile); i++)
                     for (int j = j0; j < Math.Min(n, j0 + tile); j++)
                         w[(long)i * n + j] = 0.5 * ((double)a[i, j] + a[j, i]);
-        var (values, columns) = Decompose(w, n);
+        var (values, columns) = Decompose(w, n, context);
         // Descending order; eigenvector columns move with their values.
         var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
         var vectors = new Matrix(n, k);
@@ -112,15 +113,16 @@ public static class SymmetricEigen
     /// Eigenvalues (unsorted) and eigenvectors as the columns of an n×n row-major array (column j belongs to
     /// Values[j]). <paramref name="w"/> (full symmetric storage) is destroyed.
     /// </summary>
-    internal static (double[] Values, double[] Vectors) Decompose(double[] w, int n)
+    internal static (double[] Values, double[] Vectors) Decompose(double[] w, int n, ComputeContext? context = null)
     {
+        context ??= ComputeContext.Default;
         var d = new double[n];
         var e = new double[n];
         var tau = new double[n];
-        Tridiagonalize(w, n, d, e, tau);
+        Tridiagonalize(w, n, d, e, tau, context);
         var q = new double[(long)n * n];
-        TridiagonalEigen.Solve(d, e, q, n);
-        ApplyReflectors(w, n, tau, q);
+        TridiagonalEigen.Solve(d, e, q, n, context);
+        ApplyReflectors(w, n, tau, q, context);
         return (d, q);
     }
 
@@ -135,11 +137,11 @@ public static class SymmetricEigen
     /// rank-2·nb product A22 −= V·Wᵀ + W·Vᵀ in float64 GEMM (the compute-bound half).
     /// Diagonal in d, sub-diagonal in e[0..n−2]; v_k (with v_k[0] = 1 stored) is left in row k from column k+1 on.
     /// </summary>
-    private static void Tridiagonalize(double[] a, int n, double[] d, double[] e, double[] tau)
+    private static void Tridiagonalize(double[] a, int n, double[] d, double[] e, double[] tau, ComputeContext context)
     {
         var w = new double[(long)PanelWidth * n];
         var t = new double[PanelWidth];
-        var symv = new SymmetricProduct(n);
+        var symv = new SymmetricProduct(n, context);
         for (int k0 = 0; k0 < n - 1; k0 += PanelWidth)
         {
             int kb = Math.Min(PanelWidth, n - 1 - k0);
@@ -194,8 +196,8 @@ public static class SymmetricEigen
             var v2 = new DoubleBlock(a, (long)k0 * n + r0, kb, m2, n);
             var w2 = new DoubleBlock(w, r0, kb, m2, n);
             var a22 = new DoubleBlock(a, (long)r0 * n + r0, m2, m2, n);
-            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, v2, w2, 1, a22, upperOnly: true);
-            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, w2, v2, 1, a22, upperOnly: true);
+            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, v2, w2, 1, a22, upperOnly: true, context);
+            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, w2, v2, 1, a22, upperOnly: true, context);
         }
         if (n >= 1) d[n - 1] = a[(long)(n - 1) * n + n - 1];
         if (n >= 1) e[n - 1] = 0;
@@ -209,15 +211,15 @@ public static class SymmetricEigen
     /// dot products are independent FMA chains) to keep the matrix streaming at memory speed. The rows are split over
     /// the threads by area, each thread accumulating into its own y.
     /// </summary>
-    internal sealed unsafe class SymmetricProduct(int n)
+    internal sealed unsafe class SymmetricProduct(int n, ComputeContext context)
     {
-        private readonly double[][] _partial = [.. Enumerable.Range(0, Math.Max(1, Parallelism.MaxThreads)).Select(_ => new double[n])];
+        private readonly double[][] _partial = [.. Enumerable.Range(0, context.Threads).Select(_ => new double[n])];
         private readonly double[] _x = new double[n];
 
         public void Multiply(double[] a, int r0, ReadOnlySpan<double> x, Span<double> y)
         {
             int m = n - r0;
-            int threads = (long)m * m > 400_000 ? Math.Min(Parallelism.MaxThreads, _partial.Length) : 1;
+            int threads = (long)m * m > 400_000 ? context.Threads : 1;
             x.CopyTo(_x);
             Parallelism.Run(threads, th =>
             {
@@ -229,12 +231,12 @@ public static class SymmetricEigen
                 fixed (double* pa = a, px = _x, py = part)
                 {
                     double* block = pa + (long)r0 * n + r0;
-                    switch (SimdCapabilities.Best)
+                    switch (context.Path)
                     {
-                        case SimdPath.Vector512: Accumulate<Vec512D>(block, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector256: Accumulate<Vec256D>(block, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector128: Accumulate<Vec128D>(block, n, m, q0, q1, px, py); break;
-                        default: Accumulate<Vec1D>(block, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector512: Accumulate<Simd512<double>, Vector512<double>>(block, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector256: Accumulate<Simd256<double>, Vector256<double>>(block, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector128: Accumulate<Simd128<double>, Vector128<double>>(block, n, m, q0, q1, px, py); break;
+                        default: Accumulate<SimdScalar<double>, double>(block, n, m, q0, q1, px, py); break;
                     }
                 }
             });
@@ -243,10 +245,10 @@ public static class SymmetricEigen
         }
 
         /// <summary>Rows [q0, q1) of the m×m block at b (row stride n), x and y local to the block.</summary>
-        internal static void Accumulate<V>(double* b, int n, int m, int q0, int q1, double* x, double* y)
-            where V : struct, ISimdVector<V, double>
+        internal static void Accumulate<O, V>(double* b, int n, int m, int q0, int q1, double* x, double* y)
+            where O : ISimdOps<V, double> where V : struct
         {
-            int w = V.Count;
+            int w = O.Count;
             double* sums = stackalloc double[4 * w];
             int q = q0;
             for (; q + 4 <= q1; q += 4)
@@ -262,26 +264,26 @@ public static class SymmetricEigen
                 y[q + 2] += r0[q + 2] * x0 + r1[q + 2] * x1;
                 y[q + 3] += r0[q + 3] * x0 + r1[q + 3] * x1 + r2[q + 3] * x2;
                 // Columns q+4.. of all four rows.
-                V s0 = V.Broadcast(x0), s1 = V.Broadcast(x1), s2 = V.Broadcast(x2), s3 = V.Broadcast(x3);
-                V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero;
+                V s0 = O.Broadcast(x0), s1 = O.Broadcast(x1), s2 = O.Broadcast(x2), s3 = O.Broadcast(x3);
+                V a0 = default(V), a1 = default(V), a2 = default(V), a3 = default(V);
                 int j = q + 4;
                 for (; j + w <= m; j += w)
                 {
-                    V xv = V.Load(x + j);
-                    V v0 = V.Load(r0 + j), v1 = V.Load(r1 + j), v2 = V.Load(r2 + j), v3 = V.Load(r3 + j);
-                    a0 = V.MultiplyAdd(v0, xv, a0);
-                    a1 = V.MultiplyAdd(v1, xv, a1);
-                    a2 = V.MultiplyAdd(v2, xv, a2);
-                    a3 = V.MultiplyAdd(v3, xv, a3);
-                    V yv = V.MultiplyAdd(v0, s0, V.Load(y + j));
-                    yv = V.MultiplyAdd(v1, s1, yv);
-                    yv = V.MultiplyAdd(v2, s2, yv);
-                    V.Store(V.MultiplyAdd(v3, s3, yv), y + j);
+                    V xv = O.Load(x + j);
+                    V v0 = O.Load(r0 + j), v1 = O.Load(r1 + j), v2 = O.Load(r2 + j), v3 = O.Load(r3 + j);
+                    a0 = O.MultiplyAdd(v0, xv, a0);
+                    a1 = O.MultiplyAdd(v1, xv, a1);
+                    a2 = O.MultiplyAdd(v2, xv, a2);
+                    a3 = O.MultiplyAdd(v3, xv, a3);
+                    V yv = O.MultiplyAdd(v0, s0, O.Load(y + j));
+                    yv = O.MultiplyAdd(v1, s1, yv);
+                    yv = O.MultiplyAdd(v2, s2, yv);
+                    O.Store(O.MultiplyAdd(v3, s3, yv), y + j);
                 }
-                V.Store(a0, sums);
-                V.Store(a1, sums + w);
-                V.Store(a2, sums + 2 * w);
-                V.Store(a3, sums + 3 * w);
+                O.Store(a0, sums);
+                O.Store(a1, sums + w);
+                O.Store(a2, sums + 2 * w);
+                O.Store(a3, sums + 3 * w);
                 for (int t = 0; t < w; t++)
                 {
                     d0 += sums[t];
@@ -325,7 +327,7 @@ public static class SymmetricEigen
     /// a block of reflectors at a time from the last: H_j⋯H_{j+nb−1} = I − Vᵀ·T·V with V the nb reflectors as rows and
     /// T upper triangular, so X[R, :] −= Vᵀ·(T·(V·X[R, :])) for the rows R the block touches: three float64 GEMMs.
     /// </summary>
-    private static void ApplyReflectors(double[] a, int n, double[] tau, double[] x)
+    private static void ApplyReflectors(double[] a, int n, double[] tau, double[] x, ComputeContext context)
     {
         int reflectors = n - 2;
         if (reflectors <= 0) return;
@@ -348,7 +350,7 @@ public static class SymmetricEigen
             var vb = DoubleBlock.Of(v, kb, m);
             // T (dlarft, forward): T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·(V·v_pᵀ)[0:p].
             var gb = DoubleBlock.Of(g, kb, kb);
-            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, vb, vb, 0, gb);
+            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, vb, vb, 0, gb, context: context);
             Array.Clear(tf);
             for (int p = 0; p < kb; p++)
             {
@@ -365,9 +367,9 @@ public static class SymmetricEigen
             var xr = new DoubleBlock(x, (long)r0 * n, m, n, n);
             var yb = DoubleBlock.Of(y, kb, n);
             var y2b = DoubleBlock.Of(y2, kb, n);
-            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, vb, xr, 0, yb);      // V·X_R
-            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, tb, yb, 0, y2b);     // T·(V·X_R)
-            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, vb, y2b, 1, xr);   // X_R −= Vᵀ·…
+            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, vb, xr, 0, yb, context: context);      // V·X_R
+            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, tb, yb, 0, y2b, context: context);     // T·(V·X_R)
+            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, vb, y2b, 1, xr, context: context);   // X_R −= Vᵀ·…
         }
     }
 
@@ -375,12 +377,12 @@ public static class SymmetricEigen
     /// Implicit QL with Wilkinson shifts on the tridiagonal (d, e), applying every rotation to the rows of z
     /// (row i = current eigenvector i). On return d holds the eigenvalues.
     /// </summary>
-    internal static void QlImplicit(double[] d, double[] e, double[] z, int n)
+    internal static void QlImplicit(double[] d, double[] e, double[] z, int n, ComputeContext? context = null)
     {
         const int maxSweeps = 60;
         var cs = new double[n];
         var sn = new double[n];
-        var log = new RotationLog(z, n);
+        var log = new RotationLog(z, n, context ?? ComputeContext.Default);
         for (int l = 0; l < n; l++)
         {
             int sweeps = 0;
@@ -441,7 +443,7 @@ public static class SymmetricEigen
     /// sweeps on one narrow column tile at a time while that tile stays in cache (each rotation chain carries its
     /// running row in registers: one load and one store per rotation).
     /// </summary>
-    private sealed class RotationLog(double[] z, int n)
+    private sealed class RotationLog(double[] z, int n, ComputeContext context)
     {
         private const int MaxRotations = 1 << 21;   // 32 MiB of parameters before a replay
         private readonly List<(int Lo, int Hi, int Offset)> _chains = [];
@@ -477,7 +479,7 @@ public static class SymmetricEigen
             int w = System.Numerics.Vector.IsHardwareAccelerated ? System.Numerics.Vector<double>.Count : 1;
             int tile = 4 * w;
             int tiles = (n + tile - 1) / tile;
-            int threads = (long)_count * n > 2_000_000 ? Math.Min(Parallelism.MaxThreads, tiles) : 1;
+            int threads = (long)_count * n > 2_000_000 ? Math.Min(context.Threads, tiles) : 1;
             Parallelism.Run(threads, th =>
             {
                 var (t0, t1) = Parallelism.Share(tiles, th, threads);

@@ -10,6 +10,9 @@ namespace EigenProNet.LinearAlgebra;
 /// </summary>
 internal static class TridiagonalEigen
 {
+    /// <summary>Newton/bisection steps allowed per secular root; bisection alone reaches double precision in about 110.</summary>
+    internal const int MaxSecularIterations = 200;
+
     private const int Leaf = 32;
     private const double Eps = 1.1102230246251565e-16;   // unit roundoff of float64
 
@@ -17,7 +20,7 @@ internal static class TridiagonalEigen
     /// Diagonal <paramref name="d"/> (n) and off-diagonal <paramref name="e"/> (e[i] couples i and i+1; e[n−1] ignored).
     /// On return d holds the eigenvalues (unordered) and q (n×n row-major) the eigenvectors as columns.
     /// </summary>
-    public static void Solve(double[] d, double[] e, double[] q, int n)
+    public static void Solve(double[] d, double[] e, double[] q, int n, ComputeContext? context = null)
     {
         Array.Clear(q, 0, n * n);
         if (n == 0) return;
@@ -33,7 +36,7 @@ internal static class TridiagonalEigen
         for (int i = 0; i < n; i++) d[i] /= scale;
         var es = new double[n];
         for (int i = 0; i < n - 1; i++) es[i] = e[i] / scale;
-        var scratch = new Scratch(n);
+        var scratch = new Scratch(n, context ?? ComputeContext.Default);
         Recurse(d, es, q, n, 0, n, scratch);
         for (int i = 0; i < n; i++) d[i] *= scale;
     }
@@ -42,8 +45,9 @@ internal static class TridiagonalEigen
     /// Buffers shared by all merges (they run one after another), sized for the largest: fresh multi-megabyte arrays
     /// per merge cost more in page faults than the copies themselves.
     /// </summary>
-    private sealed class Scratch(int n)
+    private sealed class Scratch(int n, ComputeContext context)
     {
+        public ComputeContext Context { get; } = context;
         /// <summary>The block's eigenvector columns, regrouped (m×m, row stride m).</summary>
         public readonly double[] Work = new double[(long)n * n];
         /// <summary>The secular eigenvectors, rows in the regrouped order (K×K).</summary>
@@ -161,7 +165,7 @@ internal static class TridiagonalEigen
         for (int j = 0; j < deflated.Count; j++) column[deflated[j]] = kk + j;
 
         var work = scratch.Work;
-        int threads = (long)m * m > 100_000 ? Parallelism.MaxThreads : 1;
+        int threads = (long)m * m > 100_000 ? scratch.Context.Threads : 1;
         Parallelism.Run(threads, th =>
         {
             var (i0, i1) = Parallelism.Share(m, th, threads);
@@ -187,13 +191,13 @@ internal static class TridiagonalEigen
             var zk = new double[kk];
             for (int i = 0; i < kk; i++) { dk[i] = dd[kept[i]]; zk[i] = z[kept[i]]; }
             var u = scratch.U;
-            SecularEigenvectors(dk, zk, rho, values, u, rowOfU);
+            SecularEigenvectors(dk, zk, rho, values, u, rowOfU, scratch.Context.Threads);
             // q[lo + rows, lo : lo+kk] = work[rows, range]·U[range, :] for each half.
             var ub = DoubleBlock.Of(u, kk, kk);
             DoubleGemm.Compute(Transpose.No, Transpose.No, 1, new DoubleBlock(work, 0, k, top + both, m), ub.Block(0, 0, top + both, kk),
-                0, new DoubleBlock(q, (long)lo * n + lo, k, kk, n));
+                0, new DoubleBlock(q, (long)lo * n + lo, k, kk, n), context: scratch.Context);
             DoubleGemm.Compute(Transpose.No, Transpose.No, 1, new DoubleBlock(work, (long)k * m + top, m - k, kk - top, m),
-                ub.Block(top, 0, kk - top, kk), 0, new DoubleBlock(q, (long)(lo + k) * n + lo, m - k, kk, n));
+                ub.Block(top, 0, kk - top, kk), 0, new DoubleBlock(q, (long)(lo + k) * n + lo, m - k, kk, n), context: scratch.Context);
         }
         for (int j = 0; j < deflated.Count; j++) values[kk + j] = dd[deflated[j]];
         if (kk < m)
@@ -207,19 +211,20 @@ internal static class TridiagonalEigen
     /// into <paramref name="u"/>, component i of every vector in row <paramref name="rowOf"/>[i].
     /// Each root is kept as (origin pole, offset) so that d_i − λ_j is formed without cancellation.
     /// </summary>
-    internal static void SecularEigenvectors(double[] dk, double[] zk, double rho, double[] values, double[] u, int[] rowOf)
+    internal static void SecularEigenvectors(double[] dk, double[] zk, double rho, double[] values, double[] u, int[] rowOf, int maxThreads = 1,
+        int maxIterations = MaxSecularIterations)
     {
         int kk = dk.Length;
         var origin = new int[kk];
         var tau = new double[kk];
         double znorm2 = 0;
         for (int i = 0; i < kk; i++) znorm2 += zk[i] * zk[i];
-        int threads = (long)kk * kk > 100_000 ? Parallelism.MaxThreads : 1;
+        int threads = (long)kk * kk > 100_000 ? maxThreads : 1;
         Parallelism.Run(threads, th =>
         {
             var (j0, j1) = Parallelism.Share(kk, th, threads);
             var diff = new double[kk];
-            for (int j = j0; j < j1; j++) (origin[j], tau[j]) = SolveRoot(dk, zk, rho, znorm2, j, diff);
+            for (int j = j0; j < j1; j++) (origin[j], tau[j]) = SolveRoot(dk, zk, rho, znorm2, j, diff, maxIterations);
         });
         for (int j = 0; j < kk; j++) values[j] = dk[origin[j]] + tau[j];
 
@@ -257,7 +262,7 @@ internal static class TridiagonalEigen
     /// Root j of the secular equation, in (d_j, d_{j+1}) (or (d_K, d_K + ρ‖z‖²] for the last): bracketed Newton on
     /// f(τ) = 1 + ρ Σ z_i²/((d_i − d_o) − τ) about the nearer pole d_o, falling back to bisection.
     /// </summary>
-    private static (int Origin, double Tau) SolveRoot(double[] dk, double[] zk, double rho, double znorm2, int j, double[] diff)
+    private static (int Origin, double Tau) SolveRoot(double[] dk, double[] zk, double rho, double znorm2, int j, double[] diff, int maxIterations)
     {
         int kk = dk.Length;
         int o;
@@ -279,7 +284,7 @@ internal static class TridiagonalEigen
         }
         for (int i = 0; i < kk; i++) diff[i] = dk[i] - dk[o];
         double t = 0.5 * (lo + hi);
-        for (int iter = 0; iter < 200; iter++)
+        for (int iter = 0; iter < maxIterations; iter++)
         {
             double f = 1, fp = 0, fabs = 1;
             for (int i = 0; i < kk; i++)
@@ -290,12 +295,14 @@ internal static class TridiagonalEigen
                 fabs += Math.Abs(w);
                 fp += w * inv;
             }
-            if (Math.Abs(f) <= 4 * Eps * kk * fabs) break;
+            if (Math.Abs(f) <= 4 * Eps * kk * fabs) return (o, t);
             if (f < 0) lo = t; else hi = t;
-            if (hi - lo <= 2 * Eps * Math.Max(Math.Abs(lo), Math.Abs(hi))) { t = 0.5 * (lo + hi); break; }
+            if (hi - lo <= 2 * Eps * Math.Max(Math.Abs(lo), Math.Abs(hi))) return (o, 0.5 * (lo + hi));
             double next = t - f / fp;
             t = next > lo && next < hi ? next : 0.5 * (lo + hi);
         }
-        return (o, t);
+        // Every step at least halves the bracket unless Newton lands inside it, so this means NaN input or a bug.
+        throw new InvalidOperationException(FormattableString.Invariant(
+            $"The secular equation of a divide-and-conquer merge did not converge for root {j} of {kk} after {maxIterations} iterations (bracket [{lo:G17}, {hi:G17}] about pole {o}, ρ = {rho:G6})."));
     }
 }

@@ -20,6 +20,7 @@ public sealed class KernelModel
         ArgumentNullException.ThrowIfNull(centers);
         ArgumentNullException.ThrowIfNull(weights);
         Guard.Rows(weights, centers.Rows, nameof(weights));
+        Guard.AllFinite(weights, nameof(weights));
         if (classCount < 0) throw new ArgumentException($"Expected a class count ≥ 0, found {classCount}.", nameof(classCount));
         if (classCount > 0 && weights.Columns != classCount && !(classCount == 2 && weights.Columns == 1))
             throw new ArgumentException($"A {classCount}-class model needs {classCount} weight columns, found {weights.Columns}.", nameof(weights));
@@ -65,36 +66,39 @@ public sealed class KernelModel
 
     /// <summary>Outputs f(x) = K(x, Z)·W for every row of <paramref name="x"/>, in memory-bounded blocks.</summary>
     /// <exception cref="ArgumentException">Wrong number of features, or NaN/Inf.</exception>
-    public Matrix Predict(Matrix x, MemoryBudget? budget = null, CancellationToken cancellationToken = default)
+    public Matrix Predict(Matrix x, MemoryBudget? budget = null, CancellationToken cancellationToken = default, ComputeContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Columns != Dimension)
             throw new ArgumentException($"The model expects {Dimension} features, the data has {x.Columns}.", nameof(x));
         var scaled = Preprocessor is null ? x : Preprocessor.Transform(x);
-        return PredictScaled(Kernel.Prepare(scaled, nameof(x)), budget, cancellationToken);
+        return PredictScaled(Kernel.Prepare(scaled, nameof(x), context), budget, cancellationToken, context);
     }
 
     /// <summary>Outputs for rows already scaled and prepared for the kernel (what the solvers evaluate with).</summary>
-    public Matrix PredictScaled(KernelRows x, MemoryBudget? budget = null, CancellationToken cancellationToken = default)
+    public Matrix PredictScaled(KernelRows x, MemoryBudget? budget = null, CancellationToken cancellationToken = default,
+        ComputeContext? context = null)
     {
         var output = new Matrix(x.Count, OutputCount);
-        Kernel.Multiply(x, CenterRows, Weights, output, budget, cancellationToken: cancellationToken);
+        Kernel.Multiply(x, CenterRows, Weights, output, budget, cancellationToken: cancellationToken, context: context);
         return output;
     }
 
     /// <summary>Predicted class per row (argmax of the outputs, or their sign for one output).</summary>
     /// <exception cref="InvalidOperationException">The model is a regression model.</exception>
-    public int[] PredictClasses(Matrix x, MemoryBudget? budget = null, CancellationToken cancellationToken = default)
+    public int[] PredictClasses(Matrix x, MemoryBudget? budget = null, CancellationToken cancellationToken = default,
+        ComputeContext? context = null)
     {
         if (ClassCount == 0) throw new InvalidOperationException("A regression model has no classes; use Predict.");
-        return Metrics.ArgMax(Predict(x, budget, cancellationToken));
+        return Metrics.ArgMax(Predict(x, budget, cancellationToken, context));
     }
 
     /// <summary>Accuracy (classification) on <paramref name="data"/>, or −MSE for regression — higher is better, as in scikit-learn.</summary>
-    public double Score(Dataset data, MemoryBudget? budget = null, CancellationToken cancellationToken = default)
+    public double Score(Dataset data, MemoryBudget? budget = null, CancellationToken cancellationToken = default,
+        ComputeContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var outputs = Predict(data.Features, budget, cancellationToken);
+        var outputs = Predict(data.Features, budget, cancellationToken, context);
         return data.Labels is not null ? Metrics.Accuracy(outputs, data.Labels) : -Metrics.MeanSquaredError(outputs, data.Targets!);
     }
 

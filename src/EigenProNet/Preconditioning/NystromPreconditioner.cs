@@ -49,6 +49,9 @@ public sealed record NystromOptions
 
     /// <summary>Working-memory budget for the s × s kernel block.</summary>
     public MemoryBudget? Budget { get; init; }
+
+    /// <summary>Threads and SIMD path of the kernel block, the eigensolver and every correction (default: all cores, widest path).</summary>
+    public ComputeContext? Compute { get; init; }
 }
 
 /// <summary>
@@ -61,6 +64,7 @@ public sealed record NystromOptions
 public sealed class NystromPreconditioner
 {
     private readonly float[] _coefficients;
+    private readonly ComputeContext _compute;
 
     private NystromPreconditioner(Kernel kernel, int[] indices, KernelRows subsample, double[] spectrum, Matrix vectors,
         int directions, double beta, NystromOptions options)
@@ -74,6 +78,7 @@ public sealed class NystromPreconditioner
         Beta = beta;
         DampingExponent = options.DampingExponent;
         StepRule = options.StepRule;
+        _compute = options.Compute ?? ComputeContext.Default;
         int s = indices.Length;
         TailEigenvalue = spectrum[directions];
         var coefficients = new double[directions];
@@ -132,25 +137,10 @@ public sealed class NystromPreconditioner
     /// The critical batch size: int(β/λ₁′ + 1) for EigenPro 2 and its projection variant, int(β/λ_tail) for
     /// EigenPro 3 data and EigenPro 4 (never below 1).
     /// </summary>
-    public int CriticalBatchSize => Math.Max(1, StepRule is StepRule.EigenPro2 or StepRule.EigenPro3Projection
-        ? (int)Math.Min(int.MaxValue, Beta / TopEigenvalue + 1)
-        : (int)Math.Min(int.MaxValue, Beta / TailEigenvalue));
+    public int CriticalBatchSize => StepRules.CriticalBatchSize(StepRule, Beta, TopEigenvalue, TailEigenvalue);
 
     /// <summary>The step applied per sample of a batch of <paramref name="batchSize"/> (the reference's η/b).</summary>
-    public double StepSize(int batchSize)
-    {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Expected a batch of at least 1.");
-        double b = batchSize, beta = Beta;
-        bool linear = b < Beta / TopEigenvalue + 1;
-        return StepRule switch
-        {
-            StepRule.EigenPro2 => linear ? 1 / beta : 0.99 * 2 / (beta + (b - 1) * TopEigenvalue),
-            StepRule.EigenPro3Projection => linear ? 1 / (2 * beta) : 0.99 / (beta + (b - 1) * TopEigenvalue),
-            StepRule.EigenPro3Data => 1 / (2 * beta),
-            StepRule.EigenPro4 => b < CriticalBatchSize ? 1 / beta : 2 / (beta + (b - 1) * TailEigenvalue),
-            _ => throw new InvalidOperationException("unreachable"),
-        };
-    }
+    public double StepSize(int batchSize) => StepRules.StepSize(StepRule, batchSize, Beta, TopEigenvalue, TailEigenvalue);
 
     /// <summary>
     /// correction = U·diag(r)·Uᵀ·(K(X_b, S)ᵀ·G), written into <paramref name="output"/> (s × c), from the kernel
@@ -163,15 +153,15 @@ public sealed class NystromPreconditioner
         Guard.Shape(output, s, c, nameof(output));
         if (Directions == 0) { output.Fill(0f); return; }
         var kg = new Matrix(s, c);
-        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, batchBySubsample, gradient, 0f, kg);
+        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, batchBySubsample, gradient, 0f, kg, _compute);
         var projected = new Matrix(Directions, c);
-        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, Eigenvectors, kg, 0f, projected);
+        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, Eigenvectors, kg, 0f, projected, _compute);
         for (int i = 0; i < Directions; i++)
         {
             var row = projected.Row(i);
             for (int j = 0; j < c; j++) row[j] *= _coefficients[i];
         }
-        Gemm.Compute(Transpose.No, Transpose.No, 1f, Eigenvectors, projected, 0f, output);
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, Eigenvectors, projected, 0f, output, _compute);
     }
 
     /// <summary>
@@ -198,7 +188,8 @@ public sealed class NystromPreconditioner
         Array.Sort(indices);
         var subsamplePoints = new Matrix(s, points.Dimension);
         for (int i = 0; i < s; i++) points.Points.Row(indices[i]).CopyTo(subsamplePoints.Row(i));
-        var subsample = points.Kernel.Prepare(subsamplePoints, "subsample");
+        var compute = options.Compute ?? ComputeContext.Default;
+        var subsample = points.Kernel.Prepare(subsamplePoints, "subsample", compute);
 
         double beta = 0;
         for (int i = 0; i < s; i++) beta = Math.Max(beta, points.Kernel.Diagonal(subsamplePoints.Row(i)));
@@ -206,15 +197,15 @@ public sealed class NystromPreconditioner
         long bytes = 4L * s * s;
         var budget = options.Budget ?? MemoryBudget.Default;
         if (bytes > budget.Bytes)
-            throw new InvalidOperationException($"The {s}×{s} Nyström kernel matrix needs {MemoryBudget.Format(bytes)}, more than the memory budget {budget}; lower the subsample size or raise the budget.");
+            throw new MemoryBudgetExceededException($"The {s}×{s} Nyström kernel matrix needs {MemoryBudget.Format(bytes)}, more than the memory budget {budget}; lower the subsample size or raise the budget.");
         cancellationToken.ThrowIfCancellationRequested();
         var ks = new Matrix(s, s);
-        points.Kernel.Evaluate(subsample, subsample, ks);
+        points.Kernel.Evaluate(subsample, subsample, ks, compute);
         float inv = 1f / s;
         for (int i = 0; i < ks.Data.Length; i++) ks.Data[i] *= inv;
 
         int wanted = options.Directions is int k1 ? k1 + 1 : Math.Min(s - 1, options.MaxEigenpairs);
-        var eig = SymmetricEigen.Top(ks, Math.Max(wanted, 2));
+        var eig = SymmetricEigen.Top(ks, Math.Max(wanted, 2), context: compute);
         var spectrum = eig.Values;
         if (!(spectrum[0] > 0)) throw new InvalidOperationException($"The Nyström kernel matrix has no positive eigenvalue (λ₁ = {spectrum[0]:G3}); is the kernel degenerate on this data?");
         int directions = options.Directions ?? AutoDirections(spectrum, options.DampingExponent, s, options.MaxBatchSize);
@@ -235,5 +226,34 @@ public sealed class NystromPreconditioner
         int q = spectrum.Count(l => l > 0 && Math.Pow(l, -alpha) < maxBs) - 1;
         q = Math.Max(q, 5);
         return Math.Clamp(q - 1, 0, spectrum.Length - 1);
+    }
+}
+
+/// <summary>
+/// The step-size arithmetic of every EigenPro version (spec eigenpro.md §1.7, §2.3, §2.5, §3.3), from β = max k(x, x),
+/// the preconditioned top eigenvalue λ₁′ and the tail eigenvalue λ_tail.
+/// </summary>
+internal static class StepRules
+{
+    /// <summary>int(β/λ₁′ + 1) for EigenPro 2 and its projection variant, int(β/λ_tail) for EigenPro 3 data and EigenPro 4 (at least 1).</summary>
+    public static int CriticalBatchSize(StepRule rule, double beta, double topEigenvalue, double tailEigenvalue) =>
+        Math.Max(1, rule is StepRule.EigenPro2 or StepRule.EigenPro3Projection
+            ? (int)Math.Min(int.MaxValue, beta / topEigenvalue + 1)
+            : (int)Math.Min(int.MaxValue, beta / tailEigenvalue));
+
+    /// <summary>The per-sample step (the reference's η/b) for a batch of <paramref name="batchSize"/>.</summary>
+    public static double StepSize(StepRule rule, int batchSize, double beta, double topEigenvalue, double tailEigenvalue)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Expected a batch of at least 1.");
+        double b = batchSize;
+        bool linear = b < beta / topEigenvalue + 1;
+        return rule switch
+        {
+            StepRule.EigenPro2 => linear ? 1 / beta : 0.99 * 2 / (beta + (b - 1) * topEigenvalue),
+            StepRule.EigenPro3Projection => linear ? 1 / (2 * beta) : 0.99 / (beta + (b - 1) * topEigenvalue),
+            StepRule.EigenPro3Data => 1 / (2 * beta),
+            StepRule.EigenPro4 => b < CriticalBatchSize(rule, beta, topEigenvalue, tailEigenvalue) ? 1 / beta : 2 / (beta + (b - 1) * tailEigenvalue),
+            _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "Unknown step rule."),
+        };
     }
 }

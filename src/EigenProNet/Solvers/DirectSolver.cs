@@ -14,8 +14,9 @@ namespace EigenProNet.Solvers;
 public sealed class DirectSolver : IKernelSolver
 {
     /// <summary>Creates the solver with ridge <paramref name="ridge"/> (λ ≥ 0; 0 interpolates, with reported jitter if needed).</summary>
-    public DirectSolver(Kernel kernel, double ridge = 0.0, MemoryBudget? budget = null)
+    public DirectSolver(Kernel kernel, double ridge = 0.0, MemoryBudget? budget = null, ComputeContext? compute = null)
     {
+        Compute = compute ?? ComputeContext.Default;
         Kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
         if (!(ridge >= 0) || !double.IsFinite(ridge)) throw new ArgumentException($"The ridge must be finite and ≥ 0, found {ridge}.", nameof(ridge));
         Ridge = ridge;
@@ -31,6 +32,9 @@ public sealed class DirectSolver : IKernelSolver
     /// <summary>Memory budget for the n × n matrices.</summary>
     public MemoryBudget Budget { get; }
 
+    /// <summary>Threads and SIMD path of the kernel matrix, the factorisation and the evaluation.</summary>
+    public ComputeContext Compute { get; }
+
     /// <summary>Bytes the solver needs for n training rows (K and its Cholesky factor).</summary>
     public static long RequiredBytes(int n) => 2L * 4 * n * n;
 
@@ -42,22 +46,22 @@ public sealed class DirectSolver : IKernelSolver
         TrainingInput.Check(x, y, validationX, validationY, 1, "The direct solver");
         int n = x.Rows;
         if (RequiredBytes(n) > Budget.Bytes)
-            throw new InvalidOperationException($"The direct solver needs {MemoryBudget.Format(RequiredBytes(n))} for n = {n} rows, more than the memory budget {Budget}; use EigenPro or raise the budget.");
+            throw new MemoryBudgetExceededException($"The direct solver needs {MemoryBudget.Format(RequiredBytes(n))} for n = {n} rows, more than the memory budget {Budget}; use EigenPro or raise the budget.");
         var clock = Stopwatch.StartNew();
         progress?.Report(new TrainingProgress("setup", 0, 1, 0, 1, 0, TimeSpan.Zero));
-        var points = Kernel.Prepare(x, nameof(x));
+        var points = Kernel.Prepare(x, nameof(x), Compute);
         var k = new Matrix(n, n);
-        Kernel.Evaluate(points, points, k);
+        Kernel.Evaluate(points, points, k, Compute);
         cancellationToken.ThrowIfCancellationRequested();
         if (Ridge > 0)
             for (int i = 0; i < n; i++) k[i, i] += (float)Ridge;
-        var factor = Cholesky.Factor(k);
+        var factor = Cholesky.Factor(k, context: Compute);
         var weights = factor.Solve(y);
         double seconds = clock.Elapsed.TotalSeconds;
         progress?.Report(new TrainingProgress("evaluate", 1, 1, 1, 1, n, clock.Elapsed));
         var model = new KernelModel(Kernel, x, weights, classCount);
         var evalClock = Stopwatch.StartNew();
-        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, n, classCount > 0, 1, Budget);
+        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, n, classCount > 0, 1, Budget, Compute);
         var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
         var report = new EpochReport(1, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
         observer?.OnEpoch(report, model);

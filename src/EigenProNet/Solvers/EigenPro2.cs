@@ -42,6 +42,9 @@ public sealed record EigenPro2Options
 
     /// <summary>Working-memory budget; bounds the batch size (replaces the reference's GPU-memory rule, §1.3).</summary>
     public MemoryBudget? Budget { get; init; }
+
+    /// <summary>Threads and SIMD path of every kernel product (default: all cores, widest path).</summary>
+    public ComputeContext? Compute { get; init; }
 }
 
 /// <summary>
@@ -78,10 +81,11 @@ public sealed class EigenPro2 : IKernelSolver
         var o = Options;
         if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
         var budget = o.Budget ?? MemoryBudget.Default;
+        var compute = o.Compute ?? ComputeContext.Default;
         var clock = Stopwatch.StartNew();
         progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
 
-        var points = Kernel.Prepare(x, nameof(x));
+        var points = Kernel.Prepare(x, nameof(x), compute);
         int s = o.SubsampleSize ?? (n < 100_000 ? Math.Min(n, 2000) : 12_000);
         if (s > n) throw new ArgumentException($"The subsample size {s} is larger than the {n} training rows.", nameof(Options));
         if (s < 2) throw new ArgumentException($"The subsample size must be at least 2, found {s}.", nameof(Options));
@@ -100,13 +104,14 @@ public sealed class EigenPro2 : IKernelSolver
             StepRule = StepRule.EigenPro2,
             Seed = o.Seed,
             Budget = budget,
+            Compute = compute,
         }, cancellationToken);
         observer?.OnPreconditioner(pre);
 
         int batch = o.BatchSize ?? Math.Min(pre.CriticalBatchSize, memoryBatch);
         if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", nameof(Options));
         if (o.BatchSize is int userBatch && userBatch > memoryBatch)
-            throw new InvalidOperationException($"A batch of {userBatch} rows needs {MemoryBudget.Format(bytesPerRow * userBatch)}, more than the memory budget {budget} allows ({memoryBatch} rows).");
+            throw new MemoryBudgetExceededException($"A batch of {userBatch} rows needs {MemoryBudget.Format(bytesPerRow * userBatch)}, more than the memory budget {budget} allows ({memoryBatch} rows).");
         double step = o.Eta is double eta ? eta / batch : pre.StepSize(batch);
         if (!(step > 0) || !double.IsFinite(step)) throw new ArgumentException($"The step size must be positive and finite, found {step}.", nameof(Options));
         var settings = new SolverSettings
@@ -130,7 +135,7 @@ public sealed class EigenPro2 : IKernelSolver
 
         var weights = new Matrix(n, c);
         var model = new KernelModel(Kernel, x, weights, classCount);
-        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget);
+        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
         var random = new Random(o.Seed);
         var subsample = pre.SubsampleIndices;
         var xb = new Matrix(batch, x.Columns);
@@ -155,10 +160,10 @@ public sealed class EigenPro2 : IKernelSolver
                 var ids = order.AsSpan(start, m);
                 var xbView = xb.RowBlock(0, m);
                 for (int i = 0; i < m; i++) x.Row(ids[i]).CopyTo(xbView.Row(i));
-                var batchRows = Kernel.Prepare(xbView, "batch");
+                var batchRows = Kernel.Prepare(xbView, "batch", compute);
                 var g = residual.RowBlock(0, m);
                 // 1. G = K(X_B, X)·α − Y_B
-                Kernel.Multiply(batchRows, points, weights, g, budget, cancellationToken: cancellationToken);
+                Kernel.Multiply(batchRows, points, weights, g, budget, cancellationToken: cancellationToken, context: compute);
                 for (int i = 0; i < m; i++)
                 {
                     var gi = g.Row(i);
@@ -167,7 +172,7 @@ public sealed class EigenPro2 : IKernelSolver
                 }
                 // 3. the correction from K(X_B, S), before α changes (both updates use the same G).
                 var kb = kbs.RowBlock(0, m);
-                Kernel.Evaluate(batchRows, pre.Subsample, kb);
+                Kernel.Evaluate(batchRows, pre.Subsample, kb, compute);
                 pre.Correction(kb, g, correction);
                 // 2. α[B] −= η·G;  4. α[S] += η·correction  (scatter-add: an index may be in both).
                 for (int i = 0; i < m; i++)

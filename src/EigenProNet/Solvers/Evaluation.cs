@@ -14,11 +14,14 @@ internal sealed class Evaluation
     private readonly Matrix? _testTargets;
     private readonly bool _classification;
     private readonly MemoryBudget _budget;
+    private readonly ComputeContext _compute;
 
-    public Evaluation(Kernel kernel, KernelRows x, Matrix y, Matrix? testX, Matrix? testY, int trainRows, bool classification, int seed, MemoryBudget budget)
+    public Evaluation(Kernel kernel, KernelRows x, Matrix y, Matrix? testX, Matrix? testY, int trainRows, bool classification, int seed, MemoryBudget budget,
+        ComputeContext compute)
     {
         _classification = classification;
         _budget = budget;
+        _compute = compute;
         if (trainRows >= x.Count)
         {
             _train = x;
@@ -35,11 +38,11 @@ internal sealed class Evaluation
                 x.Points.Row(rows[i]).CopyTo(sub.Row(i));
                 y.Row(rows[i]).CopyTo(_trainTargets.Row(i));
             }
-            _train = kernel.Prepare(sub, "training evaluation rows");
+            _train = kernel.Prepare(sub, "training evaluation rows", compute);
         }
         if (testX is not null && testY is not null)
         {
-            _test = kernel.Prepare(testX, "validation features");
+            _test = kernel.Prepare(testX, "validation features", compute);
             _testTargets = testY;
         }
     }
@@ -48,11 +51,11 @@ internal sealed class Evaluation
 
     public (double TrainMse, double? TrainAccuracy, double? TestMse, double? TestAccuracy) Run(KernelModel model, CancellationToken ct)
     {
-        var p = model.PredictScaled(_train, _budget, ct);
+        var p = model.PredictScaled(_train, _budget, ct, _compute);
         double trainMse = Metrics.MeanSquaredError(p, _trainTargets);
         double? trainAcc = _classification ? Accuracy(p, _trainTargets) : null;
         if (_test is null) return (trainMse, trainAcc, null, null);
-        var pt = model.PredictScaled(_test, _budget, ct);
+        var pt = model.PredictScaled(_test, _budget, ct, _compute);
         return (trainMse, trainAcc, Metrics.MeanSquaredError(pt, _testTargets!), _classification ? Accuracy(pt, _testTargets!) : null);
     }
 
