@@ -174,7 +174,7 @@ public class CliTests
         {
             case "bad-data": data = dir.Write("x.bin", new byte[3073 * 2 + 5]); break;
             case "nan-csv": data = dir.WriteText("x.csv", "1,2,0\nnan,3,1\n"); break;
-            case "budget": extra.AddRange(["--memory-budget", "64KiB"]); break;
+            case "budget": extra.AddRange(["--memory-budget", "64KiB"]); break;   // the CLI names its option
             case "subsample": extra.AddRange(["--subsample-size", "5000"]); break;
         }
         var (code, _, stderr) = Run(["train", "--data", data, "--save", dir.File("m.epn"), "--out", dir.File("r.json"), .. extra]);
@@ -182,6 +182,7 @@ public class CliTests
         Assert.StartsWith("error:", stderr.Split('\n').First(l => l.StartsWith("error:")));
         Assert.False(File.Exists(dir.File("m.epn")));
         Assert.False(File.Exists(dir.File("r.json")));
+        if (defect == "budget") Assert.Contains("--memory-budget", stderr);
     }
 
     [Fact]
@@ -197,7 +198,7 @@ public class CliTests
     }
 
     [Fact]
-    public void DataInfoAndDownloadFromALocalMirror()
+    public void DataInfoAndARefusedMirrorFile()
     {
         var (code, stdout, _) = Run("data", "info", "--data", Sample, "--json");
         Assert.Equal(0, code);
@@ -205,19 +206,35 @@ public class CliTests
         Assert.Equal("CifarBinary", doc.RootElement.GetProperty("format").GetString());
         Assert.Equal(2000, doc.RootElement.GetProperty("parts")[0].GetProperty("rows").GetInt32());
 
-        // Debian's copies are re-compressed: they pass on the SHA-256 of their decompressed content.
-        using var dir = new TempDir();
-        (code, stdout, var err) = Run("data", "download", "fashion-mnist", "--dir", dir.Path, "--mirror", EigenProNet.Data.IdxFile.DebianFashionMnist);
-        Assert.True(code == 0, err);
-        Assert.Equal(4, Directory.GetFiles(dir.Path, "*.gz").Length);
-        Assert.Contains("checksum ok", err);
         // A file that matches no checksum is discarded and nothing is installed.
         using var mirror = new TempDir();
         mirror.WriteText("train-images-idx3-ubyte.gz", "not the real file");
         using var target = new TempDir();
-        (code, _, err) = Run("data", "download", "mnist", "--dir", target.Path, "--mirror", mirror.Path);
+        (code, _, var err) = Run("data", "download", "mnist", "--dir", target.Path, "--mirror", mirror.Path);
         Assert.Equal(1, code);
         Assert.Contains("checksum mismatch", err);
         Assert.Empty(Directory.GetFiles(target.Path));
+    }
+
+    [RealDataFact(RealDataKind.FashionMnist)]
+    public void DownloadFromTheDebianFashionMnistMirror()
+    {
+        // Debian's copies are re-compressed: they pass on the SHA-256 of their decompressed content.
+        using var dir = new TempDir();
+        var (code, _, err) = Run("data", "download", "fashion-mnist", "--dir", dir.Path, "--mirror", EigenProNet.Data.IdxFile.DebianFashionMnist);
+        Assert.True(code == 0, err);
+        Assert.Equal(4, Directory.GetFiles(dir.Path, "*.gz").Length);
+        Assert.Contains("checksum ok", err);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("100000")]
+    public void ThreadCountsOutsideTheMachineAreUsageErrors(string threads)
+    {
+        var (code, _, err) = Run("bench", "gemm", "--size", "8", "--threads", threads);
+        Assert.Equal(2, code);
+        Assert.Contains("--threads", err);
+        Assert.Contains($"found {threads}", err);
     }
 }

@@ -6,13 +6,14 @@ namespace EigenProNet.Tests;
 
 public class DataTests
 {
-    private static string CifarFolder => Path.Combine(Reference.SharedData, "cifar-10-batches-bin");
+    private static string CifarFolder => RealData.CifarFolder;
     private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
 
+    /// <summary>Real CIFAR-10 records from the bundled sample's test batch (500 records).</summary>
     private static byte[] CifarRecords(int count) =>
-        File.ReadAllBytes(Path.Combine(CifarFolder, "test_batch.bin")).AsSpan(0, count * CifarBinary.RecordLength).ToArray();
+        File.ReadAllBytes(Path.Combine(Sample, "test_batch.bin")).AsSpan(0, count * CifarBinary.RecordLength).ToArray();
 
-    [Fact]
+    [RealDataFact(RealDataKind.Cifar10)]
     public void CifarBatchMatchesTheRawBytes()
     {
         var data = CifarBinary.Load([Path.Combine(CifarFolder, "test_batch.bin")]);
@@ -128,7 +129,7 @@ public class DataTests
         Assert.Contains(dir.Path, e.Message);
     }
 
-    [Fact]
+    [RealDataFact(RealDataKind.FashionMnist)]
     public void FashionMnistFromTheDebianPackage()
     {
         Assert.True(Directory.Exists(IdxFile.DebianFashionMnist),
@@ -193,10 +194,10 @@ public class DataTests
         Assert.Contains("'emu'", e.Message);
     }
 
-    [Fact]
+    [RealDataFact(RealDataKind.Uci)]
     public void UciDatasetWithFoldsAndSeparateTestFile()
     {
-        var iris = UciDataset.Load(Path.Combine(Reference.SharedData, "uci", "iris"));
+        var iris = UciDataset.Load(Path.Combine(RealData.UciRoot, "iris"));
         Assert.Equal(150, iris.Data.Count);
         Assert.Equal(4, iris.Data.Dimension);
         Assert.Equal(3, iris.Data.ClassCount);
@@ -206,12 +207,12 @@ public class DataTests
         Assert.Empty(iris.Folds[0].Train.Intersect(iris.Folds[0].Test));
         Assert.Null(iris.Test);
 
-        var hv = UciDataset.Load(Path.Combine(Reference.SharedData, "uci", "hill-valley"));
+        var hv = UciDataset.Load(Path.Combine(RealData.UciRoot, "hill-valley"));
         Assert.Equal(606, hv.Data.Count);
         Assert.Equal(606, hv.Test!.Count);
         Assert.Equal(100, hv.Data.Dimension);
 
-        var all = UciDataset.List(Path.Combine(Reference.SharedData, "uci"));
+        var all = UciDataset.List(RealData.UciRoot);
         Assert.Equal(48, all.Count);
     }
 

@@ -56,10 +56,13 @@ internal static class Reference
     /// <summary>The shared real-data folder beside the repository (../shared/data).</summary>
     public static string SharedData => Path.GetFullPath(Path.Combine(RepoRoot(), "..", "shared", "data"));
 
-    /// <summary>The first <paramref name="count"/> CIFAR-10 records of data_batch_1.bin as pixel/255 rows (a plain test reader).</summary>
+    /// <summary>
+    /// The first <paramref name="count"/> (≤ 2 000) real CIFAR-10 records of the bundled sample's data_batch_1.bin as
+    /// pixel/255 rows (a plain test reader, independent of the library's loader).
+    /// </summary>
     public static Matrix CifarRows(int count)
     {
-        string path = Path.Combine(SharedData, "cifar-10-batches-bin", "data_batch_1.bin");
+        string path = Path.Combine(RepoRoot(), "data", "cifar10-sample", "data_batch_1.bin");
         var bytes = new byte[count * 3073];
         using (var f = File.OpenRead(path)) f.ReadExactly(bytes);
         var m = new Matrix(count, 3072);
