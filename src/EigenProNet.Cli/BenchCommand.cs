@@ -43,6 +43,24 @@ internal static class BenchCommand
             return Report(result, p.GetValue(json), stdout, stderr);
         });
 
+        var mRows = new Option<int>("--rows") { Description = "Rows of A (the batch).", DefaultValueFactory = _ => 2000 };
+        var mCols = new Option<int>("--cols") { Description = "Rows of B (the centers).", DefaultValueFactory = _ => 60000 };
+        var mDim = new Option<int>("--dim") { Description = "Feature dimension.", DefaultValueFactory = _ => 784 };
+        var mOut = new Option<int>("--outputs") { Description = "Columns of W (outputs).", DefaultValueFactory = _ => 10 };
+        var mKind = new Option<string>("--kind") { Description = "laplace | gaussian | ntk | mahalanobis", DefaultValueFactory = _ => "laplace" };
+        mKind.AcceptOnlyFromAmong("laplace", "gaussian", "ntk", "mahalanobis");
+        var multiply = new Command("multiply",
+            "The fused, memory-bounded K(A, B)·W of every training batch (default: EigenPro 2 on Fashion-MNIST) beside the plain GEMM A·Bᵀ.")
+            { mKind, mRows, mCols, mDim, mOut, json, threads };
+        multiply.SetAction(p =>
+        {
+            int r = p.GetValue(mRows), c = p.GetValue(mCols), d = p.GetValue(mDim), o = p.GetValue(mOut);
+            if (r < 1 || c < 1 || d < 1 || o < 1)
+                throw new UsageException($"--rows, --cols, --dim and --outputs must be at least 1, found {r}, {c}, {d}, {o}.");
+            var result = Benchmarks.Benchmarks.Multiply(p.GetValue(mKind)!, r, c, d, o, EigenProCli.Compute(p.GetValue(threads)));
+            return Report(result, p.GetValue(json), stdout, stderr);
+        });
+
         var peak = new Command("peak", "This machine's fp32 FMA peak (12 independent FMA chains per thread).") { json, threads };
         peak.SetAction(p => Report(Benchmarks.Benchmarks.Peak(EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr));
 
@@ -73,6 +91,7 @@ internal static class BenchCommand
         bench.Add(eigh);
         bench.Add(cholesky);
         bench.Add(kernel);
+        bench.Add(multiply);
         bench.Add(peak);
         return bench;
     }

@@ -250,6 +250,31 @@ public class KernelTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public unsafe void VectorisedExpIsAccurateOnEveryPath(SimdPath path)
+    {
+        // The kernels' fused tail: min(exp(s·t), 1) over a sweep of [−87, 0] (the Laplace/Gaussian exponents) with
+        // lengths that hit every width's body and tail; relative error within 4 ulp of float32, exp(0) exactly 1.
+        for (int n = 0; n <= 67; n += 3)
+        {
+            var t = Enumerable.Range(0, n).Select(i => n == 1 ? 0f : 87f * i / (n - 1)).ToArray();
+            var r = (float[])t.Clone();
+            DistanceTail.Profile(path, r, -1f, ofDistance: false);
+            for (int i = 0; i < n; i++)
+            {
+                double exact = Math.Exp(-t[i]);
+                Assert.True(Math.Abs(r[i] - exact) <= 4 * 6e-8 * exact, $"{path} exp({-t[i]}) = {r[i]} vs {exact}");
+            }
+            if (n > 0) Assert.Equal(1f, r[0]);
+        }
+        // Large distances: a tiny positive value, never NaN, Inf or negative.
+        var far = new float[] { 1e4f, 1e30f, float.MaxValue, 0f };
+        DistanceTail.Profile(path, far, -1f, ofDistance: true);
+        Assert.All(far.Take(3), v => Assert.True(v >= 0 && v < 1e-37, $"{path}: {v}"));
+        Assert.Equal(1f, far[3]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void VectorisedArcCosineIsAccurateOnEveryPath(SimdPath path)
     {
         // Every length 0..67 hits each vector width's body and tail; values sweep [−1, 1] including both ends.

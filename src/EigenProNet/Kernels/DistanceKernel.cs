@@ -20,8 +20,8 @@ public abstract class DistanceKernel : Kernel
     /// <summary>Unit roundoff of float32.</summary>
     private const double Unit = 1.0 / (1 << 24);
 
-    /// <summary>Maps squared distances to kernel values in place (input already clamped at 0; output clamped at 1 after).</summary>
-    private protected abstract void ApplyProfile(Span<float> squaredDistances);
+    /// <summary>The profile φ as k = exp(Scale·t), t = ‖a − b‖ (<c>OfDistance</c>) or ‖a − b‖².</summary>
+    private protected abstract (float Scale, bool OfDistance) Profile { get; }
 
     /// <summary>Per-row statistic: ‖x‖² (overridden for Mahalanobis norms).</summary>
     private protected override void ComputeStatistics(MatrixView points, Span<float> statistics)
@@ -60,50 +60,44 @@ public abstract class DistanceKernel : Kernel
     /// <summary>Relative size of the float32 error of the cross term for dimension d (see remarks).</summary>
     private protected virtual double CrossErrorFactor(int dimension) => (dimension + 2) * Unit;
 
-    /// <summary>exp(−√d² / L) in place: the Laplace profile shared by the Euclidean and Mahalanobis kernels.</summary>
-    private protected static void LaplaceProfile(Span<float> d2, double bandwidth)
-    {
-        TensorPrimitives.Sqrt(d2, d2);
-        TensorPrimitives.Multiply(d2, (float)(-1.0 / bandwidth), d2);
-        TensorPrimitives.Exp(d2, d2);
-    }
+    /// <summary>exp(−‖a − b‖ / L): the Laplace profile shared by the Euclidean and Mahalanobis kernels.</summary>
+    private protected static (float Scale, bool OfDistance) LaplaceProfile(double bandwidth) => ((float)(-1.0 / bandwidth), true);
 
     private protected sealed override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context)
     {
         var left = CrossLeft(a.Points, context, out float[]? rented);
+        float tol = (float)(4 * CrossErrorFactor(a.Dimension));
+        var (scale, ofDistance) = Profile;
+        var path = context.Path;
+        // The elementwise tail runs inside the GEMM on each finished block of C while it is in cache: a kernel block
+        // can be hundreds of megabytes, and four passes over it in memory cost a tenth of the product.
+        void Tail(int row0, int rows, int col0, int cols)
+        {
+            var nb = b.Statistics.Slice(col0, cols);
+            for (int i = row0; i < row0 + rows; i++)
+            {
+                var row = output.Row(i).Slice(col0, cols);
+                float na = a.Statistics[i];
+                // One fused pass: d² = max(‖a‖² + ‖b‖² − 2⟨a, b⟩, 0), and whether any pair is near enough for the
+                // identity to have cancelled; those (rare) pairs are recomputed exactly from the difference vector.
+                if (DistanceTail.SquaredDistances(path, row, nb, na, tol))
+                {
+                    var x = a.Points.Row(i);
+                    for (int j = 0; j < row.Length; j++)
+                        if (row[j] <= tol * (na + nb[j]))
+                            row[j] = (float)ExactSquaredDistance(x, b.Points.Row(col0 + j));
+                }
+                DistanceTail.Profile(path, row, scale, ofDistance);
+            }
+        }
         try
         {
-            Gemm.Compute(Transpose.No, Transpose.Yes, -2f, left, b.Points, 0f, output, context);
+            Gemm.Compute(Transpose.No, Transpose.Yes, -2f, left, b.Points, 0f, output, context, Tail);
         }
         finally
         {
             if (rented is not null) ArrayPool<float>.Shared.Return(rented);
         }
-        float tol = (float)(4 * CrossErrorFactor(a.Dimension));
-        float nbMax = TensorPrimitives.Max(b.Statistics);
-        ForEachRow(context, a.Count, 8L * b.Count, (r0, r1) =>
-        {
-            var nb = b.Statistics;
-            for (int i = r0; i < r1; i++)
-            {
-                var row = output.Row(i);
-                float na = a.Statistics[i];
-                TensorPrimitives.Add(row, nb, row);
-                TensorPrimitives.Add(row, na, row);
-                // Fast rejection with the largest threshold of the row; the exact per-pair test only when needed.
-                if (TensorPrimitives.Min(row) <= tol * (na + nbMax))
-                {
-                    var x = a.Points.Row(i);
-                    for (int j = 0; j < row.Length; j++)
-                        if (row[j] <= tol * (na + nb[j]))
-                            row[j] = (float)ExactSquaredDistance(x, b.Points.Row(j));
-                }
-                TensorPrimitives.Max(row, 0f, row);
-                ApplyProfile(row);
-                // φ(d²) ≤ φ(0) = 1, but the vectorised exp returns 1 + 1 ulp at 0: clamp so that k(x, x) = 1 exactly.
-                TensorPrimitives.Min(row, 1f, row);
-            }
-        });
     }
 }
 
@@ -123,7 +117,7 @@ public sealed class LaplaceKernel : DistanceKernel
     /// <inheritdoc/>
     public override double Diagonal(ReadOnlySpan<float> x) => 1.0;
 
-    private protected override void ApplyProfile(Span<float> d2) => LaplaceProfile(d2, Bandwidth);
+    private protected override (float Scale, bool OfDistance) Profile => LaplaceProfile(Bandwidth);
 
     /// <inheritdoc/>
     public override string ToString() => FormattableString.Invariant($"Laplace(L={Bandwidth:G6})");
@@ -145,12 +139,93 @@ public sealed class GaussianKernel : DistanceKernel
     /// <inheritdoc/>
     public override double Diagonal(ReadOnlySpan<float> x) => 1.0;
 
-    private protected override void ApplyProfile(Span<float> d2)
-    {
-        TensorPrimitives.Multiply(d2, (float)(-1.0 / (2 * Bandwidth * Bandwidth)), d2);
-        TensorPrimitives.Exp(d2, d2);
-    }
+    private protected override (float Scale, bool OfDistance) Profile => ((float)(-1.0 / (2 * Bandwidth * Bandwidth)), false);
 
     /// <inheritdoc/>
     public override string ToString() => FormattableString.Invariant($"Gaussian(L={Bandwidth:G6})");
+}
+
+/// <summary>The vectorised elementwise passes of a distance-kernel row, per SIMD path.</summary>
+internal static unsafe class DistanceTail
+{
+    /// <summary>
+    /// row[j] ← max(row[j] + nb[j] + na, 0) (row holds −2⟨a, b_j⟩ on entry); returns whether some j has
+    /// row[j] ≤ tol·(na + nb[j]), i.e. a pair the float32 identity cannot resolve.
+    /// </summary>
+    public static bool SquaredDistances(SimdPath path, Span<float> row, ReadOnlySpan<float> nb, float na, float tol)
+    {
+        fixed (float* r = row)
+        fixed (float* b = nb)
+        {
+            return path switch
+            {
+                SimdPath.Vector512 => SquaredDistances<Simd512<float>, System.Runtime.Intrinsics.Vector512<float>>(r, b, row.Length, na, tol),
+                SimdPath.Vector256 => SquaredDistances<Simd256<float>, System.Runtime.Intrinsics.Vector256<float>>(r, b, row.Length, na, tol),
+                SimdPath.Vector128 => SquaredDistances<Simd128<float>, System.Runtime.Intrinsics.Vector128<float>>(r, b, row.Length, na, tol),
+                _ => SquaredDistances<SimdScalar<float>, float>(r, b, row.Length, na, tol),
+            };
+        }
+    }
+
+    private static bool SquaredDistances<O, V>(float* r, float* nb, int n, float na, float tol) where O : ISimdOps<V, float> where V : struct
+    {
+        V vna = O.Broadcast(na), vtol = O.Broadcast(tol), zero = default;
+        // Smallest d² − tol·(na + nb) seen: at or below zero means a near pair.
+        V margin = O.Broadcast(float.PositiveInfinity);
+        int j = 0;
+        for (; j + O.Count <= n; j += O.Count)
+        {
+            V b = O.Load(nb + j);
+            V d2 = O.Add(O.Add(O.Load(r + j), b), vna);
+            margin = O.Min(margin, O.Subtract(d2, O.Multiply(vtol, O.Add(vna, b))));
+            O.Store(O.Max(d2, zero), r + j);
+        }
+        float m = float.PositiveInfinity;
+        float* lanes = stackalloc float[O.Count];
+        O.Store(margin, lanes);
+        for (int t = 0; t < O.Count; t++) m = Math.Min(m, lanes[t]);
+        for (; j < n; j++)
+        {
+            float d2 = r[j] + nb[j] + na;
+            m = Math.Min(m, d2 - tol * (na + nb[j]));
+            r[j] = Math.Max(d2, 0f);
+        }
+        // NaN cannot arise from finite prepared rows; treat it as "near" so the exact path decides.
+        return !(m > 0);
+    }
+
+    /// <summary>
+    /// row[j] ← min(exp(scale·√row[j]), 1) (<paramref name="ofDistance"/>) or min(exp(scale·row[j]), 1), in one pass.
+    /// φ(d²) ≤ φ(0) = 1, but the polynomial exp can return 1 + 1 ulp at 0: the clamp keeps k(x, x) = 1 exactly.
+    /// </summary>
+    public static void Profile(SimdPath path, Span<float> row, float scale, bool ofDistance)
+    {
+        fixed (float* r = row)
+        {
+            switch (path)
+            {
+                case SimdPath.Vector512: Profile<Simd512<float>, System.Runtime.Intrinsics.Vector512<float>>(r, row.Length, scale, ofDistance); break;
+                case SimdPath.Vector256: Profile<Simd256<float>, System.Runtime.Intrinsics.Vector256<float>>(r, row.Length, scale, ofDistance); break;
+                case SimdPath.Vector128: Profile<Simd128<float>, System.Runtime.Intrinsics.Vector128<float>>(r, row.Length, scale, ofDistance); break;
+                default: Profile<SimdScalar<float>, float>(r, row.Length, scale, ofDistance); break;
+            }
+        }
+    }
+
+    private static void Profile<O, V>(float* r, int n, float scale, bool ofDistance) where O : ISimdOps<V, float> where V : struct
+    {
+        V s = O.Broadcast(scale), one = O.Broadcast(1f);
+        int j = 0;
+        for (; j + O.Count <= n; j += O.Count)
+        {
+            V t = O.Load(r + j);
+            if (ofDistance) t = O.Sqrt(t);
+            O.Store(O.Min(SimdMath.Exp<O, V>(O.Multiply(s, t)), one), r + j);
+        }
+        for (; j < n; j++)
+        {
+            float t = ofDistance ? MathF.Sqrt(r[j]) : r[j];
+            r[j] = MathF.Min(SimdMath.Exp<SimdScalar<float>, float>(scale * t), 1f);
+        }
+    }
 }

@@ -74,7 +74,7 @@ public sealed class MahalanobisLaplaceKernel : DistanceKernel
     /// <inheritdoc/>
     public override double Diagonal(ReadOnlySpan<float> x) => 1.0;
 
-    private protected override void ApplyProfile(Span<float> d2) => LaplaceProfile(d2, Bandwidth);
+    private protected override (float Scale, bool OfDistance) Profile => LaplaceProfile(Bandwidth);
 
     private protected override void ComputeStatistics(MatrixView points, Span<float> statistics)
     {

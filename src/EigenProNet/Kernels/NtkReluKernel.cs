@@ -71,14 +71,21 @@ public sealed class NtkReluKernel : Kernel
 
     private protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context)
     {
-        Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context);
-        if (Depth == 1 && Bias == 0) return;
-        float b2 = (float)(Bias * Bias);
-        ForEachRow(context, a.Count, 40L * Depth * b.Count, (r0, r1) =>
+        if (Depth == 1 && Bias == 0)
         {
-            for (int i = r0; i < r1; i++)
-                ArcCosineRecursion.Apply(context.Path, output.Row(i), b.Statistics, a.Statistics[i], b2, Depth, UnitSphere);
-        });
+            Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context);
+            return;
+        }
+        float b2 = (float)(Bias * Bias);
+        var path = context.Path;
+        // The arc-cosine recursion runs inside the GEMM on each finished block of C, while it is in cache.
+        void Tail(int row0, int rows, int col0, int cols)
+        {
+            var zNorms = b.Statistics.Slice(col0, cols);
+            for (int i = row0; i < row0 + rows; i++)
+                ArcCosineRecursion.Apply(path, output.Row(i).Slice(col0, cols), zNorms, a.Statistics[i], b2, Depth, UnitSphere);
+        }
+        Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context, Tail);
     }
 
     /// <inheritdoc/>

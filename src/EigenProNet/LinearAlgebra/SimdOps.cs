@@ -32,6 +32,36 @@ internal interface ISimdOps<TVec, T> where TVec : struct where T : unmanaged
     static abstract TVec Sqrt(TVec a);
     /// <summary>Per lane: x &lt; 0 ? ifNegative : ifNotNegative.</summary>
     static abstract TVec SelectNegative(TVec x, TVec ifNegative, TVec ifNotNegative);
+    /// <summary>Rounds to the nearest integer (ties to even).</summary>
+    static abstract TVec Round(TVec x);
+    /// <summary>x·2ⁿ for integral n with 2ⁿ a normal number (float lanes only).</summary>
+    static abstract TVec ScaleByPowerOfTwo(TVec x, TVec n);
+}
+
+/// <summary>Elementwise functions written once over <see cref="ISimdOps{TVec, T}"/>.</summary>
+internal static class SimdMath
+{
+    /// <summary>
+    /// eˣ in float32 lanes, to about 2 ulp: x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact
+    /// reduction), eʳ by a degree-7 polynomial (the Cephes coefficients), times 2ⁿ. Inputs are clamped to
+    /// [−87.3, 88.7], so results stay normal numbers: eˣ below 1.2e−38 comes back as about 1.2e−38, not 0.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static V Exp<O, V>(V x) where O : ISimdOps<V, float> where V : struct
+    {
+        x = O.Min(O.Max(x, O.Broadcast(-87.33654f)), O.Broadcast(88.72283f));
+        V n = O.Round(O.Multiply(x, O.Broadcast(1.44269504088896341f)));
+        V r = O.MultiplyAdd(n, O.Broadcast(-0.693359375f), x);
+        r = O.MultiplyAdd(n, O.Broadcast(2.12194440e-4f), r);
+        V p = O.Broadcast(1.9875691500e-4f);
+        p = O.MultiplyAdd(p, r, O.Broadcast(1.3981999507e-3f));
+        p = O.MultiplyAdd(p, r, O.Broadcast(8.3334519073e-3f));
+        p = O.MultiplyAdd(p, r, O.Broadcast(4.1665795894e-2f));
+        p = O.MultiplyAdd(p, r, O.Broadcast(1.6666665459e-1f));
+        p = O.MultiplyAdd(p, r, O.Broadcast(5.0000001201e-1f));
+        p = O.MultiplyAdd(p, O.Multiply(r, r), O.Add(r, O.Broadcast(1f)));
+        return O.ScaleByPowerOfTwo(p, n);
+    }
 }
 
 /// <summary>512-bit vectors (AVX-512F) of float or double.</summary>
@@ -55,6 +85,14 @@ internal readonly struct Simd512<T> : ISimdOps<Vector512<T>, T> where T : unmana
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sqrt(Vector512<T> a) => Vector512.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> SelectNegative(Vector512<T> x, Vector512<T> n, Vector512<T> p) =>
         Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<T>.Zero), n, p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Round(Vector512<T> x) =>
+        typeof(T) == typeof(float) ? Vector512.Round(x.As<T, float>()).As<float, T>() : Vector512.Round(x.As<T, double>()).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> ScaleByPowerOfTwo(Vector512<T> x, Vector512<T> n)
+    {
+        if (typeof(T) != typeof(float)) throw new NotSupportedException("ScaleByPowerOfTwo is implemented for float lanes.");
+        var bits = Vector512.ShiftLeft(Vector512.ConvertToInt32(n.As<T, float>()) + Vector512.Create(127), 23);
+        return x * bits.As<int, T>();
+    }
 }
 
 /// <summary>256-bit vectors (AVX2 + FMA) of float or double.</summary>
@@ -78,6 +116,14 @@ internal readonly struct Simd256<T> : ISimdOps<Vector256<T>, T> where T : unmana
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sqrt(Vector256<T> a) => Vector256.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> SelectNegative(Vector256<T> x, Vector256<T> n, Vector256<T> p) =>
         Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<T>.Zero), n, p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Round(Vector256<T> x) =>
+        typeof(T) == typeof(float) ? Vector256.Round(x.As<T, float>()).As<float, T>() : Vector256.Round(x.As<T, double>()).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> ScaleByPowerOfTwo(Vector256<T> x, Vector256<T> n)
+    {
+        if (typeof(T) != typeof(float)) throw new NotSupportedException("ScaleByPowerOfTwo is implemented for float lanes.");
+        var bits = Vector256.ShiftLeft(Vector256.ConvertToInt32(n.As<T, float>()) + Vector256.Create(127), 23);
+        return x * bits.As<int, T>();
+    }
 }
 
 /// <summary>128-bit vectors (SSE, ARM AdvSimd) of float or double.</summary>
@@ -101,6 +147,14 @@ internal readonly struct Simd128<T> : ISimdOps<Vector128<T>, T> where T : unmana
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Sqrt(Vector128<T> a) => Vector128.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> SelectNegative(Vector128<T> x, Vector128<T> n, Vector128<T> p) =>
         Vector128.ConditionalSelect(Vector128.LessThan(x, Vector128<T>.Zero), n, p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Round(Vector128<T> x) =>
+        typeof(T) == typeof(float) ? Vector128.Round(x.As<T, float>()).As<float, T>() : Vector128.Round(x.As<T, double>()).As<double, T>();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> ScaleByPowerOfTwo(Vector128<T> x, Vector128<T> n)
+    {
+        if (typeof(T) != typeof(float)) throw new NotSupportedException("ScaleByPowerOfTwo is implemented for float lanes.");
+        var bits = Vector128.ShiftLeft(Vector128.ConvertToInt32(n.As<T, float>()) + Vector128.Create(127), 23);
+        return x * bits.As<int, T>();
+    }
 }
 
 /// <summary>The "vector" of one lane: the portable fallback and the reference for the wide paths.</summary>
@@ -120,4 +174,6 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T> where T : unmanaged, IFl
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Abs(T a) => T.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sqrt(T a) => T.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T SelectNegative(T x, T n, T p) => x < T.Zero ? n : p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Round(T x) => T.Round(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T ScaleByPowerOfTwo(T x, T n) => T.ScaleB(x, int.CreateTruncating(n));
 }
