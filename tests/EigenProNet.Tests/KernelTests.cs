@@ -319,12 +319,14 @@ public class KernelTests
     {
         var (r, c) = Kernel.BlockShape(60000, 60000, new MemoryBudget(256L << 20));
         Assert.True(4L * r * c <= 256L << 20);
-        Assert.Equal(60000, c);
+        Assert.Equal(2048, r);                       // a GEMM's worth of rows, as many columns as fit
+        (r, c) = Kernel.BlockShape(2000, 5000, new MemoryBudget(1L << 30));
+        Assert.Equal((2000, 5000), (r, c));          // everything fits: one block
         (r, c) = Kernel.BlockShape(1000, 10_000_000, new MemoryBudget(64L << 20));
         Assert.True(4L * r * c <= 64L << 20 && r == 64);
         Assert.Throws<MemoryBudgetExceededException>(() => Kernel.BlockShape(1000, 1000, new MemoryBudget(100)));
         (r, c) = Kernel.BlockShape(1_000_000, 60000, new MemoryBudget(64L << 30));
-        Assert.True(4L * r * c <= 1L << 30, "one block is capped at 1 GiB whatever the budget");
+        Assert.True(4L * r * c <= Kernel.MaxBlockBytes, "one block is capped whatever the budget");
     }
 
     [Fact]

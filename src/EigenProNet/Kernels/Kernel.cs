@@ -111,22 +111,25 @@ public abstract class Kernel
         }
     }
 
+    /// <summary>Largest kernel block, whatever the budget: beyond it blocks buy no speed, and fresh pages cost time.</summary>
+    internal const long MaxBlockBytes = 256L << 20;
+
     /// <summary>
-    /// Rows × columns of one kernel block within the budget: whole rows of K when at least 64 fit, else
-    /// 64-row blocks of as many columns as fit.
+    /// Rows × columns of one kernel block within the budget (and <see cref="MaxBlockBytes"/>): up to 2048 rows — a
+    /// GEMM's worth, so the centers are packed once per row block — and as many columns as fit; whole rows when
+    /// they all fit; with a tiny budget, 64-row blocks of as many columns as fit.
     /// </summary>
     internal static (int Rows, int Columns) BlockShape(int m, int n, MemoryBudget budget)
     {
-        const int minRows = 64;
-        // Blocks beyond 1 GiB buy no speed (the GEMM works in cache-sized panels) and would overflow int indexing.
-        const long maxBlockBytes = 1L << 30;
-        if (budget.Bytes > maxBlockBytes) budget = new MemoryBudget(maxBlockBytes);
-        long bytesPerRow = 4L * n;
-        int fullRows = (int)Math.Min(m, budget.Bytes / bytesPerRow);
-        if (fullRows >= Math.Min(m, minRows)) return (Math.Max(1, fullRows), n);
-        int rows = Math.Min(m, minRows);
-        int cols = budget.RowsThatFit(4L * rows, n, Math.Min(n, 32), "a kernel block");
-        return (rows, cols);
+        const int minRows = 64, gemmRows = 2048;
+        long target = Math.Min(budget.Bytes, MaxBlockBytes);
+        long wholeRows = target / (4L * n);
+        if (wholeRows >= Math.Min(m, gemmRows)) return ((int)Math.Min(m, wholeRows), n);
+        int rows = Math.Min(m, gemmRows);
+        long cols = target / (4L * rows);
+        if (cols >= Math.Min(n, 1024)) return (rows, (int)cols);
+        rows = Math.Min(m, minRows);
+        return (rows, budget.RowsThatFit(4L * rows, n, Math.Min(n, 32), "a kernel block"));
     }
 
     private void CheckOwned(KernelRows rows, string name)
