@@ -63,7 +63,7 @@ public abstract class DistanceKernel : Kernel
     /// <summary>exp(−‖a − b‖ / L): the Laplace profile shared by the Euclidean and Mahalanobis kernels.</summary>
     private protected static (float Scale, bool OfDistance) LaplaceProfile(double bandwidth) => ((float)(-1.0 / bandwidth), true);
 
-    private protected sealed override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context)
+    private protected sealed override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then)
     {
         var left = CrossLeft(a.Points, context, out float[]? rented);
         float tol = (float)(4 * CrossErrorFactor(a.Dimension));
@@ -71,7 +71,7 @@ public abstract class DistanceKernel : Kernel
         var path = context.Path;
         // The elementwise tail runs inside the GEMM on each finished block of C while it is in cache: a kernel block
         // can be hundreds of megabytes, and four passes over it in memory cost a tenth of the product.
-        void Tail(int row0, int rows, int col0, int cols)
+        void Tail(int worker, int row0, int rows, int col0, int cols)
         {
             var nb = b.Statistics.Slice(col0, cols);
             for (int i = row0; i < row0 + rows; i++)
@@ -89,6 +89,7 @@ public abstract class DistanceKernel : Kernel
                 }
                 DistanceTail.Profile(path, row, scale, ofDistance);
             }
+            then?.Invoke(worker, row0, rows, col0, cols);
         }
         try
         {

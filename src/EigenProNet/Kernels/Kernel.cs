@@ -52,7 +52,7 @@ public abstract class Kernel
             throw new ArgumentException($"Expected b with {a.Dimension} features like a, found shape {b.Points.Shape}.", nameof(b));
         Guard.Shape(output, a.Count, b.Count, nameof(output));
         if (output.IsEmpty) return;
-        ComputeBlock(a, b, output, context ?? ComputeContext.Default);
+        ComputeBlock(a, b, output, context ?? ComputeContext.Default, null);
     }
 
     /// <summary>Writes K(a, b) into <paramref name="output"/>, preparing both operands.</summary>
@@ -86,8 +86,20 @@ public abstract class Kernel
         if (!accumulate) output.Fill(0f);
         if (a.Count == 0 || b.Count == 0 || weights.Columns == 0) return;
         var (rowsPerBlock, colsPerBlock) = BlockShape(a.Count, b.Count, budget ?? MemoryBudget.Default);
+        int c = weights.Columns, threads = context.Threads;
+        // Wᵀ (c × n): the fused product reads, for each kernel row, c contiguous runs of it against one run of K.
+        float[] weightsT = System.Buffers.ArrayPool<float>.Shared.Rent(c * b.Count);
+        for (int j = 0; j < b.Count; j++)
+        {
+            var wj = weights.Row(j);
+            for (int o = 0; o < c; o++) weightsT[(long)o * b.Count + j] = wj[o];
+        }
         // Solvers call this once per batch: the block comes from the shared pool, not a fresh allocation.
         float[] block = System.Buffers.ArrayPool<float>.Shared.Rent(rowsPerBlock * colsPerBlock);
+        // K·W runs inside the kernel's GEMM on each finished block while it is in cache (the kernel block is never
+        // read back from memory); the workers own different column blocks of the same rows, so each adds into its
+        // own partial output, summed at the end.
+        float[] partials = System.Buffers.ArrayPool<float>.Shared.Rent(threads * rowsPerBlock * c);
         try
         {
             for (int r0 = 0; r0 < a.Count; r0 += rowsPerBlock)
@@ -95,19 +107,31 @@ public abstract class Kernel
                 int rows = Math.Min(rowsPerBlock, a.Count - r0);
                 var aBlock = a.Slice(r0, rows);
                 var outBlock = output.RowBlock(r0, rows);
+                Array.Clear(partials, 0, threads * rows * c);
                 for (int c0 = 0; c0 < b.Count; c0 += colsPerBlock)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     int cols = Math.Min(colsPerBlock, b.Count - c0);
                     var kBlock = new MatrixView(block, 0, rows, cols, cols);
-                    ComputeBlock(aBlock, b.Slice(c0, cols), kBlock, context);
-                    Gemm.Compute(Transpose.No, Transpose.No, 1f, kBlock, weights.RowBlock(c0, cols), 1f, outBlock, context);
+                    void Product(int worker, int br, int brows, int bc, int bcols)
+                    {
+                        var wt = new MatrixView(weightsT, c0 + bc, c, bcols, b.Count);
+                        for (int i = br; i < br + brows; i++)
+                            KernelRowProduct.Accumulate(context.Path, kBlock.Row(i).Slice(bc, bcols), wt,
+                                partials.AsSpan((worker * rows + i) * c, c));
+                    }
+                    ComputeBlock(aBlock, b.Slice(c0, cols), kBlock, context, Product);
                 }
+                for (int t = 0; t < threads; t++)
+                    for (int i = 0; i < rows; i++)
+                        System.Numerics.Tensors.TensorPrimitives.Add(outBlock.Row(i), partials.AsSpan((t * rows + i) * c, c), outBlock.Row(i));
             }
         }
         finally
         {
             System.Buffers.ArrayPool<float>.Shared.Return(block);
+            System.Buffers.ArrayPool<float>.Shared.Return(partials);
+            System.Buffers.ArrayPool<float>.Shared.Return(weightsT);
         }
     }
 
@@ -141,8 +165,11 @@ public abstract class Kernel
     /// <summary>Computes the per-row statistic for <see cref="Prepare"/>.</summary>
     private protected abstract void ComputeStatistics(MatrixView points, Span<float> statistics);
 
-    /// <summary>Writes K(a, b) into <paramref name="output"/>; shapes are already checked.</summary>
-    private protected abstract void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context);
+    /// <summary>
+    /// Writes K(a, b) into <paramref name="output"/>; shapes are already checked. <paramref name="then"/>, when given,
+    /// runs on each finished block of the output right after the kernel's own tail (the fused product with W).
+    /// </summary>
+    private protected abstract void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then);
 
     /// <summary>Runs <paramref name="rangeBody"/>(start, end) over contiguous row ranges split across the worker threads.</summary>
     private protected static void ForEachRow(ComputeContext context, int rows, long workPerRow, Action<int, int> rangeBody)
@@ -161,5 +188,68 @@ public abstract class Kernel
     {
         Guard.Positive(bandwidth, name);
         return bandwidth;
+    }
+}
+
+/// <summary>out[o] += ⟨k, wᵀ[o]⟩ for every output o: one kernel row segment against the matching columns of Wᵀ.</summary>
+internal static unsafe class KernelRowProduct
+{
+    public static void Accumulate(SimdPath path, ReadOnlySpan<float> k, MatrixView wt, Span<float> output)
+    {
+        switch (path)
+        {
+            case SimdPath.Vector512: Accumulate<Simd512<float>, System.Runtime.Intrinsics.Vector512<float>>(k, wt, output); break;
+            case SimdPath.Vector256: Accumulate<Simd256<float>, System.Runtime.Intrinsics.Vector256<float>>(k, wt, output); break;
+            case SimdPath.Vector128: Accumulate<Simd128<float>, System.Runtime.Intrinsics.Vector128<float>>(k, wt, output); break;
+            default: Accumulate<SimdScalar<float>, float>(k, wt, output); break;
+        }
+    }
+
+    /// <summary>Four outputs at a time: each vector of k is loaded once for four FMA chains.</summary>
+    private static void Accumulate<O, V>(ReadOnlySpan<float> k, MatrixView wt, Span<float> output) where O : ISimdOps<V, float> where V : struct
+    {
+        int n = k.Length, c = output.Length, w = O.Count;
+        float* lanes = stackalloc float[w];
+        fixed (float* pk = k)
+        fixed (float* pw = wt.Storage)
+        {
+            float* w0 = pw + wt.Offset;
+            int o = 0;
+            for (; o < c; o += 4)
+            {
+                int count = Math.Min(4, c - o);
+                float* r0 = w0 + (long)o * wt.Stride;
+                float* r1 = count > 1 ? r0 + wt.Stride : r0;
+                float* r2 = count > 2 ? r1 + wt.Stride : r0;
+                float* r3 = count > 3 ? r2 + wt.Stride : r0;
+                V a0 = default, a1 = default, a2 = default, a3 = default;
+                int j = 0;
+                for (; j + w <= n; j += w)
+                {
+                    V x = O.Load(pk + j);
+                    a0 = O.MultiplyAdd(x, O.Load(r0 + j), a0);
+                    a1 = O.MultiplyAdd(x, O.Load(r1 + j), a1);
+                    a2 = O.MultiplyAdd(x, O.Load(r2 + j), a2);
+                    a3 = O.MultiplyAdd(x, O.Load(r3 + j), a3);
+                }
+                float s0 = Sum<O, V>(a0, lanes), s1 = Sum<O, V>(a1, lanes), s2 = Sum<O, V>(a2, lanes), s3 = Sum<O, V>(a3, lanes);
+                for (; j < n; j++)
+                {
+                    s0 += pk[j] * r0[j]; s1 += pk[j] * r1[j]; s2 += pk[j] * r2[j]; s3 += pk[j] * r3[j];
+                }
+                output[o] += s0;
+                if (count > 1) output[o + 1] += s1;
+                if (count > 2) output[o + 2] += s2;
+                if (count > 3) output[o + 3] += s3;
+            }
+        }
+    }
+
+    private static float Sum<O, V>(V v, float* lanes) where O : ISimdOps<V, float> where V : struct
+    {
+        O.Store(v, lanes);
+        float s = 0;
+        for (int t = 0; t < O.Count; t++) s += lanes[t];
+        return s;
     }
 }

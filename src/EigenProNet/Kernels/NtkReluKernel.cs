@@ -69,21 +69,22 @@ public sealed class NtkReluKernel : Kernel
         }
     }
 
-    private protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context)
+    private protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then)
     {
         if (Depth == 1 && Bias == 0)
         {
-            Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context);
+            Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context, then);
             return;
         }
         float b2 = (float)(Bias * Bias);
         var path = context.Path;
         // The arc-cosine recursion runs inside the GEMM on each finished block of C, while it is in cache.
-        void Tail(int row0, int rows, int col0, int cols)
+        void Tail(int worker, int row0, int rows, int col0, int cols)
         {
             var zNorms = b.Statistics.Slice(col0, cols);
             for (int i = row0; i < row0 + rows; i++)
                 ArcCosineRecursion.Apply(path, output.Row(i).Slice(col0, cols), zNorms, a.Statistics[i], b2, Depth, UnitSphere);
+            then?.Invoke(worker, row0, rows, col0, cols);
         }
         Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context, Tail);
     }

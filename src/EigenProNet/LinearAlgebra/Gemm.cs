@@ -115,10 +115,10 @@ internal readonly record struct GemmOperand<T>(T[] Data, long Offset, int Rows, 
 
 /// <summary>
 /// Work on a finished block of C — rows [row0, row0 + rows) × columns [col0, col0 + columns) — run by the GEMM's own
-/// worker right after the block's last K slab, while it is still in that core's cache (the kernels' elementwise tails).
-/// Blocks partition C; each is handed over exactly once.
+/// worker <paramref name="worker"/> (0 ≤ worker &lt; the context's threads) right after the block's last K slab, while
+/// it is still in that core's cache (the kernels' elementwise tails). Blocks partition C; each is handed over once.
 /// </summary>
-internal delegate void GemmEpilogue(int row0, int rows, int col0, int columns);
+internal delegate void GemmEpilogue(int worker, int row0, int rows, int col0, int columns);
 
 /// <summary>
 /// The packed GEMM driver, written once for float and double: <c>C = α·op(A)·op(B) + β·C</c> for row-major C.
@@ -154,7 +154,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
         if (k == 0 || T.IsZero(alpha))
         {
             ScaleC(c, beta);
-            epilogue?.Invoke(0, m, 0, n);
+            epilogue?.Invoke(0, 0, m, 0, n);
             return;
         }
 
@@ -222,7 +222,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                                         if (epilogue is not null && pc + kcCur == k && g1 > g0)
                                         {
                                             int r0 = ic + g0 * kernel.MR, c0 = nStart + jb * nc;
-                                            epilogue(r0, Math.Min(ic + mcCur, ic + g1 * kernel.MR) - r0, c0, Math.Min(nc, nEnd - c0));
+                                            epilogue(t, r0, Math.Min(ic + mcCur, ic + g1 * kernel.MR) - r0, c0, Math.Min(nc, nEnd - c0));
                                         }
                                     }
                                 }
