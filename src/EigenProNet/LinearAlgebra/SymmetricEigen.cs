@@ -119,19 +119,14 @@ public static class SymmetricEigen
         var d = new double[n];
         var e = new double[n];
         var tau = new double[n];
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         Tridiagonalize(w, n, d, e, tau, context);
-        double t1 = sw.Elapsed.TotalSeconds;
         var q = new double[(long)n * n];
         TridiagonalEigen.Solve(d, e, q, n, context);
-        double t2 = sw.Elapsed.TotalSeconds;
         ApplyReflectors(w, n, tau, q, context);
-        if (n >= 1000 && Environment.GetEnvironmentVariable("EVD_PHASES") == "1") Console.Error.WriteLine($"TMP symv {TmpSymv:F3} gemm {TmpGemm:F3} phases: tri {t1:F3} dc {t2 - t1:F3} back {sw.Elapsed.TotalSeconds - t2:F3}");
         return (d, q);
     }
 
     private const int PanelWidth = 32;
-    internal static double TmpSymv, TmpGemm;
 
     /// <summary>
     /// Reduces the symmetric n×n array to tridiagonal form T = QᵀAQ, Q = H_0⋯H_{n−3}, H_k = I − τ_k v_k v_kᵀ
@@ -186,9 +181,7 @@ public static class SymmetricEigen
                     continue;
                 }
                 // W(:, j) = τ·(A22·v − V·(Wᵀv) − W·(Vᵀv)), then W(:, j) −= (τ/2)(W(:, j)ᵀv)·v.
-                var swS = System.Diagnostics.Stopwatch.StartNew();
                 symv.Multiply(a, i + 1, x, wj);
-                TmpSymv += swS.Elapsed.TotalSeconds;
                 for (int p = 0; p < j; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<double>(w, p * n + i + 1, m), x);
                 for (int p = 0; p < j; p++) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(a, (k0 + p) * n + i + 1, m), -t[p], wj, wj);
                 for (int p = 0; p < j; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<double>(a, (k0 + p) * n + i + 1, m), x);
@@ -203,10 +196,8 @@ public static class SymmetricEigen
             var v2 = new DoubleBlock(a, (long)k0 * n + r0, kb, m2, n);
             var w2 = new DoubleBlock(w, r0, kb, m2, n);
             var a22 = new DoubleBlock(a, (long)r0 * n + r0, m2, m2, n);
-            var swG = System.Diagnostics.Stopwatch.StartNew();
             DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, v2, w2, 1, a22, upperOnly: true, context);
             DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, w2, v2, 1, a22, upperOnly: true, context);
-            TmpGemm += swG.Elapsed.TotalSeconds;
         }
         if (n >= 1) d[n - 1] = a[(long)(n - 1) * n + n - 1];
         if (n >= 1) e[n - 1] = 0;
