@@ -73,20 +73,28 @@ public static class SymmetricEigen
         for (int i0 = 0; i0 < n; i0 += tile)
             for (int j0 = 0; j0 < n; j0 += tile)
                 for (int i = i0; i < Math.Min(n, i0 + tile); i++)
-                    for (int j = j0; j < Math.Min(n, j0 + tile); j++)
-                        w[(long)i * n + j] = 0.5 * ((double)a[i, j] + a[j, i]);
+                {
+                    var ai = a.Row(i);
+                    long wi = (long)i * n;
+                    for (int j = j0; j < Math.Min(n, j0 + tile); j++) w[wi + j] = 0.5 * ((double)ai[j] + a.RefAt(j, i));
+                }
         var (values, columns) = Decompose(w, n, context);
         // Descending order; eigenvector columns move with their values.
         var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
         var vectors = new Matrix(n, k);
         var sorted = new double[k];
         for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
-        for (int i = 0; i < n; i++)
+        int threads = Math.Min((context ?? ComputeContext.Default).Threads, Math.Max(1, n / 256));
+        Parallelism.Run(threads, t =>
         {
-            var row = vectors.Row(i);
-            long src = (long)i * n;
-            for (int j = 0; j < k; j++) row[j] = (float)columns[src + order[j]];
-        }
+            var (r0, r1) = Parallelism.Share(n, t, threads);
+            for (int i = r0; i < r1; i++)
+            {
+                var row = vectors.Row(i);
+                var src = new ReadOnlySpan<double>(columns, i * n, n);
+                for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
+            }
+        });
         return new EigenDecomposition(sorted, vectors);
     }
 
@@ -103,10 +111,13 @@ public static class SymmetricEigen
         for (int i0 = 0; i0 < n; i0 += tile)
             for (int j0 = 0; j0 <= i0; j0 += tile)
                 for (int i = i0; i < Math.Min(n, i0 + tile); i++)
+                {
+                    var ai = a.Row(i);
                     for (int j = j0; j < Math.Min(i, j0 + tile); j++)
-                        if (Math.Abs(a[i, j] - a[j, i]) > SymmetryTolerance * scale)
+                        if (Math.Abs(ai[j] - a.RefAt(j, i)) > SymmetryTolerance * scale)
                             throw new ArgumentException(
                                 $"Expected a symmetric matrix, found A[{i},{j}] = {a[i, j]} but A[{j},{i}] = {a[j, i]} (tolerance {SymmetryTolerance} × max|A| = {SymmetryTolerance * scale:G3}).", name);
+                }
     }
 
     /// <summary>
