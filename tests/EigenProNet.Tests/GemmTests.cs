@@ -238,4 +238,19 @@ public class GemmTests
         AssertClose(exact, mag, c1!, 200, "scalar, 1 thread");
         AssertClose(exact, mag, c2!, 200, "default");
     }
+
+    [Fact]
+    public void ManyConcurrentProductsCompleteAndAgree()
+    {
+        // More multi-threaded products at once than there are cores: the thread pool cannot start every worker of
+        // every product together. Workers claim work rather than wait for each other, so all finish, identically.
+        var a = Reference.Random(300, 400, 21);
+        var b = Reference.Random(400, 350, 22);
+        var (exact, mag) = Reference.Gemm(Transpose.No, Transpose.No, 1, a, b, 0, new Matrix(300, 350));
+        var results = new Matrix[12];
+        var context = Reference.Context(SimdCapabilities.Best, 2);
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 6 }, i => results[i] = Gemm.Multiply(a, b, context: context));
+        AssertClose(exact, mag, results[0], 400, "concurrent");
+        foreach (var r in results) Assert.Equal(results[0].Data, r.Data);
+    }
 }

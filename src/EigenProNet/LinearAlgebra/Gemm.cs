@@ -173,9 +173,13 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
             nc = Math.Min(nc, RoundUp((n + blocks - 1) / blocks, kernel.NR));
         }
         T[] packA = ArrayPool<T>.Shared.Rent(mc * kc);
-        // One team of workers for the whole product, meeting at a barrier between packing A and using it (and before
-        // the next slab overwrites it): a fork-join per phase costs a thread wake-up each time.
-        using var barrier = threads > 1 ? new Barrier(threads) : null;
+        // One team of workers for the whole product (a thread-pool fork-join per K slab pays a thread wake-up each
+        // time). Within each (MC block, KC slab) step the workers claim A panels to pack, wait until all are packed,
+        // then claim the step's tasks; before the next step repacks A, they wait until every task of this one is done.
+        // Work is claimed, never assigned, and a worker only waits for work another running worker has claimed, so
+        // the product completes however many of the workers the scheduler actually runs at once.
+        int rowBlocks = (m + mc - 1) / mc, slabs = (k + kc - 1) / kc;
+        var counters = new int[rowBlocks * slabs * 4];   // per step: panels claimed, panels packed, tasks claimed, tasks done
         try
         {
             Parallelism.Run(threads, t =>
@@ -186,6 +190,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                     fixed (T* pa = packA)
                     fixed (T* pb = packB)
                     {
+                        int step = 0, previousTasks = 0;
                         for (int ic = 0; ic < m; ic += mc)
                         {
                             int mcCur = Math.Min(mc, m - ic);
@@ -197,23 +202,32 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                             // When N is narrow, split the M panels too so every thread has work.
                             int mGroups = Math.Max(1, Math.Min(mPanels, (threads + ncBlocks - 1) / ncBlocks));
                             int tasks = ncBlocks * mGroups;
-                            int used = Math.Min(threads, tasks);
-                            for (int pc = 0; pc < k; pc += kc)
+                            // Claims come in one contiguous share per worker (consecutive tasks share a packed B block);
+                            // in a triangle the work per B block grows along N, so there tasks are claimed one at a time.
+                            int packChunk = Math.Max(1, (mPanels + threads - 1) / threads);
+                            int packChunks = (mPanels + packChunk - 1) / packChunk;
+                            int taskChunk = triangle == Triangle.Full ? Math.Max(1, (tasks + threads - 1) / threads) : 1;
+                            int taskChunks = (tasks + taskChunk - 1) / taskChunk;
+                            for (int pc = 0; pc < k; pc += kc, step++)
                             {
                                 int kcCur = Math.Min(kc, k - pc);
                                 T betaCur = pc == 0 ? beta : T.One;
                                 var job = new Job(kernel, transA, transB, alpha, betaCur, a, b, c, ic, mcCur, pc, kcCur, nc, nStart, nEnd, triangle);
-                                var (p0, p1) = Parallelism.Share(mPanels, t, threads);
-                                job.PackA(pa, p0, p1);
-                                barrier?.SignalAndWait();
-                                if (t < used)
+                                ref int panelsClaimed = ref counters[4 * step], panelsPacked = ref counters[4 * step + 1];
+                                ref int tasksClaimed = ref counters[4 * step + 2], tasksDone = ref counters[4 * step + 3];
+                                if (step > 0) WaitFor(ref counters[4 * step - 1], previousTasks);   // the last step's products are done with A
+                                for (int chunk; (chunk = Interlocked.Increment(ref panelsClaimed) - 1) < packChunks;)
                                 {
-                                    // Full products split the tasks into contiguous runs (consecutive tasks share a packed B
-                                    // block). In a triangle the work per B block grows along N, so there they are dealt round-robin.
-                                    var (t0, t1) = triangle == Triangle.Full ? Parallelism.Share(tasks, t, used) : (t, tasks);
-                                    int stride = triangle == Triangle.Full ? 1 : used;
-                                    int packed = -1;
-                                    for (int task = t0; task < t1; task += stride)
+                                    int p0 = chunk * packChunk, p1 = Math.Min(mPanels, p0 + packChunk);
+                                    job.PackA(pa, p0, p1);
+                                    Interlocked.Add(ref panelsPacked, p1 - p0);
+                                }
+                                WaitFor(ref panelsPacked, mPanels);
+                                int packed = -1;
+                                for (int chunk; (chunk = Interlocked.Increment(ref tasksClaimed) - 1) < taskChunks;)
+                                {
+                                    int task1 = Math.Min(tasks, (chunk + 1) * taskChunk);
+                                    for (int task = chunk * taskChunk; task < task1; task++)
                                     {
                                         int jb = task / mGroups, g = task % mGroups;
                                         if (jb != packed) { job.PackB(pb, jb); packed = jb; }
@@ -225,8 +239,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                                             epilogue(t, r0, Math.Min(ic + mcCur, ic + g1 * kernel.MR) - r0, c0, Math.Min(nc, nEnd - c0));
                                         }
                                     }
+                                    Interlocked.Add(ref tasksDone, task1 - chunk * taskChunk);
                                 }
-                                barrier?.SignalAndWait();
+                                previousTasks = tasks;
                             }
                         }
                     }
@@ -238,6 +253,13 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
     }
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>Spins (then yields) until <paramref name="counter"/> reaches <paramref name="target"/>: the waits are short.</summary>
+    private static void WaitFor(ref int counter, int target)
+    {
+        var spin = new SpinWait();
+        while (Volatile.Read(ref counter) < target) spin.SpinOnce(sleep1Threshold: -1);   // never a 1 ms sleep
+    }
 
     private static void ScaleC(GemmOperand<T> c, T beta)
     {
