@@ -36,25 +36,28 @@ internal static class TridiagonalEigen
         for (int i = 0; i < n; i++) d[i] /= scale;
         var es = new double[n];
         for (int i = 0; i < n - 1; i++) es[i] = e[i] / scale;
-        var scratch = new Scratch(n, context ?? ComputeContext.Default);
-        Recurse(d, es, q, n, 0, n, scratch);
+        var scratch = new Scratch(n);
+        Recurse(d, es, q, n, 0, n, scratch, context ?? ComputeContext.Default);
         for (int i = 0; i < n; i++) d[i] *= scale;
     }
 
     /// <summary>
-    /// Buffers shared by all merges (they run one after another), sized for the largest: fresh multi-megabyte arrays
-    /// per merge cost more in page faults than the copies themselves.
+    /// Buffers shared by all merges, sized for the largest: fresh multi-megabyte arrays per merge cost more in page
+    /// faults than the copies themselves. The merge of block [lo, lo + m) uses the m² elements from lo·n on, so the
+    /// merges of disjoint blocks — the two halves solved at the same time — never share a byte.
     /// </summary>
-    private sealed class Scratch(int n, ComputeContext context)
+    private sealed class Scratch(int n)
     {
-        public ComputeContext Context { get; } = context;
         /// <summary>The block's eigenvector columns, regrouped (m×m, row stride m).</summary>
         public readonly double[] Work = new double[(long)n * n];
         /// <summary>The secular eigenvectors, rows in the regrouped order (K×K).</summary>
         public readonly double[] U = new double[(long)n * n];
     }
 
-    private static void Recurse(double[] d, double[] e, double[] q, int n, int lo, int m, Scratch scratch)
+    /// <summary>Blocks at least this large solve their two halves at the same time, on half the threads each.</summary>
+    private const int ParallelHalves = 384;
+
+    private static void Recurse(double[] d, double[] e, double[] q, int n, int lo, int m, Scratch scratch, ComputeContext context)
     {
         if (m <= Leaf)
         {
@@ -67,9 +70,22 @@ internal static class TridiagonalEigen
         // T = diag(T1 − ρ·e_k e_kᵀ, T2 − ρ·e_1 e_1ᵀ) + ρ·u uᵀ with u = [e_k; sign(β)·e_1].
         d[lo + k - 1] -= rho;
         d[lo + k] -= rho;
-        Recurse(d, e, q, n, lo, k, scratch);
-        Recurse(d, e, q, n, lo + k, m - k, scratch);
-        Merge(d, q, n, lo, m, k, rho, beta < 0 ? -1 : 1, scratch);
+        if (m >= ParallelHalves && context.Threads > 1)
+        {
+            // The halves are independent: below the top merges their work is too small to feed every thread, so
+            // they run side by side instead (each with half the threads, on disjoint parts of q and the scratch).
+            var first = context.WithThreads(context.Threads / 2);
+            var second = context.WithThreads(context.Threads - context.Threads / 2);
+            Parallel.Invoke(
+                () => Recurse(d, e, q, n, lo, k, scratch, first),
+                () => Recurse(d, e, q, n, lo + k, m - k, scratch, second));
+        }
+        else
+        {
+            Recurse(d, e, q, n, lo, k, scratch, context);
+            Recurse(d, e, q, n, lo + k, m - k, scratch, context);
+        }
+        Merge(d, q, n, lo, m, k, rho, beta < 0 ? -1 : 1, scratch, context);
     }
 
     private static void SolveLeaf(double[] d, double[] e, double[] q, int n, int lo, int m)
@@ -90,8 +106,10 @@ internal static class TridiagonalEigen
     /// Merges the solved halves [lo, lo+k) and [lo+k, lo+m) of the diagonal block at lo: deflation (dlaed2), the
     /// secular equation, and the block's new eigenvectors Q·U written straight back into q (dlaed3).
     /// </summary>
-    private static void Merge(double[] d, double[] q, int n, int lo, int m, int k, double rho, int sign, Scratch scratch)
+    private static void Merge(double[] d, double[] q, int n, int lo, int m, int k, double rho, int sign, Scratch scratch,
+        ComputeContext context)
     {
+        long area = (long)lo * n;   // this block's part of the scratch arrays
         // The update vector z = Qbᵀu / √2: the last row of the first half's vectors and the first of the second's.
         var z = new double[m];
         for (int j = 0; j < k; j++) z[j] = q[(long)(lo + k - 1) * n + lo + j] / Math.Sqrt(2);
@@ -165,7 +183,7 @@ internal static class TridiagonalEigen
         for (int j = 0; j < deflated.Count; j++) column[deflated[j]] = kk + j;
 
         var work = scratch.Work;
-        int threads = (long)m * m > 100_000 ? scratch.Context.Threads : 1;
+        int threads = (long)m * m > 100_000 ? context.Threads : 1;
         Parallelism.Run(threads, th =>
         {
             var (i0, i1) = Parallelism.Share(m, th, threads);
@@ -179,7 +197,7 @@ internal static class TridiagonalEigen
                     row[p] = c * xp + s * xj;
                     row[j] = c * xj - s * xp;
                 }
-                long w0 = (long)i * m;
+                long w0 = area + (long)i * m;
                 for (int c = 0; c < m; c++) work[w0 + column[c]] = row[c];
             }
         });
@@ -191,17 +209,17 @@ internal static class TridiagonalEigen
             var zk = new double[kk];
             for (int i = 0; i < kk; i++) { dk[i] = dd[kept[i]]; zk[i] = z[kept[i]]; }
             var u = scratch.U;
-            SecularEigenvectors(dk, zk, rho, values, u, rowOfU, scratch.Context.Threads);
+            SecularEigenvectors(dk, zk, rho, values, u, rowOfU, context.Threads, uOffset: area);
             // q[lo + rows, lo : lo+kk] = work[rows, range]·U[range, :] for each half.
-            var ub = DoubleBlock.Of(u, kk, kk);
-            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, new DoubleBlock(work, 0, k, top + both, m), ub.Block(0, 0, top + both, kk),
-                0, new DoubleBlock(q, (long)lo * n + lo, k, kk, n), context: scratch.Context);
-            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, new DoubleBlock(work, (long)k * m + top, m - k, kk - top, m),
-                ub.Block(top, 0, kk - top, kk), 0, new DoubleBlock(q, (long)(lo + k) * n + lo, m - k, kk, n), context: scratch.Context);
+            var ub = new DoubleBlock(u, area, kk, kk, kk);
+            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, new DoubleBlock(work, area, k, top + both, m), ub.Block(0, 0, top + both, kk),
+                0, new DoubleBlock(q, (long)lo * n + lo, k, kk, n), context: context);
+            DoubleGemm.Compute(Transpose.No, Transpose.No, 1, new DoubleBlock(work, area + (long)k * m + top, m - k, kk - top, m),
+                ub.Block(top, 0, kk - top, kk), 0, new DoubleBlock(q, (long)(lo + k) * n + lo, m - k, kk, n), context: context);
         }
         for (int j = 0; j < deflated.Count; j++) values[kk + j] = dd[deflated[j]];
         if (kk < m)
-            for (int i = 0; i < m; i++) Array.Copy(work, (long)i * m + kk, q, (long)(lo + i) * n + lo + kk, m - kk);
+            for (int i = 0; i < m; i++) Array.Copy(work, area + (long)i * m + kk, q, (long)(lo + i) * n + lo + kk, m - kk);
         Array.Copy(values, 0, d, lo, m);
     }
 
@@ -212,7 +230,7 @@ internal static class TridiagonalEigen
     /// Each root is kept as (origin pole, offset) so that d_i − λ_j is formed without cancellation.
     /// </summary>
     internal static void SecularEigenvectors(double[] dk, double[] zk, double rho, double[] values, double[] u, int[] rowOf, int maxThreads = 1,
-        int maxIterations = MaxSecularIterations)
+        int maxIterations = MaxSecularIterations, long uOffset = 0)
     {
         int kk = dk.Length;
         var origin = new int[kk];
@@ -233,13 +251,17 @@ internal static class TridiagonalEigen
 
         // Gu–Eisenstat: the z for which the computed roots are exact (its sign from the original z).
         var zh = new double[kk];
-        for (int i = 0; i < kk; i++)
+        Parallelism.Run(threads, th =>
         {
-            double p = -Delta(i, kk - 1) / rho;
-            for (int j = 0; j < i; j++) p *= Delta(i, j) / (dk[i] - dk[j]);
-            for (int j = i + 1; j < kk; j++) p *= Delta(i, j - 1) / (dk[i] - dk[j]);
-            zh[i] = Math.CopySign(Math.Sqrt(Math.Max(p, 0)), zk[i]);
-        }
+            var (i0, i1) = Parallelism.Share(kk, th, threads);
+            for (int i = i0; i < i1; i++)
+            {
+                double p = -Delta(i, kk - 1) / rho;
+                for (int j = 0; j < i; j++) p *= Delta(i, j) / (dk[i] - dk[j]);
+                for (int j = i + 1; j < kk; j++) p *= Delta(i, j - 1) / (dk[i] - dk[j]);
+                zh[i] = Math.CopySign(Math.Sqrt(Math.Max(p, 0)), zk[i]);
+            }
+        });
         Parallelism.Run(threads, th =>
         {
             var (j0, j1) = Parallelism.Share(kk, th, threads);
@@ -249,11 +271,11 @@ internal static class TridiagonalEigen
                 for (int i = 0; i < kk; i++)
                 {
                     double x = zh[i] / Delta(i, j);
-                    u[(long)rowOf[i] * kk + j] = x;
+                    u[uOffset + (long)rowOf[i] * kk + j] = x;
                     norm += x * x;
                 }
                 norm = 1 / Math.Sqrt(norm);
-                for (int i = 0; i < kk; i++) u[(long)i * kk + j] *= norm;
+                for (int i = 0; i < kk; i++) u[uOffset + (long)i * kk + j] *= norm;
             }
         });
     }
