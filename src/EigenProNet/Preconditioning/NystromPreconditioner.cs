@@ -52,6 +52,12 @@ public sealed record NystromOptions
 
     /// <summary>Threads and SIMD path of the kernel block, the eigensolver and every correction (default: all cores, widest path).</summary>
     public ComputeContext? Compute { get; init; }
+
+    /// <summary>
+    /// The subsample itself, as distinct indices into the points (SubsampleSize of them), instead of a draw from
+    /// <see cref="Seed"/>: a recorder pins the subsample so that every snapshot sees the same points.
+    /// </summary>
+    public IReadOnlyList<int>? SubsampleIndices { get; init; }
 }
 
 /// <summary>
@@ -144,24 +150,75 @@ public sealed class NystromPreconditioner
 
     /// <summary>
     /// correction = U·diag(r)·Uᵀ·(K(X_b, S)ᵀ·G), written into <paramref name="output"/> (s × c), from the kernel
-    /// block <paramref name="batchBySubsample"/> = K(X_b, S) and the batch gradient <paramref name="gradient"/> (b × c).
+    /// block <paramref name="batchBySubsample"/> = K(X_b, S) and the batch gradient <paramref name="gradient"/> (b × c):
+    /// <see cref="Project"/> then <see cref="Lift"/>. Allocates its two small intermediates; a training loop keeps
+    /// them instead (<see cref="Solvers.EigenProIteration"/>).
     /// </summary>
     public void Correction(MatrixView batchBySubsample, MatrixView gradient, MatrixView output)
     {
+        var projected = new Matrix(Directions, gradient.Columns);
+        Project(batchBySubsample, gradient, projected, new Matrix(SubsampleSize, gradient.Columns));
+        Lift(projected, output);
+    }
+
+    /// <summary>
+    /// output (k × c) = Uᵀ·K(S, X_b)·G, computed as Uᵀ·(K(X_b, S)ᵀ·G) through <paramref name="scratch"/> (s × c): the
+    /// batch gradient seen by the flattened directions. Caller-owned buffers; nothing is allocated.
+    /// </summary>
+    /// <exception cref="ArgumentException">A shape does not fit s, k or the gradient.</exception>
+    public void Project(MatrixView batchBySubsample, MatrixView gradient, MatrixView output, MatrixView scratch)
+    {
         int s = SubsampleSize, c = gradient.Columns;
         Guard.Shape(batchBySubsample, gradient.Rows, s, nameof(batchBySubsample));
-        Guard.Shape(output, s, c, nameof(output));
+        Guard.Shape(output, Directions, c, nameof(output));
+        Guard.Shape(scratch, s, c, nameof(scratch));
+        if (Directions == 0) return;
+        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, batchBySubsample, gradient, 0f, scratch, _compute);
+        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, Eigenvectors, scratch, 0f, output, _compute);
+    }
+
+    /// <summary>
+    /// output (s × c) = U·diag(r)·projected: the correction to the subsample's weights. <paramref name="projected"/>
+    /// (k × c, from <see cref="Project"/>) is scaled by r in place.
+    /// </summary>
+    /// <exception cref="ArgumentException">A shape does not fit s, k or the projection.</exception>
+    public void Lift(MatrixView projected, MatrixView output)
+    {
+        int c = projected.Columns;
+        Guard.Shape(projected, Directions, c, nameof(projected));
+        Guard.Shape(output, SubsampleSize, c, nameof(output));
         if (Directions == 0) { output.Fill(0f); return; }
-        var kg = new Matrix(s, c);
-        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, batchBySubsample, gradient, 0f, kg, _compute);
-        var projected = new Matrix(Directions, c);
-        Gemm.Compute(Transpose.Yes, Transpose.No, 1f, Eigenvectors, kg, 0f, projected, _compute);
         for (int i = 0; i < Directions; i++)
-        {
-            var row = projected.Row(i);
-            for (int j = 0; j < c; j++) row[j] *= _coefficients[i];
-        }
+            System.Numerics.Tensors.TensorPrimitives.Multiply(projected.Row(i), _coefficients[i], projected.Row(i));
         Gemm.Compute(Transpose.No, Transpose.No, 1f, Eigenvectors, projected, 0f, output, _compute);
+    }
+
+    /// <summary>
+    /// output (p × k) = K(Z, S)·U·diag(r) from <paramref name="pointsBySubsample"/> = K(Z, S) (p × s): the lift
+    /// evaluated at other points, which EigenPro 3 precomputes once for its centers (spec eigenpro.md §2.3).
+    /// </summary>
+    /// <exception cref="ArgumentException">A shape does not fit s or k.</exception>
+    public void LiftAt(MatrixView pointsBySubsample, MatrixView output)
+    {
+        Guard.Columns(pointsBySubsample, SubsampleSize, nameof(pointsBySubsample));
+        Guard.Shape(output, pointsBySubsample.Rows, Directions, nameof(output));
+        if (Directions == 0) return;
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, pointsBySubsample, Eigenvectors, 0f, output, _compute);
+        for (int i = 0; i < output.Rows; i++)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(output.Row(i), _coefficients, output.Row(i));
+    }
+
+    private static int[] CheckIndices(IReadOnlyList<int> given, int s, int n)
+    {
+        if (given.Count != s)
+            throw new ArgumentException($"Expected {s} subsample indices (the subsample size), found {given.Count}.", "options");
+        var seen = new HashSet<int>();
+        foreach (int i in given)
+        {
+            if (i < 0 || i >= n) throw new ArgumentException($"Subsample index {i} is outside the {n} points.", "options");
+            if (!seen.Add(i)) throw new ArgumentException($"Subsample index {i} appears twice.", "options");
+        }
+        return [.. given];
     }
 
     /// <summary>
@@ -184,7 +241,7 @@ public sealed class NystromPreconditioner
         if (options.Directions is int k0 && (k0 < 0 || k0 > s - 1))
             throw new ArgumentException($"The number of directions must be in [0, s − 1 = {s - 1}], found {k0}.", nameof(options));
 
-        var indices = Preprocessing.Permutation(n, new Random(options.Seed))[..s];
+        var indices = options.SubsampleIndices is { } given ? CheckIndices(given, s, n) : Preprocessing.Permutation(n, new Random(options.Seed))[..s];
         Array.Sort(indices);
         var subsamplePoints = new Matrix(s, points.Dimension);
         for (int i = 0; i < s; i++) points.Points.Row(indices[i]).CopyTo(subsamplePoints.Row(i));

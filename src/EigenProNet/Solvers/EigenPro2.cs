@@ -137,17 +137,12 @@ public sealed class EigenPro2 : IKernelSolver
         var model = new KernelModel(Kernel, x, weights, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
         var random = new Random(o.Seed);
-        var subsample = pre.SubsampleIndices;
-        var xb = new Matrix(batch, x.Columns);
-        var residual = new Matrix(batch, c);
-        var kbs = new Matrix(batch, s);
-        var correction = new Matrix(s, c);
+        var iteration = new EigenProIteration(points, pre, c, batch, step, budget, compute);
         int batches = (n + batch - 1) / batch;
         var reports = new List<EpochReport>();
         Matrix? bestWeights = null;
         double bestMse = double.PositiveInfinity;
         int bestEpoch = 0;
-        float fstep = (float)step;
 
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
@@ -157,36 +152,7 @@ public sealed class EigenPro2 : IKernelSolver
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int start = bi * batch, m = Math.Min(batch, n - start);
-                var ids = order.AsSpan(start, m);
-                var xbView = xb.RowBlock(0, m);
-                for (int i = 0; i < m; i++) x.Row(ids[i]).CopyTo(xbView.Row(i));
-                var batchRows = Kernel.Prepare(xbView, "batch", compute);
-                var g = residual.RowBlock(0, m);
-                // 1. G = K(X_B, X)·α − Y_B
-                Kernel.Multiply(batchRows, points, weights, g, budget, cancellationToken: cancellationToken, context: compute);
-                for (int i = 0; i < m; i++)
-                {
-                    var gi = g.Row(i);
-                    var yi = y.Row(ids[i]);
-                    for (int j = 0; j < c; j++) gi[j] -= yi[j];
-                }
-                // 3. the correction from K(X_B, S), before α changes (both updates use the same G).
-                var kb = kbs.RowBlock(0, m);
-                Kernel.Evaluate(batchRows, pre.Subsample, kb, compute);
-                pre.Correction(kb, g, correction);
-                // 2. α[B] −= η·G;  4. α[S] += η·correction  (scatter-add: an index may be in both).
-                for (int i = 0; i < m; i++)
-                {
-                    var wi = weights.Row(ids[i]);
-                    var gi = g.Row(i);
-                    for (int j = 0; j < c; j++) wi[j] -= fstep * gi[j];
-                }
-                for (int i = 0; i < subsample.Count; i++)
-                {
-                    var wi = weights.Row(subsample[i]);
-                    var ci = correction.Row(i);
-                    for (int j = 0; j < c; j++) wi[j] += fstep * ci[j];
-                }
+                iteration.Step(order.AsSpan(start, m), y, weights, cancellationToken);
                 progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
             }
             double seconds = epochClock.Elapsed.TotalSeconds;
