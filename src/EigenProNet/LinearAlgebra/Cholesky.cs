@@ -27,41 +27,87 @@ public sealed class CholeskyFactor
     /// <summary>Order n.</summary>
     public int Size => Lower.Rows;
 
-    /// <summary>Solves (A + jitter·I)·X = B for X (n × c); forward then back substitution, accumulated in float64.</summary>
+    /// <summary>L in float64 (row-major n × n), made on the first solve and kept: solves then run as float64 GEMMs.</summary>
+    private double[]? _lower64;
+    private readonly object _gate = new();
+
+    private const int SolveBlock = 128;
+
+    /// <summary>
+    /// Solves (A + jitter·I)·X = B for X (n × c) in float64: blocked forward then back substitution, the products
+    /// with the off-diagonal blocks of L as float64 GEMMs and the 128×128 diagonal blocks by substitution. The first
+    /// call keeps a float64 copy of L (8·n² bytes); later solves (a solver projecting every batch) reuse it.
+    /// </summary>
     /// <exception cref="ArgumentException">B does not have n rows, or holds NaN/Inf.</exception>
     public Matrix Solve(MatrixView b)
     {
         Guard.Rows(b, Size, nameof(b));
         Guard.AllFinite(b, nameof(b));
         int n = Size, c = b.Columns;
+        var result = new Matrix(n, c);
+        if (n == 0 || c == 0) return result;
+        var l = Lower64();
         var x = new double[(long)n * c];
-        for (int i = 0; i < n; i++) for (int j = 0; j < c; j++) x[(long)i * c + j] = b[i, j];
-        var l = Lower;
-        // Columns of the right-hand side are independent: split them over the threads.
-        int threads = Math.Max(1, Math.Min(_context.Threads, c));
-        Parallelism.Run(threads, t =>
+        for (int i = 0; i < n; i++)
         {
-            var (c0, c1) = Parallelism.Share(c, t, threads);
-            for (int j = c0; j < c1; j++)
+            var bi = b.Row(i);
+            for (int j = 0; j < c; j++) x[(long)i * c + j] = bi[j];
+        }
+        var lb = DoubleBlock.Of(l, n, n);
+        var xb = DoubleBlock.Of(x, n, c);
+        // L·Y = B: X_I ← (X_I − L[I, 0:I]·X[0:I]) solved with L_II.
+        for (int i0 = 0; i0 < n; i0 += SolveBlock)
+        {
+            int nb = Math.Min(SolveBlock, n - i0);
+            if (i0 > 0)
+                DoubleGemm.Compute(Transpose.No, Transpose.No, -1, lb.Block(i0, 0, nb, i0), xb.Block(0, 0, i0, c), 1, xb.Block(i0, 0, nb, c),
+                    context: _context);
+            for (int i = i0; i < i0 + nb; i++)
             {
-                for (int i = 0; i < n; i++)                       // L·y = b
+                long li = (long)i * n;
+                for (int j = 0; j < c; j++)
                 {
                     double s = x[(long)i * c + j];
-                    var row = l.Row(i);
-                    for (int p = 0; p < i; p++) s -= row[p] * x[(long)p * c + j];
-                    x[(long)i * c + j] = s / row[i];
-                }
-                for (int i = n - 1; i >= 0; i--)                  // Lᵀ·x = y
-                {
-                    double s = x[(long)i * c + j];
-                    for (int p = i + 1; p < n; p++) s -= l.Data[(long)p * n + i] * x[(long)p * c + j];
-                    x[(long)i * c + j] = s / l.Data[(long)i * n + i];
+                    for (int p = i0; p < i; p++) s -= l[li + p] * x[(long)p * c + j];
+                    x[(long)i * c + j] = s / l[li + i];
                 }
             }
-        });
-        var result = new Matrix(n, c);
+        }
+        // Lᵀ·X = Y: X_I ← (X_I − L[I+1:, I]ᵀ·X[I+1:]) solved with L_IIᵀ, last block first.
+        for (int i0 = (n - 1) / SolveBlock * SolveBlock; i0 >= 0; i0 -= SolveBlock)
+        {
+            int nb = Math.Min(SolveBlock, n - i0), i1 = i0 + nb;
+            if (i1 < n)
+                DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, lb.Block(i1, i0, n - i1, nb), xb.Block(i1, 0, n - i1, c), 1,
+                    xb.Block(i0, 0, nb, c), context: _context);
+            for (int i = i1 - 1; i >= i0; i--)
+            {
+                for (int j = 0; j < c; j++)
+                {
+                    double s = x[(long)i * c + j];
+                    for (int p = i + 1; p < i1; p++) s -= l[(long)p * n + i] * x[(long)p * c + j];
+                    x[(long)i * c + j] = s / l[(long)i * n + i];
+                }
+            }
+        }
         for (long i = 0; i < x.Length; i++) result.Data[i] = (float)x[i];
         return result;
+    }
+
+    private double[] Lower64()
+    {
+        lock (_gate)
+        {
+            if (_lower64 is not null) return _lower64;
+            int n = Size;
+            var l = new double[(long)n * n];
+            for (int i = 0; i < n; i++)
+            {
+                var row = Lower.Row(i);
+                for (int j = 0; j <= i; j++) l[(long)i * n + j] = row[j];
+            }
+            return _lower64 = l;
+        }
     }
 }
 
