@@ -44,12 +44,14 @@ public interface ITrainingObserver
 /// <summary>The hyper-parameters a solver chose (reported by the CLI's JSON summary).</summary>
 public sealed record SolverSettings
 {
-    /// <summary>"eigenpro2" or "direct".</summary>
+    /// <summary>"eigenpro2", "eigenpro3" or "direct".</summary>
     public required string Solver { get; init; }
     /// <summary>Kernel description.</summary>
     public required string Kernel { get; init; }
     /// <summary>Training rows n.</summary>
     public int TrainingRows { get; init; }
+    /// <summary>Number of centers p (EigenPro 3; the training rows otherwise).</summary>
+    public int? Centers { get; init; }
     /// <summary>Nyström subsample size s.</summary>
     public int? SubsampleSize { get; init; }
     /// <summary>The reference's top_q: flattened directions + 1 (the tail is λ_q).</summary>
@@ -66,6 +68,16 @@ public sealed record SolverSettings
     public double? TopEigenvalue { get; init; }
     /// <summary>λ₁′ after preconditioning.</summary>
     public double? PreconditionedTopEigenvalue { get; init; }
+    /// <summary>The tail eigenvalue the preconditioner flattens down to.</summary>
+    public double? TailEigenvalue { get; init; }
+    /// <summary>EigenPro 3's projection: "exact" or "inexact".</summary>
+    public string? Projection { get; init; }
+    /// <summary>Nyström sample of the centers for the inexact projection.</summary>
+    public int? ProjectionSubsampleSize { get; init; }
+    /// <summary>Batch size of the inexact projection's EigenPro 2 iterations.</summary>
+    public int? ProjectionBatchSize { get; init; }
+    /// <summary>Settings that were adjusted (clamped sample sizes, capped batch), in words.</summary>
+    public IReadOnlyList<string>? Warnings { get; init; }
     /// <summary>Critical batch size m*.</summary>
     public int? CriticalBatchSize { get; init; }
     /// <summary>Largest batch the memory budget allows.</summary>

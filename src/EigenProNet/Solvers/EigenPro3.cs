@@ -1,0 +1,329 @@
+using System.Diagnostics;
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+using EigenProNet.Preconditioning;
+
+namespace EigenProNet.Solvers;
+
+/// <summary>How EigenPro 3 projects each preconditioned step onto span{k(z_j, ·)} (spec eigenpro.md §2.5).</summary>
+public enum ProjectionMode
+{
+    /// <summary>Exact when the p × p centers matrix and its float64 factor fit the memory budget, else inexact.</summary>
+    Auto,
+    /// <summary>θ = K(Z, Z)⁻¹·h from a Cholesky factor of K(Z, Z) computed once: nearly free per batch.</summary>
+    Exact,
+    /// <summary>The reference's: EigenPro 2 epochs over the centers with their own preconditioner, from θ = 0 each time.</summary>
+    Inexact,
+}
+
+/// <summary>Settings of <see cref="EigenPro3"/> (spec eigenpro.md §2; every null is chosen automatically).</summary>
+public sealed record EigenPro3Options
+{
+    /// <summary>Number of epochs.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>The centers Z (p × d, scaled like the training data); null takes <see cref="CenterCount"/> random training rows.</summary>
+    public Matrix? Centers { get; init; }
+
+    /// <summary>Number p of random training rows taken as centers when <see cref="Centers"/> is null (drawn with <see cref="Seed"/>).</summary>
+    public int CenterCount { get; init; } = 5000;
+
+    /// <summary>Data Nyström sample s_x (the reference's 5 000; the dynamics study used 2 000); clamped to n with a warning.</summary>
+    public int DataSubsampleSize { get; init; } = 5000;
+
+    /// <summary>Directions q_x the data preconditioner flattens (the reference's level 500); clamped to s_x − 1.</summary>
+    public int DataLevel { get; init; } = 500;
+
+    /// <summary>Projection onto the centers' span.</summary>
+    public ProjectionMode Projection { get; init; } = ProjectionMode.Auto;
+
+    /// <summary>Nyström sample of the centers for the inexact projection (default min(p, 2000), 10 000 from p = 100 000).</summary>
+    public int? ProjectionSubsampleSize { get; init; }
+
+    /// <summary>EigenPro 2 epochs over the centers per inexact projection (the reference's 2).</summary>
+    public int ProjectionEpochs { get; init; } = 2;
+
+    /// <summary>Batch size; default int(β/λ_tail) as in the reference, capped by n and by the memory budget.</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Training rows evaluated after each epoch (a fixed random subset).</summary>
+    public int TrainEvaluationRows { get; init; } = 5000;
+
+    /// <summary>Seed of every random choice (centers, subsamples, shuffles).</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Working-memory budget: bounds the batch size and decides the projection mode.</summary>
+    public MemoryBudget? Budget { get; init; }
+
+    /// <summary>Threads and SIMD path.</summary>
+    public ComputeContext? Compute { get; init; }
+}
+
+/// <summary>
+/// EigenPro 3 (Abedsoltan, Belkin, Pandit, ICML 2023; spec eigenpro.md §2): a kernel model f(x) = Σ_j α_j k(x, z_j)
+/// whose p centers Z are decoupled from the n training points, trained by projected, preconditioned SGD towards the
+/// least-squares projected solution argmin ‖K(X, Z)·α − Y‖². Per batch B: G = K(X_B, Z)·α − Y_B,
+/// h = K(Z, X_B)·G − K(Z, S)·U·diag(r)·Uᵀ·K(S, X_B)·G, θ = K(Z, Z)⁻¹·h (the projection), α −= η·θ.
+/// </summary>
+public sealed class EigenPro3 : IKernelSolver
+{
+    /// <summary>Creates the solver.</summary>
+    public EigenPro3(Kernel kernel, EigenPro3Options? options = null)
+    {
+        Kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
+        Options = options ?? new EigenPro3Options();
+    }
+
+    /// <inheritdoc/>
+    public Kernel Kernel { get; }
+
+    /// <summary>The settings.</summary>
+    public EigenPro3Options Options { get; }
+
+    /// <summary>Bytes of the exact projection: K(Z, Z) in float32 and its factor in float32 and float64.</summary>
+    public static long ExactProjectionBytes(int p) => 16L * p * p;
+
+    /// <summary>Trains on scaled features <paramref name="x"/> (n × d) and targets <paramref name="y"/> (n × c).</summary>
+    /// <exception cref="ArgumentException">Empty data, mismatched shapes, NaN/Inf, or options out of range (the argument is named).</exception>
+    /// <exception cref="MemoryBudgetExceededException">One batch or the preconditioner does not fit the budget.</exception>
+    public TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
+        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 3");
+        var o = Options;
+        int n = x.Rows, c = y.Columns;
+        if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
+        if (o.ProjectionEpochs < 1) throw new ArgumentException($"Projection epochs must be at least 1, found {o.ProjectionEpochs}.", nameof(Options));
+        var budget = o.Budget ?? MemoryBudget.Default;
+        var compute = o.Compute ?? ComputeContext.Default;
+        var clock = Stopwatch.StartNew();
+        progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
+        var warnings = new List<string>();
+
+        var centers = Centers(x, o);
+        int p = centers.Rows;
+        var points = Kernel.Prepare(x, nameof(x), compute);
+        var z = Kernel.Prepare(centers, "centers", compute);
+
+        // Data preconditioner (§2.3): s_x random training rows, q_x directions, α = 1, EigenPro 3's step rule.
+        int s = o.DataSubsampleSize;
+        if (s < 2) throw new ArgumentException($"The data Nyström sample must be at least 2, found {s}.", nameof(Options));
+        if (s > n)
+        {
+            warnings.Add($"data Nyström sample {s} clamped to the {n} training rows");
+            s = n;
+        }
+        if (o.DataLevel < 1) throw new ArgumentException($"The data preconditioner level must be at least 1, found {o.DataLevel}.", nameof(Options));
+        int q = Math.Min(o.DataLevel, s - 1);
+        if (q < o.DataLevel) warnings.Add($"data preconditioner level {o.DataLevel} clamped to s − 1 = {q}");
+        var pre = NystromPreconditioner.Build(points, new NystromOptions
+        {
+            SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = StepRule.EigenPro3Data, Seed = o.Seed,
+            Budget = budget, Compute = compute,
+        }, cancellationToken);
+        observer?.OnPreconditioner(pre);
+
+        // Batch: the reference's int(β/λ_tail) can exceed n (one full-batch step per "epoch"): capped by n and memory.
+        // Per batch row: K(X_b, Z), K(X_b, S), the gathered features and the residual.
+        long bytesPerRow = 4L * (p + s + x.Columns + c);
+        int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 3 batch");
+        int critical = pre.CriticalBatchSize;
+        int batch = o.BatchSize ?? Math.Min(Math.Min(critical, n), memoryBatch);
+        if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", nameof(Options));
+        if (o.BatchSize is null && critical > batch)
+            warnings.Add($"batch size int(β/λ_tail) = {critical} capped to {batch} ({(critical > n ? "the training rows" : "the memory budget")})");
+        double step = pre.StepSize(batch);
+
+        // Projection (§2.5): exact by a Cholesky factor of K(Z, Z) when it fits, else EigenPro 2 over the centers.
+        var mode = o.Projection == ProjectionMode.Auto
+            ? ExactProjectionBytes(p) <= budget.Bytes ? ProjectionMode.Exact : ProjectionMode.Inexact
+            : o.Projection;
+        var projector = mode == ProjectionMode.Exact
+            ? Projector.Exact(z, budget, compute)
+            : Projector.Inexact(z, o, c, budget, compute, cancellationToken);
+
+        // K(Z, S)·U·diag(r): the correction evaluated at the centers, once (p × q).
+        var centersBySubsample = new Matrix(p, s);
+        Kernel.Evaluate(z, pre.Subsample, centersBySubsample, compute);
+        var liftAtCenters = new Matrix(p, pre.Directions);
+        pre.LiftAt(centersBySubsample, liftAtCenters);
+
+        var settings = new SolverSettings
+        {
+            Solver = "eigenpro3",
+            Kernel = Kernel.ToString(),
+            TrainingRows = n,
+            Centers = p,
+            SubsampleSize = s,
+            TopQ = pre.Directions,
+            BatchSize = batch,
+            StepSize = step,
+            Eta = step * batch,
+            Beta = pre.Beta,
+            TopEigenvalue = pre.Spectrum[0],
+            TailEigenvalue = pre.TailEigenvalue,
+            CriticalBatchSize = critical,
+            MemoryBatchLimit = memoryBatch,
+            Projection = mode == ProjectionMode.Exact ? "exact" : "inexact",
+            ProjectionSubsampleSize = projector.SubsampleSize,
+            ProjectionBatchSize = projector.BatchSize,
+            Warnings = warnings,
+            SetupSeconds = clock.Elapsed.TotalSeconds,
+            Seed = o.Seed,
+        };
+
+        var weights = new Matrix(p, c);
+        var model = new KernelModel(Kernel, centers, weights, classCount);
+        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
+        var step3 = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, compute);
+        var random = new Random(o.Seed);
+        int batches = (n + batch - 1) / batch;
+        var reports = new List<EpochReport>();
+        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            var order = Preprocessing.Permutation(n, random);
+            for (int bi = 0; bi < batches; bi++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = bi * batch, m = Math.Min(batch, n - start);
+                step3.Run(order.AsSpan(start, m), weights, (float)step, cancellationToken);
+                progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
+            }
+            double seconds = epochClock.Elapsed.TotalSeconds;
+            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(weights.Data)))
+                throw new InvalidOperationException($"Training diverged in epoch {epoch}: the weights are no longer finite (step {step:G4} per sample).");
+            progress?.Report(new TrainingProgress("evaluate", epoch, o.Epochs, batches, batches, n, epochClock.Elapsed));
+            var evalClock = Stopwatch.StartNew();
+            var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
+            var report = new EpochReport(epoch, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
+            reports.Add(report);
+            observer?.OnEpoch(report, model);
+        }
+        return new TrainingResult(model, reports, settings);
+    }
+
+    private Matrix Centers(Matrix x, EigenPro3Options o)
+    {
+        if (o.Centers is { } given)
+        {
+            if (given.Rows < 1) throw new ArgumentException("Expected at least one center, found none.", nameof(Options));
+            if (given.Columns != x.Columns)
+                throw new ArgumentException($"The centers have {given.Columns} features, the training data {x.Columns}.", nameof(Options));
+            Guard.AllFinite(given, "centers");
+            return given;
+        }
+        int p = o.CenterCount;
+        if (p < 1) throw new ArgumentException($"Expected at least one center, found {p}.", nameof(Options));
+        if (p > x.Rows) throw new ArgumentException($"Cannot sample {p} centers from {x.Rows} training rows.", nameof(Options));
+        var rows = Preprocessing.Permutation(x.Rows, new Random(o.Seed ^ 0x2c3))[..p];
+        Array.Sort(rows);
+        var centers = new Matrix(p, x.Columns);
+        for (int i = 0; i < p; i++) x.Row(rows[i]).CopyTo(centers.Row(i));
+        return centers;
+    }
+
+    /// <summary>One outer step of §2.4 with its buffers, allocated once for the largest batch.</summary>
+    private sealed class Step(Kernel kernel, KernelRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
+        Projector projector, int batch, int c, ComputeContext compute)
+    {
+        private readonly Matrix _xb = new(batch, points.Dimension), _kbz = new(batch, z.Count), _kbs = new(batch, pre.SubsampleSize);
+        private readonly Matrix _g = new(batch, c), _h = new(z.Count, c), _projected = new(pre.Directions, c), _scratch = new(pre.SubsampleSize, c);
+
+        public void Run(ReadOnlySpan<int> ids, Matrix weights, float step, CancellationToken ct)
+        {
+            int m = ids.Length;
+            var xb = _xb.RowBlock(0, m);
+            for (int i = 0; i < m; i++) points.Points.Row(ids[i]).CopyTo(xb.Row(i));
+            var rows = kernel.Prepare(xb, "batch", compute);
+            var kbz = _kbz.RowBlock(0, m);
+            kernel.Evaluate(rows, z, kbz, compute);                                              // K(X_B, Z)
+            var g = _g.RowBlock(0, m);
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, kbz, weights, 0f, g, compute);         // G = K(X_B, Z)·α − Y_B
+            for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), y.Row(ids[i]), g.Row(i));
+            Gemm.Compute(Transpose.Yes, Transpose.No, 1f, kbz, g, 0f, _h, compute);             // h = K(Z, X_B)·G …
+            if (pre.Directions > 0)
+            {
+                var kbs = _kbs.RowBlock(0, m);
+                kernel.Evaluate(rows, pre.Subsample, kbs, compute);
+                pre.Project(kbs, g, _projected, _scratch);                                     // … − K(Z, S)·U·diag(r)·Uᵀ·K(S, X_B)·G
+                Gemm.Compute(Transpose.No, Transpose.No, -1f, liftAtCenters, _projected, 1f, _h, compute);
+            }
+            var theta = projector.Project(_h, ct);                                             // θ ≈ K(Z, Z)⁻¹·h
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(theta.AsSpan(), -step, weights.AsSpan(), weights.AsSpan());
+        }
+    }
+
+    /// <summary>θ ≈ K(Z, Z)⁻¹·h, exactly (Cholesky) or by EigenPro 2 epochs over the centers (§2.5).</summary>
+    private sealed class Projector
+    {
+        private readonly CholeskyFactor? _factor;
+        private readonly EigenProIteration? _iteration;
+        private readonly int _epochs;
+        private readonly Random _random;
+        private readonly Matrix? _theta;
+
+        private Projector(CholeskyFactor? factor, EigenProIteration? iteration, int epochs, int seed, int p, int c)
+        {
+            _factor = factor;
+            _iteration = iteration;
+            _epochs = epochs;
+            _random = new Random(seed);
+            _theta = iteration is null ? null : new Matrix(p, c);
+        }
+
+        public int? SubsampleSize => _iteration?.Preconditioner.SubsampleSize;
+        public int? BatchSize => _iteration?.BatchSize;
+
+        public static Projector Exact(KernelRows z, MemoryBudget budget, ComputeContext compute)
+        {
+            int p = z.Count;
+            if (ExactProjectionBytes(p) > budget.Bytes)
+                throw new MemoryBudgetExceededException(
+                    $"The exact projection onto {p} centers needs {MemoryBudget.Format(ExactProjectionBytes(p))} (K(Z, Z) and its factor), more than the memory budget {budget}; use the inexact projection or raise the budget.");
+            var kzz = new Matrix(p, p);
+            z.Kernel.Evaluate(z, z, kzz, compute);
+            return new Projector(Cholesky.Factor(kzz, context: compute), null, 0, 0, p, 0);
+        }
+
+        public static Projector Inexact(KernelRows z, EigenPro3Options o, int c, MemoryBudget budget, ComputeContext compute, CancellationToken ct)
+        {
+            int p = z.Count;
+            int sz = Math.Min(p, o.ProjectionSubsampleSize ?? (p < 100_000 ? 2000 : 10_000));
+            if (sz < 2) throw new ArgumentException($"The inexact projection needs a Nyström sample of at least 2 centers, found {sz}.", nameof(o));
+            long bytesPerRow = 4L * (p + sz + z.Dimension + c);
+            int memoryBatch = budget.RowsThatFit(bytesPerRow, p, 1, "a projection batch");
+            // The centers' own preconditioner (§2.5): EigenPro 2's automatic q and damping, half its step in the linear regime.
+            var pre = NystromPreconditioner.Build(z, new NystromOptions
+            {
+                SubsampleSize = sz, DampingExponent = 0.95, MaxBatchSize = memoryBatch, StepRule = StepRule.EigenPro3Projection,
+                Seed = o.Seed + 1, Budget = budget, Compute = compute,
+            }, ct);
+            int batch = Math.Max(1, Math.Min(Math.Min(pre.CriticalBatchSize, memoryBatch), p));
+            var iteration = new EigenProIteration(z, pre, c, batch, pre.StepSize(batch), budget, compute);
+            return new Projector(null, iteration, o.ProjectionEpochs, o.Seed + 2, p, c);
+        }
+
+        /// <summary>θ for the right-hand side h (p × c); the returned matrix is reused by the next call.</summary>
+        public Matrix Project(Matrix h, CancellationToken ct)
+        {
+            if (_factor is not null) return _factor.Solve(h);
+            // EigenPro 2 over the centers with h as targets, from θ = 0 (no warm start, as the reference).
+            var theta = _theta!;
+            theta.AsSpan().Clear();
+            int p = theta.Rows, batch = _iteration!.BatchSize;
+            for (int epoch = 0; epoch < _epochs; epoch++)
+            {
+                var order = Preprocessing.Permutation(p, _random);
+                for (int start = 0; start < p; start += batch)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    _iteration.Step(order.AsSpan(start, Math.Min(batch, p - start)), h, theta, ct);
+                }
+            }
+            return theta;
+        }
+    }
+}

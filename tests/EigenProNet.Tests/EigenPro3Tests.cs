@@ -1,0 +1,99 @@
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Tests;
+
+public class EigenPro3Tests
+{
+    private static readonly LaplaceKernel Kernel = new(Math.Sqrt(10));
+
+    /// <summary>Spec §7.4: X ~ N(0, I) (n × 10), Z = p random rows of X, Y = K(X, Z)·A·0.1 (realizable by the centers).</summary>
+    private static (Matrix X, Matrix Y, Matrix Z) Realizable(int n, int p, int seed = 42)
+    {
+        var x = Matrix.RandomNormal(n, 10, seed);
+        var rows = EigenProNet.Data.Preprocessing.Permutation(n, new Random(seed))[..p];
+        var z = new Matrix(p, 10);
+        for (int i = 0; i < p; i++) x.Row(rows[i]).CopyTo(z.Row(i));
+        var a = Matrix.RandomNormal(p, 3, seed + 1, 0.1f);
+        return (x, Gemm.Multiply(Kernel.Evaluate(x, z), a), z);
+    }
+
+    private static double MeanSquare(Matrix m) => m.Data.Average(v => (double)v * v);
+
+    [Fact]
+    public void ExactProjectionConvergesToTheProjectedSolution()
+    {
+        // §7.4: EP3 with exact projection, s_x = 500, q_x = 50: train MSE decreases every epoch and the relative error
+        // ‖K(X, Z)·α − Y‖ / ‖Y‖ falls below 0.1 within 6 epochs (the realizable targets make the LS solution exact).
+        var (x, y, z) = Realizable(6000, 2500);
+        var result = new EigenPro3(Kernel, new EigenPro3Options
+        {
+            Epochs = 6, Centers = z, DataSubsampleSize = 500, DataLevel = 50, Projection = ProjectionMode.Exact, TrainEvaluationRows = 6000,
+        }).Fit(x, y);
+        var mse = result.Epochs.Select(e => e.TrainMse).ToArray();
+        for (int e = 1; e < mse.Length; e++) Assert.True(mse[e] < mse[e - 1], $"MSE {string.Join(", ", mse)}");
+        Assert.True(Math.Sqrt(mse[^1] / MeanSquare(y)) < 0.1, $"relative error {Math.Sqrt(mse[^1] / MeanSquare(y)):G3}");
+        Assert.Equal("exact", result.Settings.Projection);
+        Assert.Equal(2500, result.Settings.Centers);
+        // β = 1 for the Laplace kernel: the batch is int(1/λ_tail) and the per-sample step 1/(2β).
+        Assert.Equal((int)(1 / result.Settings.TailEigenvalue!.Value), result.Settings.BatchSize);
+        Assert.Equal(0.5, result.Settings.StepSize!.Value, 12);
+        Assert.Same(z, result.Model.Centers);
+    }
+
+    [Fact]
+    public void InexactProjectionAgreesWithTheExactOne()
+    {
+        var (x, y, z) = Realizable(3000, 800, seed: 7);
+        TrainingResult Run(ProjectionMode mode) => new EigenPro3(Kernel, new EigenPro3Options
+        {
+            Epochs = 4, Centers = z, DataSubsampleSize = 400, DataLevel = 40, Projection = mode, ProjectionEpochs = 2, TrainEvaluationRows = 3000,
+        }).Fit(x, y);
+        var exact = Run(ProjectionMode.Exact);
+        var inexact = Run(ProjectionMode.Inexact);
+        Assert.Equal("inexact", inexact.Settings.Projection);
+        Assert.True(inexact.Settings.ProjectionBatchSize > 0);
+        double scale = Math.Sqrt(MeanSquare(y));
+        var fe = exact.Model.Predict(x);
+        var fi = inexact.Model.Predict(x);
+        double diff = 0;
+        for (int i = 0; i < fe.Data.Length; i++) diff += Math.Pow(fe.Data[i] - fi.Data[i], 2);
+        double relative = Math.Sqrt(diff / fe.Data.Length) / scale;
+        // Two EigenPro 2 epochs per projection approximate K(Z, Z)⁻¹·h: both models end within 15 % of ‖Y‖ of each other.
+        Assert.True(relative < 0.15, $"exact and inexact differ by {relative:G3} of ‖Y‖");
+        Assert.True(Math.Sqrt(inexact.Epochs[^1].TrainMse / MeanSquare(y)) < 0.2);
+    }
+
+    [Fact]
+    public void SameSeedSameWeightsAndSampledCenters()
+    {
+        var (x, y, _) = Realizable(1500, 300, seed: 3);
+        var options = new EigenPro3Options { Epochs = 2, CenterCount = 300, DataSubsampleSize = 300, DataLevel = 30, Seed = 5 };
+        var a = new EigenPro3(Kernel, options).Fit(x, y);
+        var b = new EigenPro3(Kernel, options).Fit(x, y);
+        Assert.Equal(a.Model.Weights.Data, b.Model.Weights.Data);
+        Assert.Equal(a.Model.Centers.Data, b.Model.Centers.Data);
+        Assert.Equal(300, a.Model.Centers.Rows);
+    }
+
+    [Fact]
+    public void BadInputIsNamed()
+    {
+        var (x, y, z) = Realizable(400, 50, seed: 9);
+        ArgumentException Fails(EigenPro3Options o) => Assert.ThrowsAny<ArgumentException>(() => new EigenPro3(Kernel, o).Fit(x, y));
+        Assert.Contains("features", Fails(new EigenPro3Options { Centers = new Matrix(10, 9), DataSubsampleSize = 100 }).Message);
+        Assert.Contains("Cannot sample 401 centers", Fails(new EigenPro3Options { CenterCount = 401, DataSubsampleSize = 100 }).Message);
+        Assert.Contains("at least one center", Fails(new EigenPro3Options { CenterCount = 0 }).Message);
+        var nan = z.Clone();
+        nan[3, 4] = float.NaN;
+        Assert.Contains("(3, 4)", Fails(new EigenPro3Options { Centers = nan, DataSubsampleSize = 100 }).Message);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => new EigenPro3(Kernel).Fit(x, new Matrix(399, 3))).ParamName);
+        // A data sample larger than n is clamped, and the settings say so.
+        var clamped = new EigenPro3(Kernel, new EigenPro3Options { Epochs = 1, Centers = z, DataSubsampleSize = 5000, DataLevel = 20 }).Fit(x, y);
+        Assert.Equal(400, clamped.Settings.SubsampleSize);
+        Assert.Contains(clamped.Settings.Warnings!, w => w.Contains("clamped to the 400 training rows"));
+        Assert.Throws<MemoryBudgetExceededException>(() =>
+            new EigenPro3(Kernel, new EigenPro3Options { Centers = z, DataSubsampleSize = 100, Projection = ProjectionMode.Exact, Budget = new MemoryBudget(30_000) }).Fit(x, y));
+    }
+}
