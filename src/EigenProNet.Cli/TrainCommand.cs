@@ -15,15 +15,19 @@ internal static class TrainCommand
     {
         var common = new CommonOptions();
         var data = new DataOptions();
-        var solver = new Option<string>("--solver") { Description = "eigenpro2 | direct | auto (direct when n ≤ 5000 and K fits the budget).", DefaultValueFactory = _ => "eigenpro2" };
-        solver.AcceptOnlyFromAmong("eigenpro2", "direct", "auto");
+        var solver = new Option<string>("--solver") { Description = "eigenpro2 | eigenpro3 | direct | auto (direct when n ≤ 5000 and K fits the budget).", DefaultValueFactory = _ => "eigenpro2" };
+        solver.AcceptOnlyFromAmong("eigenpro2", "eigenpro3", "direct", "auto");
+        var centers = new Option<int>("--centers") { Description = "EigenPro 3: number p of random training rows used as centers.", DefaultValueFactory = _ => 5000 };
+        var dataLevel = new Option<int>("--data-level") { Description = "EigenPro 3: directions q the data preconditioner flattens.", DefaultValueFactory = _ => 500 };
+        var projection = new Option<string>("--projection") { Description = "EigenPro 3: auto | exact | inexact (auto: exact when K(Z, Z) and its factor fit the budget).", DefaultValueFactory = _ => "auto" };
+        projection.AcceptOnlyFromAmong("auto", "exact", "inexact");
         var kernel = new Option<string>("--kernel") { Description = "laplace | gaussian | ntk | ntk-sphere.", DefaultValueFactory = _ => "laplace" };
         kernel.AcceptOnlyFromAmong("laplace", "gaussian", "ntk", "ntk-sphere");
         var bandwidth = new Option<double>("--bandwidth") { Description = "Bandwidth L of the Laplace/Gaussian kernel.", DefaultValueFactory = _ => 5.0 };
         var depth = new Option<int>("--depth") { Description = "NTK depth.", DefaultValueFactory = _ => 2 };
         var bias = new Option<double>("--bias") { Description = "NTK bias.", DefaultValueFactory = _ => 0.0 };
         var epochs = new Option<int>("--epochs") { Description = "EigenPro epochs.", DefaultValueFactory = _ => 5 };
-        var subsample = new Option<int?>("--subsample-size") { Description = "Nyström subsample size s (default min(n, 2000), 12000 when n ≥ 100000)." };
+        var subsample = new Option<int?>("--subsample-size") { Description = "Nyström subsample size s (EigenPro 2: default min(n, 2000), 12000 when n ≥ 100000; EigenPro 3: the data sample, default 5000)." };
         var topQ = new Option<int?>("--top-q") { Description = "EigenPro top_q (q − 1 directions flattened; default automatic)." };
         var batch = new Option<int?>("--batch-size") { Description = "Batch size (default: critical batch size, capped by the memory budget)." };
         var eta = new Option<double?>("--eta") { Description = "Step size η (per batch; default automatic)." };
@@ -44,8 +48,9 @@ internal static class TrainCommand
               eigenpro train --data data/cifar10-sample --kernel laplace --bandwidth 1 --scaling l2 --epochs 5 --save model.epn
               eigenpro train --data fashion-mnist --kernel laplace --bandwidth 5 --epochs 5 --json
               eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
+              eigenpro train --data ../shared/data/cifar-10-batches-bin --solver eigenpro3 --centers 5000 --kernel ntk --scaling unit-range --epochs 10
             """)
-        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, scaling, trainRows, testRows, validation, evalRows, patience, save };
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, scaling, trainRows, testRows, validation, evalRows, patience, save };
         data.AddTo(command);
         common.AddTo(command);
 
@@ -95,9 +100,23 @@ internal static class TrainCommand
             TrainingResult result;
             try
             {
-                result = ProgressDisplay.Run(stderr, $"{chosen} {k}", progress => chosen == "direct"
-                    ? new DirectSolver(k, p.GetValue(ridge), budget, compute).Fit(train, test, progress, null, cancel.Token)
-                    : new EigenPro2(k, new EigenPro2Options
+                result = ProgressDisplay.Run(stderr, $"{chosen} {k}", progress => chosen switch
+                {
+                    "direct" => new DirectSolver(k, p.GetValue(ridge), budget, compute).Fit(train, test, progress, null, cancel.Token),
+                    "eigenpro3" => new EigenPro3(k, new EigenPro3Options
+                    {
+                        Epochs = p.GetValue(epochs),
+                        CenterCount = p.GetValue(centers),
+                        DataSubsampleSize = p.GetValue(subsample) ?? 5000,
+                        DataLevel = p.GetValue(dataLevel),
+                        Projection = p.GetValue(projection) switch { "exact" => ProjectionMode.Exact, "inexact" => ProjectionMode.Inexact, _ => ProjectionMode.Auto },
+                        BatchSize = p.GetValue(batch),
+                        TrainEvaluationRows = p.GetValue(evalRows),
+                        Seed = seed,
+                        Budget = budget,
+                        Compute = compute,
+                    }).Fit(train, test, progress, null, cancel.Token),
+                    _ => new EigenPro2(k, new EigenPro2Options
                     {
                         Epochs = p.GetValue(epochs),
                         SubsampleSize = p.GetValue(subsample),
@@ -109,7 +128,8 @@ internal static class TrainCommand
                         Seed = seed,
                         Budget = budget,
                         Compute = compute,
-                    }).Fit(train, test, progress, null, cancel.Token));
+                    }).Fit(train, test, progress, null, cancel.Token),
+                });
             }
             catch (OperationCanceledException)
             {
@@ -174,9 +194,14 @@ internal static class TrainCommand
     {
         var s = r.Settings;
         var inv = CultureInfo.InvariantCulture;
-        w.WriteLine(s.Solver == "direct"
-            ? string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, ridge {s.Ridge:G3}, jitter {s.Jitter:G3}, {s.SetupSeconds:F2} s")
-            : string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, top_q = {s.TopQ}, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"));
+        w.WriteLine(s.Solver switch
+        {
+            "direct" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, ridge {s.Ridge:G3}, jitter {s.Jitter:G3}, {s.SetupSeconds:F2} s"),
+            "eigenpro3" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, q = {s.TopQ}, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}, setup {s.SetupSeconds:F2} s"),
+            _ => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, top_q = {s.TopQ}, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"),
+        });
+        if (s.Warnings is { Count: > 0 } warnings)
+            foreach (var warning in warnings) w.WriteLine($"note: {warning}");
         w.WriteLine("epoch   seconds  train_mse  train_acc   test_mse   test_acc");
         foreach (var e in r.Epochs)
             w.WriteLine(string.Create(inv,

@@ -137,6 +137,39 @@ public class CliTests
     }
 
     [Fact]
+    public void EigenPro3OnTheBundledSampleSavesACentersModel()
+    {
+        using var dir = new TempDir();
+        string model = dir.File("ep3.epn");
+        var (code, stdout, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro3", "--centers", "600", "--subsample-size", "800",
+            "--data-level", "100", "--kernel", "laplace", "--bandwidth", "1", "--scaling", "l2", "--epochs", "2", "--batch-size", "500",
+            "--save", model, "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var settings = doc.RootElement.GetProperty("settings");
+        Assert.Equal("eigenpro3", settings.GetProperty("solver").GetString());
+        Assert.Equal(600, settings.GetProperty("centers").GetInt32());
+        Assert.Equal(800, settings.GetProperty("subsample_size").GetInt32());
+        Assert.Equal(500, settings.GetProperty("batch_size").GetInt32());
+        Assert.Equal("exact", settings.GetProperty("projection").GetString());
+        var epochs = doc.RootElement.GetProperty("epochs");
+        Assert.True(epochs[1].GetProperty("train_mse").GetDouble() < epochs[0].GetProperty("train_mse").GetDouble());
+        double accuracy = epochs[1].GetProperty("test_accuracy").GetDouble();
+        Assert.InRange(accuracy, 0.2, 1.0);
+        // The saved model holds the 600 centers, and predicts what the training run evaluated.
+        var saved = EigenProNet.Models.ModelFile.Load(model);
+        Assert.Equal(600, saved.Model.Centers.Rows);
+        (code, stdout, stderr) = Run("evaluate", "--model", model, "--data", Sample, "--json");
+        Assert.True(code == 0, stderr);
+        using var eval = JsonDocument.Parse(stdout);
+        Assert.Equal(accuracy, eval.RootElement.GetProperty("accuracy").GetDouble(), 9);
+        Assert.Equal(2, Run("train", "--data", Sample, "--solver", "eigenpro3", "--projection", "sometimes").Code);
+        (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro3", "--centers", "2001");
+        Assert.Equal(1, code);
+        Assert.Contains("Cannot sample 2001 centers from 2000 training rows", stderr);
+    }
+
+    [Fact]
     public void DirectSolverAndCsvThroughTheCli()
     {
         using var dir = new TempDir();
