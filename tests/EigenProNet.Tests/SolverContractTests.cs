@@ -1,0 +1,101 @@
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Tests;
+
+/// <summary>What every solver promises: shapes, named bad input, save → load → same predictions, cancellation within a batch, same seed → same weights.</summary>
+public class SolverContractTests
+{
+    private static readonly LaplaceKernel Kernel = new(2);
+
+    public static TheoryData<string> Solvers() => new() { "eigenpro2", "direct", "eigenpro3" };
+
+    private static IKernelSolver Create(string name, int seed = 1) => name switch
+    {
+        "eigenpro2" => new EigenPro2(Kernel, new EigenPro2Options { Epochs = 2, SubsampleSize = 200, BatchSize = 100, Seed = seed }),
+        "direct" => new DirectSolver(Kernel, 1e-3),
+        _ => new EigenPro3(Kernel, new EigenPro3Options { Epochs = 2, CenterCount = 150, DataSubsampleSize = 200, DataLevel = 40, BatchSize = 100, Seed = seed }),
+    };
+
+    /// <summary>Three Gaussian blobs in 10 dimensions: 600 training and 90 test rows.</summary>
+    private static (Dataset Train, Dataset Test) Blobs()
+    {
+        Dataset Make(int n, int seed)
+        {
+            var x = Matrix.RandomNormal(n, 10, seed);
+            var labels = new int[n];
+            for (int i = 0; i < n; i++)
+            {
+                labels[i] = i % 3;
+                x[i, labels[i]] += 3f;
+            }
+            return new Dataset(x, labels, 3, $"blobs{seed}", ["a", "b", "c"]);
+        }
+        return (Make(600, 1), Make(90, 2));
+    }
+
+    private sealed class Synchronous<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+
+    [Theory]
+    [MemberData(nameof(Solvers))]
+    public void ShapesSaveLoadAndSeeds(string name)
+    {
+        var (train, test) = Blobs();
+        var result = Create(name).Fit(train, test);
+        var model = result.Model;
+        Assert.Equal(3, model.ClassCount);
+        Assert.Equal(10, model.Dimension);
+        var outputs = model.Predict(test.Features);
+        Assert.Equal((90, 3), (outputs.Rows, outputs.Columns));
+        Assert.True(model.Score(test) > 0.8, $"{name}: accuracy {model.Score(test)}");
+        Assert.All(result.Epochs, e => Assert.NotNull(e.TestAccuracy));
+        using var dir = new TempDir();
+        model.Save(dir.File("m.epn"));
+        var loaded = KernelModel.Load(dir.File("m.epn"));
+        Assert.Equal(outputs.Data, loaded.Predict(test.Features).Data);
+        Assert.Equal(model.Predict(test.Features).Data, Create(name).Fit(train, test).Model.Predict(test.Features).Data);
+    }
+
+    [Theory]
+    [MemberData(nameof(Solvers))]
+    public void BadInputNamesTheArgument(string name)
+    {
+        var (train, _) = Blobs();
+        var solver = Create(name);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => solver.Fit(train.Features, new Matrix(599, 3))).ParamName);
+        var nanY = train.TargetMatrix();
+        nanY[5, 1] = float.NaN;
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => solver.Fit(train.Features, nanY)).ParamName);
+        var nanX = train.Features.Clone();
+        nanX[7, 2] = float.PositiveInfinity;
+        var e = Assert.Throws<ArgumentException>(() => solver.Fit(nanX, train.TargetMatrix()));
+        Assert.Equal("x", e.ParamName);
+        Assert.Contains("(7, 2)", e.Message);
+        Assert.Equal("validationX", Assert.Throws<ArgumentException>(() =>
+            solver.Fit(train.Features, train.TargetMatrix(), new Matrix(5, 9), new Matrix(5, 3))).ParamName);
+    }
+
+    [Theory]
+    [MemberData(nameof(Solvers))]
+    public void CancellationIsHonouredWithinOneBatch(string name)
+    {
+        var (train, _) = Blobs();
+        using var cts = new CancellationTokenSource();
+        int trainReportsAfterCancel = 0;
+        var progress = new Synchronous<TrainingProgress>(p =>
+        {
+            if (cts.IsCancellationRequested && p.Phase == "train") trainReportsAfterCancel++;
+            // Cancel as soon as training is under way: after the first batch, or during the direct solver's setup.
+            if ((p.Phase == "train" && p.Batch == 1) || (name == "direct" && p.Phase == "setup")) cts.Cancel();
+        });
+        Assert.ThrowsAny<OperationCanceledException>(() => Create(name).Fit(train, null, progress, null, cts.Token));
+        Assert.True(cts.IsCancellationRequested);
+        Assert.Equal(0, trainReportsAfterCancel);
+    }
+}
