@@ -98,4 +98,34 @@ public class SolverContractTests
         Assert.True(cts.IsCancellationRequested);
         Assert.Equal(0, trainReportsAfterCancel);
     }
+
+    private sealed class Recorder : ITrainingObserver
+    {
+        public readonly List<string> Events = [];
+        public float StartWeightsMagnitude = float.NaN;
+        public void OnPreconditioner(EigenProNet.Preconditioning.NystromPreconditioner preconditioner) => Events.Add($"pre {preconditioner.SubsampleSize}");
+        public void OnStart(KernelModel model)
+        {
+            Events.Add("start");
+            StartWeightsMagnitude = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(model.Weights.Data);
+        }
+        public void OnBatch(int epoch, int batch, KernelModel model) => Events.Add($"batch {epoch}.{batch}");
+        public void OnEpoch(EpochReport report, KernelModel model) => Events.Add($"epoch {report.Epoch}");
+    }
+
+    [Theory]
+    [InlineData("eigenpro2")]
+    [InlineData("eigenpro3")]
+    public void ObserversSeeTheStartEveryBatchAndEveryEpoch(string name)
+    {
+        var (train, _) = Blobs();
+        var recorder = new Recorder();
+        Create(name).Fit(train, null, null, recorder);
+        // 600 rows in batches of 100: 6 batches per epoch, 2 epochs, after the preconditioner and the t = 0 hook.
+        string[] expected = ["pre 200", "start",
+            .. Enumerable.Range(1, 6).Select(b => $"batch 1.{b}"), "epoch 1",
+            .. Enumerable.Range(1, 6).Select(b => $"batch 2.{b}"), "epoch 2"];
+        Assert.Equal(expected, recorder.Events);
+        Assert.Equal(0f, recorder.StartWeightsMagnitude);
+    }
 }

@@ -144,6 +144,7 @@ public sealed class EigenPro2 : IKernelSolver
         double bestMse = double.PositiveInfinity;
         int bestEpoch = 0;
 
+        observer?.OnStart(model);
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
@@ -153,6 +154,7 @@ public sealed class EigenPro2 : IKernelSolver
                 cancellationToken.ThrowIfCancellationRequested();
                 int start = bi * batch, m = Math.Min(batch, n - start);
                 iteration.Step(order.AsSpan(start, m), y, weights, cancellationToken);
+                observer?.OnBatch(epoch, bi + 1, model);
                 progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
             }
             double seconds = epochClock.Elapsed.TotalSeconds;

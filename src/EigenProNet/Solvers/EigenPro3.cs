@@ -181,6 +181,7 @@ public sealed class EigenPro3 : IKernelSolver
         var random = new Random(o.Seed);
         int batches = (n + batch - 1) / batch;
         var reports = new List<EpochReport>();
+        observer?.OnStart(model);
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
@@ -190,6 +191,7 @@ public sealed class EigenPro3 : IKernelSolver
                 cancellationToken.ThrowIfCancellationRequested();
                 int start = bi * batch, m = Math.Min(batch, n - start);
                 step3.Run(order.AsSpan(start, m), weights, (float)step, cancellationToken);
+                observer?.OnBatch(epoch, bi + 1, model);
                 progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
             }
             double seconds = epochClock.Elapsed.TotalSeconds;

@@ -37,6 +37,12 @@ public interface ITrainingObserver
     /// <summary>The preconditioner has been built (its eigensystem is readable from here on).</summary>
     void OnPreconditioner(NystromPreconditioner preconditioner) { }
 
+    /// <summary>Training is about to start (t = 0): <paramref name="model"/> holds the initial weights (do not modify it).</summary>
+    void OnStart(KernelModel model) { }
+
+    /// <summary>Batch <paramref name="batch"/> (1-based) of epoch <paramref name="epoch"/> has updated the weights (do not modify the model).</summary>
+    void OnBatch(int epoch, int batch, KernelModel model) { }
+
     /// <summary>An epoch has ended; <paramref name="model"/> is the current model (do not modify it).</summary>
     void OnEpoch(EpochReport report, KernelModel model) { }
 }
