@@ -96,4 +96,32 @@ public class EigenPro3Tests
         Assert.Throws<MemoryBudgetExceededException>(() =>
             new EigenPro3(Kernel, new EigenPro3Options { Centers = z, DataSubsampleSize = 100, Projection = ProjectionMode.Exact, Budget = new MemoryBudget(30_000) }).Fit(x, y));
     }
+
+    private sealed class Capture : ITrainingObserver
+    {
+        public IReadOnlyList<int>? Subsample;
+        public void OnPreconditioner(EigenProNet.Preconditioning.NystromPreconditioner preconditioner) => Subsample = preconditioner.SubsampleIndices;
+    }
+
+    [Fact]
+    public void DataSampleDrawnFromTheCentersGivesTheSameModelWithoutItsOwnKernelBlock()
+    {
+        // Sampled centers: the data Nyström sample is the first s of them, and K(X_b, S) a column block of K(X_b, Z).
+        // The same centers and the same sample given explicitly take the separate path; the models agree.
+        var (x, y, _) = Realizable(1200, 400, seed: 11);
+        var capture = new Capture();
+        var shared = new EigenPro3(Kernel, new EigenPro3Options { Epochs = 2, CenterCount = 400, DataSubsampleSize = 300, DataLevel = 30, Seed = 4 })
+            .Fit(x, y, observer: capture);
+        Assert.True(shared.Settings.DataSampleInCenters);
+        for (int i = 0; i < 300; i++) Assert.Equal(x.Row(capture.Subsample![i]).ToArray(), shared.Model.Centers.Row(i).ToArray());
+        var separate = new EigenPro3(Kernel, new EigenPro3Options
+        {
+            Epochs = 2, Centers = shared.Model.Centers, DataSubsampleSize = 300, DataLevel = 30, Seed = 4, DataSubsampleIndices = capture.Subsample,
+        }).Fit(x, y);
+        Assert.False(separate.Settings.DataSampleInCenters);
+        var a = shared.Model.Weights.Data;
+        var b = separate.Model.Weights.Data;
+        double scale = a.Max(v => Math.Abs(v));
+        for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4 * scale, $"weight {i}: {a[i]} vs {b[i]}");
+    }
 }

@@ -33,6 +33,12 @@ public sealed record EigenPro3Options
     /// <summary>Data Nyström sample s_x (the reference's 5 000; the dynamics study used 2 000); clamped to n with a warning.</summary>
     public int DataSubsampleSize { get; init; } = 5000;
 
+    /// <summary>
+    /// The data Nyström sample as training-row indices (DataSubsampleSize of them) instead of a random draw: a recorder
+    /// pins it so that every snapshot sees the same points.
+    /// </summary>
+    public IReadOnlyList<int>? DataSubsampleIndices { get; init; }
+
     /// <summary>Directions q_x the data preconditioner flattens (the reference's level 500); clamped to s_x − 1.</summary>
     public int DataLevel { get; init; } = 500;
 
@@ -102,11 +108,6 @@ public sealed class EigenPro3 : IKernelSolver
         progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
         var warnings = new List<string>();
 
-        var centers = Centers(x, o);
-        int p = centers.Rows;
-        var points = Kernel.Prepare(x, nameof(x), compute);
-        var z = Kernel.Prepare(centers, "centers", compute);
-
         // Data preconditioner (§2.3): s_x random training rows, q_x directions, α = 1, EigenPro 3's step rule.
         int s = o.DataSubsampleSize;
         if (s < 2) throw new ArgumentException($"The data Nyström sample must be at least 2, found {s}.", nameof(Options));
@@ -115,19 +116,23 @@ public sealed class EigenPro3 : IKernelSolver
             warnings.Add($"data Nyström sample {s} clamped to the {n} training rows");
             s = n;
         }
+        var (centers, shared) = Centers(x, o, o.DataSubsampleIndices is null ? s : int.MaxValue);
+        int p = centers.Rows;
+        var points = Kernel.Prepare(x, nameof(x), compute);
+        var z = Kernel.Prepare(centers, "centers", compute);
         if (o.DataLevel < 1) throw new ArgumentException($"The data preconditioner level must be at least 1, found {o.DataLevel}.", nameof(Options));
         int q = Math.Min(o.DataLevel, s - 1);
         if (q < o.DataLevel) warnings.Add($"data preconditioner level {o.DataLevel} clamped to s − 1 = {q}");
         var pre = NystromPreconditioner.Build(points, new NystromOptions
         {
             SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = StepRule.EigenPro3Data, Seed = o.Seed,
-            Budget = budget, Compute = compute,
+            Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
         }, cancellationToken);
         observer?.OnPreconditioner(pre);
 
         // Batch: the reference's int(β/λ_tail) can exceed n (one full-batch step per "epoch"): capped by n and memory.
-        // Per batch row: K(X_b, Z), K(X_b, S), the gathered features and the residual.
-        long bytesPerRow = 4L * (p + s + x.Columns + c);
+        // Per batch row: K(X_b, Z), K(X_b, S) (unless S is part of Z), the gathered features and the residual.
+        long bytesPerRow = 4L * (p + (shared is null ? s : 0) + x.Columns + c);
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 3 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(critical, n), memoryBatch);
@@ -169,6 +174,7 @@ public sealed class EigenPro3 : IKernelSolver
             Projection = mode == ProjectionMode.Exact ? "exact" : "inexact",
             ProjectionSubsampleSize = projector.SubsampleSize,
             ProjectionBatchSize = projector.BatchSize,
+            DataSampleInCenters = shared is not null,
             Warnings = warnings,
             SetupSeconds = clock.Elapsed.TotalSeconds,
             Seed = o.Seed,
@@ -177,7 +183,7 @@ public sealed class EigenPro3 : IKernelSolver
         var weights = new Matrix(p, c);
         var model = new KernelModel(Kernel, centers, weights, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        var step3 = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, compute);
+        var step3 = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared is not null, compute);
         var random = new Random(o.Seed);
         int batches = (n + batch - 1) / batch;
         var reports = new List<EpochReport>();
@@ -207,7 +213,13 @@ public sealed class EigenPro3 : IKernelSolver
         return new TrainingResult(model, reports, settings);
     }
 
-    private Matrix Centers(Matrix x, EigenPro3Options o)
+    /// <summary>
+    /// The centers, and — when they are s or more random training rows — the data Nyström sample taken from among
+    /// them (as training-row indices, sorted, and the centers reordered so that these come first in that order). Both
+    /// are then uniform random samples of the training rows, as in the reference, and K(X_b, S) is a column block of
+    /// K(X_b, Z), which each batch computes anyway: the data correction costs no kernel evaluations of its own.
+    /// </summary>
+    private static (Matrix Centers, int[]? Shared) Centers(Matrix x, EigenPro3Options o, int s)
     {
         if (o.Centers is { } given)
         {
@@ -215,23 +227,33 @@ public sealed class EigenPro3 : IKernelSolver
             if (given.Columns != x.Columns)
                 throw new ArgumentException($"The centers have {given.Columns} features, the training data {x.Columns}.", nameof(Options));
             Guard.AllFinite(given, "centers");
-            return given;
+            return (given, null);
         }
         int p = o.CenterCount;
         if (p < 1) throw new ArgumentException($"Expected at least one center, found {p}.", nameof(Options));
         if (p > x.Rows) throw new ArgumentException($"Cannot sample {p} centers from {x.Rows} training rows.", nameof(Options));
         var rows = Preprocessing.Permutation(x.Rows, new Random(o.Seed ^ 0x2c3))[..p];
-        Array.Sort(rows);
+        int[]? shared = null;
+        if (s <= p)
+        {
+            // The first s of the random draw are themselves a random sample: they become the data Nyström sample.
+            shared = rows[..s];
+            Array.Sort(shared);
+            Array.Sort(rows, s, p - s);
+            shared.CopyTo(rows, 0);
+        }
+        else Array.Sort(rows);
         var centers = new Matrix(p, x.Columns);
         for (int i = 0; i < p; i++) x.Row(rows[i]).CopyTo(centers.Row(i));
-        return centers;
+        return (centers, shared);
     }
 
     /// <summary>One outer step of §2.4 with its buffers, allocated once for the largest batch.</summary>
     private sealed class Step(Kernel kernel, KernelRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
-        Projector projector, int batch, int c, ComputeContext compute)
+        Projector projector, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
     {
-        private readonly Matrix _xb = new(batch, points.Dimension), _kbz = new(batch, z.Count), _kbs = new(batch, pre.SubsampleSize);
+        private readonly Matrix _xb = new(batch, points.Dimension), _kbz = new(batch, z.Count);
+        private readonly Matrix? _kbs = subsampleLeadsCenters ? null : new(batch, pre.SubsampleSize);
         private readonly Matrix _g = new(batch, c), _h = new(z.Count, c), _projected = new(pre.Directions, c), _scratch = new(pre.SubsampleSize, c);
 
         public void Run(ReadOnlySpan<int> ids, Matrix weights, float step, CancellationToken ct)
@@ -248,8 +270,14 @@ public sealed class EigenPro3 : IKernelSolver
             Gemm.Compute(Transpose.Yes, Transpose.No, 1f, kbz, g, 0f, _h, compute);             // h = K(Z, X_B)·G …
             if (pre.Directions > 0)
             {
-                var kbs = _kbs.RowBlock(0, m);
-                kernel.Evaluate(rows, pre.Subsample, kbs, compute);
+                // K(X_B, S): the first s columns of K(X_B, Z) when S leads the centers, else its own block.
+                MatrixView kbs;
+                if (_kbs is null) kbs = kbz.Block(0, 0, m, pre.SubsampleSize);
+                else
+                {
+                    kbs = _kbs.RowBlock(0, m);
+                    kernel.Evaluate(rows, pre.Subsample, kbs, compute);
+                }
                 pre.Project(kbs, g, _projected, _scratch);                                     // … − K(Z, S)·U·diag(r)·Uᵀ·K(S, X_B)·G
                 Gemm.Compute(Transpose.No, Transpose.No, -1f, liftAtCenters, _projected, 1f, _h, compute);
             }

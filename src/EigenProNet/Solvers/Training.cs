@@ -82,6 +82,8 @@ public sealed record SolverSettings
     public int? ProjectionSubsampleSize { get; init; }
     /// <summary>Batch size of the inexact projection's EigenPro 2 iterations.</summary>
     public int? ProjectionBatchSize { get; init; }
+    /// <summary>EigenPro 3: the data Nyström sample is drawn from among the (sampled) centers, so K(X_b, S) is part of K(X_b, Z).</summary>
+    public bool? DataSampleInCenters { get; init; }
     /// <summary>Settings that were adjusted (clamped sample sizes, capped batch), in words.</summary>
     public IReadOnlyList<string>? Warnings { get; init; }
     /// <summary>Critical batch size m*.</summary>
