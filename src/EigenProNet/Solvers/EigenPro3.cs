@@ -89,7 +89,7 @@ public sealed class EigenPro3 : IKernelSolver
     public EigenPro3Options Options { get; }
 
     /// <summary>Bytes of the exact projection: K(Z, Z) in float32 and its factor in float32 and float64.</summary>
-    public static long ExactProjectionBytes(int p) => 16L * p * p;
+    public static long ExactProjectionBytes(int p) => CenterProjection.ExactBytes(p);
 
     /// <summary>Trains on scaled features <paramref name="x"/> (n × d) and targets <paramref name="y"/> (n × c).</summary>
     /// <exception cref="ArgumentException">Empty data, mismatched shapes, NaN/Inf, or options out of range (the argument is named).</exception>
@@ -145,9 +145,15 @@ public sealed class EigenPro3 : IKernelSolver
         var mode = o.Projection == ProjectionMode.Auto
             ? ExactProjectionBytes(p) <= budget.Bytes ? ProjectionMode.Exact : ProjectionMode.Inexact
             : o.Projection;
+        // The inexact projection's own preconditioner (§2.5): s_z centers, EigenPro 2's automatic q and damping, and
+        // half its step in the linear regime.
         var projector = mode == ProjectionMode.Exact
-            ? Projector.Exact(z, budget, compute)
-            : Projector.Inexact(z, o, c, budget, compute, cancellationToken);
+            ? CenterProjection.Exact(z, budget, compute)
+            : CenterProjection.Inexact(z, new NystromOptions
+            {
+                SubsampleSize = Math.Min(p, o.ProjectionSubsampleSize ?? (p < 100_000 ? 2000 : 10_000)),
+                DampingExponent = 0.95, StepRule = StepRule.EigenPro3Projection, Seed = o.Seed + 1,
+            }, o.ProjectionEpochs, null, c, o.Seed + 2, budget, compute, cancellationToken);
 
         // K(Z, S)·U·diag(r): the correction evaluated at the centers, once (p × q).
         var centersBySubsample = new Matrix(p, s);
@@ -250,7 +256,7 @@ public sealed class EigenPro3 : IKernelSolver
 
     /// <summary>One outer step of §2.4 with its buffers, allocated once for the largest batch.</summary>
     private sealed class Step(Kernel kernel, KernelRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
-        Projector projector, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
+        CenterProjection projector, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
     {
         private readonly Matrix _xb = new(batch, points.Dimension), _kbz = new(batch, z.Count);
         private readonly Matrix? _kbs = subsampleLeadsCenters ? null : new(batch, pre.SubsampleSize);
@@ -283,77 +289,6 @@ public sealed class EigenPro3 : IKernelSolver
             }
             var theta = projector.Project(_h, ct);                                             // θ ≈ K(Z, Z)⁻¹·h
             System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(theta.AsSpan(), -step, weights.AsSpan(), weights.AsSpan());
-        }
-    }
-
-    /// <summary>θ ≈ K(Z, Z)⁻¹·h, exactly (Cholesky) or by EigenPro 2 epochs over the centers (§2.5).</summary>
-    private sealed class Projector
-    {
-        private readonly CholeskyFactor? _factor;
-        private readonly EigenProIteration? _iteration;
-        private readonly int _epochs;
-        private readonly Random _random;
-        private readonly Matrix? _theta;
-
-        private Projector(CholeskyFactor? factor, EigenProIteration? iteration, int epochs, int seed, int p, int c)
-        {
-            _factor = factor;
-            _iteration = iteration;
-            _epochs = epochs;
-            _random = new Random(seed);
-            _theta = iteration is null ? null : new Matrix(p, c);
-        }
-
-        public int? SubsampleSize => _iteration?.Preconditioner.SubsampleSize;
-        public int? BatchSize => _iteration?.BatchSize;
-
-        public static Projector Exact(KernelRows z, MemoryBudget budget, ComputeContext compute)
-        {
-            int p = z.Count;
-            if (ExactProjectionBytes(p) > budget.Bytes)
-                throw new MemoryBudgetExceededException(
-                    $"The exact projection onto {p} centers needs {MemoryBudget.Format(ExactProjectionBytes(p))} (K(Z, Z) and its factor), more than the memory budget {budget}; use the inexact projection or raise the budget.");
-            var kzz = new Matrix(p, p);
-            z.Kernel.Evaluate(z, z, kzz, compute);
-            return new Projector(Cholesky.Factor(kzz, context: compute), null, 0, 0, p, 0);
-        }
-
-        public static Projector Inexact(KernelRows z, EigenPro3Options o, int c, MemoryBudget budget, ComputeContext compute, CancellationToken ct)
-        {
-            int p = z.Count;
-            int sz = Math.Min(p, o.ProjectionSubsampleSize ?? (p < 100_000 ? 2000 : 10_000));
-            if (sz < 2) throw new ArgumentException($"The inexact projection needs a Nyström sample of at least 2 centers, found {sz}.", nameof(o));
-            long bytesPerRow = 4L * (p + sz + z.Dimension + c);
-            int memoryBatch = budget.RowsThatFit(bytesPerRow, p, 1, "a projection batch");
-            // The centers' own preconditioner (§2.5): EigenPro 2's automatic q and damping, half its step in the linear regime.
-            var pre = NystromPreconditioner.Build(z, new NystromOptions
-            {
-                SubsampleSize = sz, DampingExponent = 0.95, MaxBatchSize = memoryBatch, StepRule = StepRule.EigenPro3Projection,
-                Seed = o.Seed + 1, Budget = budget, Compute = compute,
-            }, ct);
-            int batch = Math.Max(1, Math.Min(Math.Min(pre.CriticalBatchSize, memoryBatch), p));
-            var iteration = new EigenProIteration(z, pre, c, batch, pre.StepSize(batch), budget, compute);
-            return new Projector(null, iteration, o.ProjectionEpochs, o.Seed + 2, p, c);
-        }
-
-        /// <summary>θ for the right-hand side h (p × c); the returned matrix is reused by the next call.</summary>
-        public Matrix Project(Matrix h, CancellationToken ct)
-        {
-            if (_factor is not null) return _factor.Solve(h);
-            // EigenPro 2 over the centers with h as targets, from θ = 0 (no warm start, as the reference).
-            var theta = _theta!;
-            theta.AsSpan().Clear();
-            int p = theta.Rows, batch = _iteration!.BatchSize;
-            for (int epoch = 0; epoch < _epochs; epoch++)
-            {
-                var order = Preprocessing.Permutation(p, _random);
-                for (int start = 0; start < p; start += batch)
-                {
-                    ct.ThrowIfCancellationRequested();
-                    _iteration.Step(order.AsSpan(start, Math.Min(batch, p - start)), h, theta, ct);
-                }
-            }
-            return theta;
         }
     }
 }
