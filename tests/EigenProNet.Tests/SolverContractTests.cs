@@ -11,13 +11,18 @@ public class SolverContractTests
 {
     private static readonly LaplaceKernel Kernel = new(2);
 
-    public static TheoryData<string> Solvers() => new() { "eigenpro2", "direct", "eigenpro3" };
+    public static TheoryData<string> Solvers() => new() { "eigenpro2", "direct", "eigenpro3", "eigenpro4" };
 
     private static IKernelSolver Create(string name, int seed = 1) => name switch
     {
         "eigenpro2" => new EigenPro2(Kernel, new EigenPro2Options { Epochs = 2, SubsampleSize = 200, BatchSize = 100, Seed = seed }),
         "direct" => new DirectSolver(Kernel, 1e-3),
-        _ => new EigenPro3(Kernel, new EigenPro3Options { Epochs = 2, CenterCount = 150, DataSubsampleSize = 200, DataLevel = 40, BatchSize = 100, Seed = seed }),
+        "eigenpro3" => new EigenPro3(Kernel, new EigenPro3Options { Epochs = 2, CenterCount = 150, DataSubsampleSize = 200, DataLevel = 40, BatchSize = 100, Seed = seed }),
+        _ => new EigenPro4(Kernel, new EigenPro4Options
+        {
+            Epochs = 2, CenterCount = 300, DataSubsampleSize = 200, DataLevel = 40, ModelSubsampleSize = 150, ModelLevel = 40, BatchSize = 100,
+            Projection = ProjectionMode.Inexact, Seed = seed,
+        }),
     };
 
     /// <summary>Three Gaussian blobs in 10 dimensions: 600 training and 90 test rows.</summary>

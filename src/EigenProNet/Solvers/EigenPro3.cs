@@ -116,7 +116,7 @@ public sealed class EigenPro3 : IKernelSolver
             warnings.Add($"data Nyström sample {s} clamped to the {n} training rows");
             s = n;
         }
-        var (centers, shared) = Centers(x, o, o.DataSubsampleIndices is null ? s : int.MaxValue);
+        var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
         int p = centers.Rows;
         var points = Kernel.Prepare(x, nameof(x), compute);
         var z = Kernel.Prepare(centers, "centers", compute);
@@ -217,41 +217,6 @@ public sealed class EigenPro3 : IKernelSolver
             observer?.OnEpoch(report, model);
         }
         return new TrainingResult(model, reports, settings);
-    }
-
-    /// <summary>
-    /// The centers, and — when they are s or more random training rows — the data Nyström sample taken from among
-    /// them (as training-row indices, sorted, and the centers reordered so that these come first in that order). Both
-    /// are then uniform random samples of the training rows, as in the reference, and K(X_b, S) is a column block of
-    /// K(X_b, Z), which each batch computes anyway: the data correction costs no kernel evaluations of its own.
-    /// </summary>
-    private static (Matrix Centers, int[]? Shared) Centers(Matrix x, EigenPro3Options o, int s)
-    {
-        if (o.Centers is { } given)
-        {
-            if (given.Rows < 1) throw new ArgumentException("Expected at least one center, found none.", nameof(Options));
-            if (given.Columns != x.Columns)
-                throw new ArgumentException($"The centers have {given.Columns} features, the training data {x.Columns}.", nameof(Options));
-            Guard.AllFinite(given, "centers");
-            return (given, null);
-        }
-        int p = o.CenterCount;
-        if (p < 1) throw new ArgumentException($"Expected at least one center, found {p}.", nameof(Options));
-        if (p > x.Rows) throw new ArgumentException($"Cannot sample {p} centers from {x.Rows} training rows.", nameof(Options));
-        var rows = Preprocessing.Permutation(x.Rows, new Random(o.Seed ^ 0x2c3))[..p];
-        int[]? shared = null;
-        if (s <= p)
-        {
-            // The first s of the random draw are themselves a random sample: they become the data Nyström sample.
-            shared = rows[..s];
-            Array.Sort(shared);
-            Array.Sort(rows, s, p - s);
-            shared.CopyTo(rows, 0);
-        }
-        else Array.Sort(rows);
-        var centers = new Matrix(p, x.Columns);
-        for (int i = 0; i < p; i++) x.Row(rows[i]).CopyTo(centers.Row(i));
-        return (centers, shared);
     }
 
     /// <summary>One outer step of §2.4 with its buffers, allocated once for the largest batch.</summary>

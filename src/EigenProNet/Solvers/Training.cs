@@ -50,7 +50,7 @@ public interface ITrainingObserver
 /// <summary>The hyper-parameters a solver chose (reported by the CLI's JSON summary).</summary>
 public sealed record SolverSettings
 {
-    /// <summary>"eigenpro2", "eigenpro3" or "direct".</summary>
+    /// <summary>"eigenpro2", "eigenpro3", "eigenpro4" or "direct".</summary>
     public required string Solver { get; init; }
     /// <summary>Kernel description.</summary>
     public required string Kernel { get; init; }
@@ -82,6 +82,8 @@ public sealed record SolverSettings
     public int? ProjectionSubsampleSize { get; init; }
     /// <summary>Batch size of the inexact projection's EigenPro 2 iterations.</summary>
     public int? ProjectionBatchSize { get; init; }
+    /// <summary>EigenPro 4: batches between delayed projections (T).</summary>
+    public int? ProjectionInterval { get; init; }
     /// <summary>EigenPro 3: the data Nyström sample is drawn from among the (sampled) centers, so K(X_b, S) is part of K(X_b, Z).</summary>
     public bool? DataSampleInCenters { get; init; }
     /// <summary>Settings that were adjusted (clamped sample sizes, capped batch), in words.</summary>

@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+using EigenProNet.Preconditioning;
+
+namespace EigenProNet.Solvers;
+
+/// <summary>Settings of <see cref="EigenPro4"/> (spec eigenpro.md §3.4; every null is chosen automatically).</summary>
+public sealed record EigenPro4Options
+{
+    /// <summary>Number of epochs.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>The centers Z (p × d); null takes <see cref="CenterCount"/> random training rows.</summary>
+    public Matrix? Centers { get; init; }
+
+    /// <summary>Number p of random training rows taken as centers when <see cref="Centers"/> is null.</summary>
+    public int CenterCount { get; init; } = 5000;
+
+    /// <summary>Data Nyström sample s_data (the reference's 3 000); clamped to n with a warning.</summary>
+    public int DataSubsampleSize { get; init; } = 3000;
+
+    /// <summary>Directions q_data the data preconditioner flattens (the reference's 150).</summary>
+    public int DataLevel { get; init; } = 150;
+
+    /// <summary>Nyström sample of the centers for the projection (the reference's 3 000), clamped to p.</summary>
+    public int ModelSubsampleSize { get; init; } = 3000;
+
+    /// <summary>Directions q_model the projection's preconditioner flattens (the reference's 150).</summary>
+    public int ModelLevel { get; init; } = 150;
+
+    /// <summary>Projection onto the centers (Auto: exact when K(Z, Z) and its factor fit the budget).</summary>
+    public ProjectionMode Projection { get; init; } = ProjectionMode.Auto;
+
+    /// <summary>The temporary centers may fill (coefficient − 1)·p rows between projections (the reference's 2).</summary>
+    public int TemporaryCentersCoefficient { get; init; } = 2;
+
+    /// <summary>Batch size; default min(10 000, m*_data), capped by n and the memory budget.</summary>
+    public int? BatchSize { get; init; }
+
+    /// <summary>Training rows evaluated after each epoch.</summary>
+    public int TrainEvaluationRows { get; init; } = 5000;
+
+    /// <summary>Seed of every random choice.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Working-memory budget.</summary>
+    public MemoryBudget? Budget { get; init; }
+
+    /// <summary>Threads and SIMD path.</summary>
+    public ComputeContext? Compute { get; init; }
+}
+
+/// <summary>
+/// EigenPro 4 (Abedsoltan, Ma, Pandit, Belkin, NeurIPS 2025; spec eigenpro.md §3): EigenPro 3's model on p centers,
+/// with the projection delayed. Between projections each batch X_b joins the model as temporary centers with weights
+/// −η·G and the data preconditioner's correction lives on the data-Nyström points; their evaluation at the centers
+/// is accumulated (acc), and every T batches (and at the end of each epoch) θ ≈ K(Z, Z)⁻¹·acc is folded into α and
+/// the temporary terms are dropped. An epoch then costs about O(n·p) instead of O(n·p + (n/b)·p²). Observers see
+/// <see cref="ITrainingObserver.OnBatch"/> after the batches that end with a projection, when the model is K(x, Z)·α.
+/// </summary>
+public sealed class EigenPro4 : IKernelSolver
+{
+    /// <summary>Creates the solver.</summary>
+    public EigenPro4(Kernel kernel, EigenPro4Options? options = null)
+    {
+        Kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
+        Options = options ?? new EigenPro4Options();
+    }
+
+    /// <inheritdoc/>
+    public Kernel Kernel { get; }
+
+    /// <summary>The settings.</summary>
+    public EigenPro4Options Options { get; }
+
+    /// <summary>Trains on scaled features <paramref name="x"/> (n × d) and targets <paramref name="y"/> (n × c).</summary>
+    /// <exception cref="ArgumentException">Bad shapes, NaN/Inf, options out of range, or p too small for one batch of temporary centers.</exception>
+    /// <exception cref="MemoryBudgetExceededException">A batch, the temporary centers or the preconditioners do not fit the budget.</exception>
+    public TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
+        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 4");
+        var o = Options;
+        int n = x.Rows, c = y.Columns;
+        if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
+        if (o.TemporaryCentersCoefficient < 2)
+            throw new ArgumentException($"The temporary-centers coefficient must be at least 2, found {o.TemporaryCentersCoefficient}.", nameof(Options));
+        var budget = o.Budget ?? MemoryBudget.Default;
+        var compute = o.Compute ?? ComputeContext.Default;
+        var clock = Stopwatch.StartNew();
+        progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
+        var warnings = new List<string>();
+
+        int s = o.DataSubsampleSize;
+        if (s < 2) throw new ArgumentException($"The data Nyström sample must be at least 2, found {s}.", nameof(Options));
+        if (s > n) { warnings.Add($"data Nyström sample {s} clamped to the {n} training rows"); s = n; }
+        if (o.DataLevel < 1) throw new ArgumentException($"The data preconditioner level must be at least 1, found {o.DataLevel}.", nameof(Options));
+        int q = Math.Min(o.DataLevel, s - 1);
+        var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, null);
+        int p = centers.Rows;
+        var points = Kernel.Prepare(x, nameof(x), compute);
+        var z = Kernel.Prepare(centers, "centers", compute);
+        var pre = NystromPreconditioner.Build(points, new NystromOptions
+        {
+            SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = StepRule.EigenPro4, Seed = o.Seed,
+            Budget = budget, Compute = compute, SubsampleIndices = shared,
+        }, cancellationToken);
+        observer?.OnPreconditioner(pre);
+
+        // Batch min(10 000, m*_data) capped by n and memory; T batches fill (coefficient − 1)·p temporary centers.
+        int capacity = (o.TemporaryCentersCoefficient - 1) * p;
+        long bytesPerRow = 4L * (p + capacity + (shared is null ? s : 0) + x.Columns + c);
+        int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 4 batch");
+        int critical = pre.CriticalBatchSize;
+        int batch = o.BatchSize ?? Math.Min(Math.Min(10_000, critical), Math.Min(n, memoryBatch));
+        if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", nameof(Options));
+        if (batch > capacity)
+            throw new ArgumentException(
+                $"{p} centers leave room for {capacity} temporary centers, fewer than one batch of {batch}: use at least {(batch + o.TemporaryCentersCoefficient - 2) / (o.TemporaryCentersCoefficient - 1)} centers, a smaller batch or a larger coefficient.",
+                nameof(Options));
+        int interval = Math.Max(1, capacity / batch);
+        double step = pre.StepSize(batch);
+        long temporaryBytes = 4L * capacity * (x.Columns + c);
+        if (temporaryBytes > budget.Bytes)
+            throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {budget}.");
+
+        var mode = o.Projection == ProjectionMode.Auto
+            ? CenterProjection.ExactBytes(p) <= budget.Bytes ? ProjectionMode.Exact : ProjectionMode.Inexact
+            : o.Projection;
+        int sModel = Math.Min(o.ModelSubsampleSize, p);
+        var projection = mode == ProjectionMode.Exact
+            ? CenterProjection.Exact(z, budget, compute)
+            : CenterProjection.Inexact(z, new NystromOptions
+            {
+                SubsampleSize = sModel, Directions = Math.Min(o.ModelLevel, sModel - 1), DampingExponent = 1.0,
+                StepRule = StepRule.EigenPro4, Seed = o.Seed + 1,
+            }, 1, 10_000, c, o.Seed + 2, budget, compute, cancellationToken);
+
+        var centersBySubsample = new Matrix(p, s);
+        Kernel.Evaluate(z, pre.Subsample, centersBySubsample, compute);
+        var liftAtCenters = new Matrix(p, pre.Directions);
+        pre.LiftAt(centersBySubsample, liftAtCenters);
+
+        var settings = new SolverSettings
+        {
+            Solver = "eigenpro4",
+            Kernel = Kernel.ToString(),
+            TrainingRows = n,
+            Centers = p,
+            SubsampleSize = s,
+            TopQ = pre.Directions,
+            BatchSize = batch,
+            StepSize = step,
+            Eta = step * batch,
+            Beta = pre.Beta,
+            TopEigenvalue = pre.Spectrum[0],
+            TailEigenvalue = pre.TailEigenvalue,
+            CriticalBatchSize = critical,
+            MemoryBatchLimit = memoryBatch,
+            Projection = projection.IsExact ? "exact" : "inexact",
+            ProjectionSubsampleSize = projection.SubsampleSize,
+            ProjectionBatchSize = projection.BatchSize,
+            ProjectionInterval = interval,
+            DataSampleInCenters = shared is not null,
+            Warnings = warnings,
+            SetupSeconds = clock.Elapsed.TotalSeconds,
+            Seed = o.Seed,
+        };
+
+        var state = new DelayedProjectionState(Kernel, points, y, z, pre, liftAtCenters, projection, capacity, batch, c, shared is not null, compute);
+        var model = new KernelModel(Kernel, centers, state.Alpha, classCount);
+        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
+        var random = new Random(o.Seed);
+        int batches = (n + batch - 1) / batch;
+        long globalStep = 0;
+        var reports = new List<EpochReport>();
+        observer?.OnStart(model);
+        for (int epoch = 1; epoch <= o.Epochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            var order = Preprocessing.Permutation(n, random);
+            for (int bi = 0; bi < batches; bi++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = bi * batch, m = Math.Min(batch, n - start);
+                state.Step(order.AsSpan(start, m), (float)step, cancellationToken);
+                // §3.7: project every T batches (the counter runs across epochs) and after the last batch of an epoch.
+                if ((globalStep + 1) % interval == 0 || bi == batches - 1) state.Project(cancellationToken);
+                globalStep++;
+                if (state.IsProjected) observer?.OnBatch(epoch, bi + 1, model);
+                progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
+            }
+            double seconds = epochClock.Elapsed.TotalSeconds;
+            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(state.Alpha.Data)))
+                throw new InvalidOperationException($"Training diverged in epoch {epoch}: the weights are no longer finite (step {step:G4} per sample).");
+            progress?.Report(new TrainingProgress("evaluate", epoch, o.Epochs, batches, batches, n, epochClock.Elapsed));
+            var evalClock = Stopwatch.StartNew();
+            var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
+            var report = new EpochReport(epoch, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
+            reports.Add(report);
+            observer?.OnEpoch(report, model);
+        }
+        return new TrainingResult(model, reports, settings);
+    }
+}
+
+/// <summary>
+/// EigenPro 4's training-time model and its bookkeeping (spec eigenpro.md §3.2, §3.6, §3.7): f(x) = K(x, Z)·α +
+/// K(x, T)·w_T + K(x, S)·w_S, with acc = K(Z, T)·w_T + K(Z, S)·w_S kept up to date so that a projection needs no
+/// kernel evaluation against the temporary centers.
+/// </summary>
+internal sealed class DelayedProjectionState
+{
+    private readonly Kernel _kernel;
+    private readonly KernelRows _points, _z;
+    private readonly Matrix _y, _liftAtCenters;
+    private readonly NystromPreconditioner _pre;
+    private readonly CenterProjection _projection;
+    private readonly ComputeContext _compute;
+    private readonly bool _subsampleLeadsCenters;
+    private readonly Matrix _temporary, _temporaryWeights, _nystromWeights, _acc;
+    private readonly Matrix _xb, _kbz, _kbt, _g, _projected, _scratch, _correction;
+    private readonly Matrix? _kbs;
+    private int _used;
+
+    public DelayedProjectionState(Kernel kernel, KernelRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
+        CenterProjection projection, int capacity, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
+    {
+        _kernel = kernel; _points = points; _y = y; _z = z; _pre = pre; _liftAtCenters = liftAtCenters; _projection = projection;
+        _compute = compute; _subsampleLeadsCenters = subsampleLeadsCenters;
+        int p = z.Count, s = pre.SubsampleSize;
+        Alpha = new Matrix(p, c);
+        _temporary = new Matrix(capacity, points.Dimension);
+        _temporaryWeights = new Matrix(capacity, c);
+        _nystromWeights = new Matrix(s, c);
+        _acc = new Matrix(p, c);
+        _xb = new Matrix(batch, points.Dimension);
+        _kbz = new Matrix(batch, p);
+        _kbt = new Matrix(batch, capacity);
+        _kbs = subsampleLeadsCenters ? null : new Matrix(batch, s);
+        _g = new Matrix(batch, c);
+        _projected = new Matrix(pre.Directions, c);
+        _scratch = new Matrix(s, c);
+        _correction = new Matrix(s, c);
+    }
+
+    /// <summary>α on the centers (the saved model's weights; the whole model right after a projection).</summary>
+    public Matrix Alpha { get; }
+
+    /// <summary>Temporary centers in use.</summary>
+    public int TemporaryCount => _used;
+
+    /// <summary>True right after a projection, when f(x) = K(x, Z)·α.</summary>
+    public bool IsProjected => _used == 0;
+
+    /// <summary>acc (p × c): the evaluation at the centers of the temporary and Nyström terms.</summary>
+    internal Matrix Accumulated => _acc;
+
+    /// <summary>The temporary centers, their weights and the Nyström weights (tests check the bookkeeping with them).</summary>
+    internal (MatrixView Centers, MatrixView Weights, Matrix NystromWeights) Temporary =>
+        (_temporary.RowBlock(0, _used), _temporaryWeights.RowBlock(0, _used), _nystromWeights);
+
+    /// <summary>One step (§3.6) on the batch <paramref name="ids"/> with per-sample step <paramref name="step"/>.</summary>
+    public void Step(ReadOnlySpan<int> ids, float step, CancellationToken ct)
+    {
+        int m = ids.Length, c = Alpha.Columns, s = _pre.SubsampleSize;
+        if (_used + m > _temporary.Rows)
+            throw new InvalidOperationException($"Out of capacity: {_used} + {m} temporary centers exceed the {_temporary.Rows} allowed; project first.");
+        var xb = _xb.RowBlock(0, m);
+        for (int i = 0; i < m; i++) _points.Points.Row(ids[i]).CopyTo(xb.Row(i));
+        var rows = _kernel.Prepare(xb, "batch", _compute);
+        // 1–2. G = f(X_b) − Y_b with the whole training-time model.
+        var kbz = _kbz.RowBlock(0, m);
+        _kernel.Evaluate(rows, _z, kbz, _compute);
+        var g = _g.RowBlock(0, m);
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, kbz, Alpha, 0f, g, _compute);
+        MatrixView kbs;
+        if (_kbs is null) kbs = kbz.Block(0, 0, m, s);
+        else
+        {
+            kbs = _kbs.RowBlock(0, m);
+            _kernel.Evaluate(rows, _pre.Subsample, kbs, _compute);
+        }
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, kbs, _nystromWeights, 1f, g, _compute);
+        if (_used > 0)
+        {
+            var kbt = _kbt.View.Block(0, 0, m, _used);
+            _kernel.Evaluate(rows, TemporaryRows(), kbt, _compute);
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, kbt, _temporaryWeights.RowBlock(0, _used), 1f, g, _compute);
+        }
+        for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), _y.Row(ids[i]), g.Row(i));
+        // 4. The data preconditioner's pieces: vtkg = Uᵀ·K(S, X_b)·G, vdvtkg = U·diag(r)·vtkg.
+        _pre.Project(kbs, g, _projected, _scratch);
+        // 5. acc −= η·(K(Z, X_b)·G − K(Z, S)·U·diag(r)·vtkg), before Lift scales vtkg in place.
+        Gemm.Compute(Transpose.Yes, Transpose.No, -step, kbz, g, 1f, _acc, _compute);
+        if (_pre.Directions > 0) Gemm.Compute(Transpose.No, Transpose.No, step, _liftAtCenters, _projected, 1f, _acc, _compute);
+        _pre.Lift(_projected, _correction);
+        // X_b joins as temporary centers with weights −η·G; 6. w_S += η·vdvtkg.
+        for (int i = 0; i < m; i++)
+        {
+            xb.Row(i).CopyTo(_temporary.Row(_used + i));
+            System.Numerics.Tensors.TensorPrimitives.Multiply(g.Row(i), -step, _temporaryWeights.Row(_used + i));
+        }
+        _used += m;
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(_correction.AsSpan(), step, _nystromWeights.AsSpan(), _nystromWeights.AsSpan());
+    }
+
+    /// <summary>§3.7: α += θ ≈ K(Z, Z)⁻¹·acc, then the temporary and Nyström terms and acc are dropped.</summary>
+    public void Project(CancellationToken ct)
+    {
+        var theta = _projection.Project(_acc, ct);
+        System.Numerics.Tensors.TensorPrimitives.Add(Alpha.AsSpan(), theta.AsSpan(), Alpha.AsSpan());
+        _used = 0;
+        _nystromWeights.AsSpan().Clear();
+        _acc.AsSpan().Clear();
+    }
+
+    private KernelRows TemporaryRows() => _kernel.Prepare(_temporary.RowBlock(0, _used), "temporary centers", _compute);
+}

@@ -1,0 +1,93 @@
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Preconditioning;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Tests;
+
+public class EigenPro4Tests
+{
+    private static readonly LaplaceKernel Kernel = new(Math.Sqrt(10));
+
+    private static (Matrix X, Matrix Y, Matrix Z) Realizable(int n, int p, int seed = 42)
+    {
+        var x = Matrix.RandomNormal(n, 10, seed);
+        var rows = EigenProNet.Data.Preprocessing.Permutation(n, new Random(seed))[..p];
+        var z = new Matrix(p, 10);
+        for (int i = 0; i < p; i++) x.Row(rows[i]).CopyTo(z.Row(i));
+        return (x, Gemm.Multiply(Kernel.Evaluate(x, z), Matrix.RandomNormal(p, 3, seed + 1, 0.1f)), z);
+    }
+
+    private static double MeanSquare(Matrix m) => m.Data.Average(v => (double)v * v);
+
+    [Fact]
+    public void DelayedProjectionConvergesAsTheSpecSays()
+    {
+        // §7.4: s_data = 1000, q_data = 100, s_model = 500, q_model = 100, coefficient 2 → m*_data ≈ 1162 = the batch,
+        // T = (1·2500) // 1162 = 2, per-sample step ≈ 1/β; train MSE decreasing and relative error < 0.1 within 6 epochs.
+        var (x, y, z) = Realizable(6000, 2500);
+        var result = new EigenPro4(Kernel, new EigenPro4Options
+        {
+            Epochs = 6, Centers = z, DataSubsampleSize = 1000, DataLevel = 100, ModelSubsampleSize = 500, ModelLevel = 100,
+            Projection = ProjectionMode.Inexact, TrainEvaluationRows = 6000,
+        }).Fit(x, y);
+        var s = result.Settings;
+        Assert.Equal("eigenpro4", s.Solver);
+        Assert.InRange(s.BatchSize!.Value, 1100, 1250);
+        Assert.Equal(s.CriticalBatchSize, s.BatchSize);
+        Assert.Equal(2500 / s.BatchSize!.Value, s.ProjectionInterval);
+        Assert.InRange(s.StepSize!.Value, 0.99, 1.01);
+        var mse = result.Epochs.Select(e => e.TrainMse).ToArray();
+        for (int e = 1; e < mse.Length; e++) Assert.True(mse[e] < mse[e - 1], $"MSE {string.Join(", ", mse)}");
+        Assert.True(Math.Sqrt(mse[^1] / MeanSquare(y)) < 0.1, $"relative error {Math.Sqrt(mse[^1] / MeanSquare(y)):G3}");
+    }
+
+    [Fact]
+    public void AccumulatorIsTheTemporaryModelAtTheCenters()
+    {
+        // §7.4 invariant: between projections acc = K(Z, T)·w_T + K(Z, S)·w_S; after a projection f(x) = K(x, Z)·α.
+        var (x, y, z) = Realizable(900, 300, seed: 5);
+        var points = Kernel.Prepare(x);
+        var centers = Kernel.Prepare(z);
+        var pre = NystromPreconditioner.Build(points, new NystromOptions { SubsampleSize = 200, Directions = 20, DampingExponent = 1, StepRule = StepRule.EigenPro4 });
+        var zs = new Matrix(300, 200);
+        Kernel.Evaluate(centers, pre.Subsample, zs);
+        var lift = new Matrix(300, 20);
+        pre.LiftAt(zs, lift);
+        var projection = CenterProjection.Exact(centers, new MemoryBudget(1L << 30), ComputeContext.Default);
+        var state = new DelayedProjectionState(Kernel, points, y, centers, pre, lift, projection, 300, 100, 3, false, ComputeContext.Default);
+        int[] order = [.. EigenProNet.Data.Preprocessing.Permutation(900, new Random(2))];
+        state.Step(order.AsSpan(0, 100), 0.9f, default);
+        state.Step(order.AsSpan(100, 100), 0.9f, default);
+        Assert.Equal(200, state.TemporaryCount);
+        var (temp, wt, ws) = state.Temporary;
+        var expected = Gemm.Multiply(Kernel.Evaluate(z, temp.ToMatrix()), wt);
+        var nystrom = Gemm.Multiply(zs, ws);
+        double scale = expected.Data.Max(v => Math.Abs(v));
+        for (int i = 0; i < expected.Data.Length; i++)
+        {
+            double e = expected.Data[i] + nystrom.Data[i];
+            Assert.True(Math.Abs(state.Accumulated.Data[i] - e) <= 1e-4 * scale, $"acc[{i}] = {state.Accumulated.Data[i]} vs {e}");
+        }
+        // The projection folds exactly K(Z, Z)⁻¹·acc into α and drops the rest.
+        var alphaBefore = state.Alpha.Clone();
+        var theta = Cholesky.Factor(Kernel.Evaluate(z, z)).Solve(state.Accumulated);
+        state.Project(default);
+        Assert.True(state.IsProjected);
+        Assert.Equal(0f, state.Temporary.NystromWeights.Data.Max(v => Math.Abs(v)));
+        for (int i = 0; i < theta.Data.Length; i++)
+            Assert.True(Math.Abs(state.Alpha.Data[i] - alphaBefore.Data[i] - theta.Data[i]) <= 1e-4 * (1 + Math.Abs(theta.Data[i])));
+    }
+
+    [Fact]
+    public void TooFewCentersForOneBatchIsAClearError()
+    {
+        var (x, y, z) = Realizable(1000, 50, seed: 8);
+        var e = Assert.Throws<ArgumentException>(() => new EigenPro4(Kernel, new EigenPro4Options
+        {
+            Centers = z, DataSubsampleSize = 300, DataLevel = 30, BatchSize = 200,
+        }).Fit(x, y));
+        Assert.Contains("50 centers leave room for 50 temporary centers, fewer than one batch of 200", e.Message);
+        Assert.Equal("Options", e.ParamName);
+    }
+}
