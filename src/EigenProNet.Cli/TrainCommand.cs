@@ -15,11 +15,13 @@ internal static class TrainCommand
     {
         var common = new CommonOptions();
         var data = new DataOptions();
-        var solver = new Option<string>("--solver") { Description = "eigenpro2 | eigenpro3 | direct | auto (direct when n ≤ 5000 and K fits the budget).", DefaultValueFactory = _ => "eigenpro2" };
-        solver.AcceptOnlyFromAmong("eigenpro2", "eigenpro3", "direct", "auto");
-        var centers = new Option<int>("--centers") { Description = "EigenPro 3: number p of random training rows used as centers.", DefaultValueFactory = _ => 5000 };
-        var dataLevel = new Option<int>("--data-level") { Description = "EigenPro 3: directions q the data preconditioner flattens.", DefaultValueFactory = _ => 500 };
-        var projection = new Option<string>("--projection") { Description = "EigenPro 3: auto | exact | inexact (auto: exact when K(Z, Z) and its factor fit the budget).", DefaultValueFactory = _ => "auto" };
+        var solver = new Option<string>("--solver") { Description = "eigenpro2 | eigenpro3 | eigenpro4 | direct | auto (direct when n ≤ 5000 and K fits the budget).", DefaultValueFactory = _ => "eigenpro2" };
+        solver.AcceptOnlyFromAmong("eigenpro2", "eigenpro3", "eigenpro4", "direct", "auto");
+        var centers = new Option<int>("--centers") { Description = "EigenPro 3/4: number p of random training rows used as centers.", DefaultValueFactory = _ => 5000 };
+        var dataLevel = new Option<int?>("--data-level") { Description = "EigenPro 3/4: directions q the data preconditioner flattens (default 500 for EigenPro 3, 150 for EigenPro 4)." };
+        var projection = new Option<string>("--projection") { Description = "EigenPro 3/4: auto | exact | inexact (auto: exact when K(Z, Z) and its factor fit the budget).", DefaultValueFactory = _ => "auto" };
+        var modelSubsample = new Option<int>("--model-subsample-size") { Description = "EigenPro 4: Nyström sample of the centers for the inexact projection.", DefaultValueFactory = _ => 3000 };
+        var modelLevel = new Option<int>("--model-level") { Description = "EigenPro 4: directions the projection's preconditioner flattens.", DefaultValueFactory = _ => 150 };
         projection.AcceptOnlyFromAmong("auto", "exact", "inexact");
         var kernel = new Option<string>("--kernel") { Description = "laplace | gaussian | ntk | ntk-sphere.", DefaultValueFactory = _ => "laplace" };
         kernel.AcceptOnlyFromAmong("laplace", "gaussian", "ntk", "ntk-sphere");
@@ -50,7 +52,7 @@ internal static class TrainCommand
               eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
               eigenpro train --data ../shared/data/cifar-10-batches-bin --solver eigenpro3 --centers 5000 --kernel ntk --scaling unit-range --epochs 10
             """)
-        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, scaling, trainRows, testRows, validation, evalRows, patience, save };
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, modelSubsample, modelLevel, scaling, trainRows, testRows, validation, evalRows, patience, save };
         data.AddTo(command);
         common.AddTo(command);
 
@@ -108,8 +110,23 @@ internal static class TrainCommand
                         Epochs = p.GetValue(epochs),
                         CenterCount = p.GetValue(centers),
                         DataSubsampleSize = p.GetValue(subsample) ?? 5000,
-                        DataLevel = p.GetValue(dataLevel),
-                        Projection = p.GetValue(projection) switch { "exact" => ProjectionMode.Exact, "inexact" => ProjectionMode.Inexact, _ => ProjectionMode.Auto },
+                        DataLevel = p.GetValue(dataLevel) ?? 500,
+                        Projection = Projection(p.GetValue(projection)!),
+                        BatchSize = p.GetValue(batch),
+                        TrainEvaluationRows = p.GetValue(evalRows),
+                        Seed = seed,
+                        Budget = budget,
+                        Compute = compute,
+                    }).Fit(train, test, progress, null, cancel.Token),
+                    "eigenpro4" => new EigenPro4(k, new EigenPro4Options
+                    {
+                        Epochs = p.GetValue(epochs),
+                        CenterCount = p.GetValue(centers),
+                        DataSubsampleSize = p.GetValue(subsample) ?? 3000,
+                        DataLevel = p.GetValue(dataLevel) ?? 150,
+                        ModelSubsampleSize = p.GetValue(modelSubsample),
+                        ModelLevel = p.GetValue(modelLevel),
+                        Projection = Projection(p.GetValue(projection)!),
                         BatchSize = p.GetValue(batch),
                         TrainEvaluationRows = p.GetValue(evalRows),
                         Seed = seed,
@@ -179,6 +196,13 @@ internal static class TrainCommand
         return command;
     }
 
+    private static ProjectionMode Projection(string text) => text switch
+    {
+        "exact" => ProjectionMode.Exact,
+        "inexact" => ProjectionMode.Inexact,
+        _ => ProjectionMode.Auto,
+    };
+
     internal static Scaling ParseScaling(string text, DatasetFormat format) => text switch
     {
         "auto" => format is DatasetFormat.CifarBinary or DatasetFormat.Idx ? Scaling.Pixels : Scaling.None,
@@ -197,7 +221,7 @@ internal static class TrainCommand
         w.WriteLine(s.Solver switch
         {
             "direct" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, ridge {s.Ridge:G3}, jitter {s.Jitter:G3}, {s.SetupSeconds:F2} s"),
-            "eigenpro3" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, q = {s.TopQ}, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}, setup {s.SetupSeconds:F2} s"),
+            "eigenpro3" or "eigenpro4" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, q = {s.TopQ}, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}{(s.ProjectionInterval is int t ? $" every {t} batch(es)" : "")}, setup {s.SetupSeconds:F2} s"),
             _ => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, top_q = {s.TopQ}, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"),
         });
         if (s.Warnings is { Count: > 0 } warnings)

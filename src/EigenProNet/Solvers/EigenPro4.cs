@@ -116,6 +116,12 @@ public sealed class EigenPro4 : IKernelSolver
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 4 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(10_000, critical), Math.Min(n, memoryBatch));
+        if (o.BatchSize is null && batch > capacity)
+        {
+            // An automatic batch never fails for want of room: it shrinks to what the temporary centers can hold.
+            warnings.Add($"batch size {batch} capped to the {capacity} temporary centers that {p} centers allow");
+            batch = capacity;
+        }
         if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", nameof(Options));
         if (batch > capacity)
             throw new ArgumentException(
