@@ -164,6 +164,16 @@ public class CliTests
         using var eval = JsonDocument.Parse(stdout);
         Assert.Equal(accuracy, eval.RootElement.GetProperty("accuracy").GetDouble(), 9);
         Assert.Equal(2, Run("train", "--data", Sample, "--solver", "eigenpro3", "--projection", "sometimes").Code);
+        // EigenPro 4 through the same options: its batch shrinks to what 300 centers leave room for, and says so.
+        (code, stdout, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro4", "--centers", "300", "--subsample-size", "300",
+            "--kernel", "laplace", "--bandwidth", "1", "--scaling", "l2", "--epochs", "1", "--json");
+        Assert.True(code == 0, stderr);
+        using var ep4 = JsonDocument.Parse(stdout);
+        var s4 = ep4.RootElement.GetProperty("settings");
+        Assert.Equal("eigenpro4", s4.GetProperty("solver").GetString());
+        Assert.Equal(300, s4.GetProperty("batch_size").GetInt32());
+        Assert.Equal(1, s4.GetProperty("projection_interval").GetInt32());
+        Assert.Contains("capped to the 300 temporary centers", stderr);
         (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro3", "--centers", "2001");
         Assert.Equal(1, code);
         Assert.Contains("Cannot sample 2001 centers from 2000 training rows", stderr);
