@@ -136,56 +136,26 @@ public sealed class EigenPro2 : IKernelSolver
         var weights = new Matrix(n, c);
         var model = new KernelModel(Kernel, x, weights, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        var random = new Random(o.Seed);
         var iteration = new EigenProIteration(points, pre, c, batch, step, budget, compute);
-        int batches = (n + batch - 1) / batch;
-        var reports = new List<EpochReport>();
         Matrix? bestWeights = null;
         double bestMse = double.PositiveInfinity;
         int bestEpoch = 0;
-
-        observer?.OnStart(model);
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
-        {
-            var epochClock = Stopwatch.StartNew();
-            var order = Preprocessing.Permutation(n, random);
-            for (int bi = 0; bi < batches; bi++)
+        var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, weights, step, evaluation,
+            (ids, _, _, _) => { iteration.Step(ids, y, weights, cancellationToken); return true; },
+            progress, observer, cancellationToken, report =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int start = bi * batch, m = Math.Min(batch, n - start);
-                iteration.Step(order.AsSpan(start, m), y, weights, cancellationToken);
-                observer?.OnBatch(epoch, bi + 1, model);
-                progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
-            }
-            double seconds = epochClock.Elapsed.TotalSeconds;
-            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(weights.Data)))
-                GuardDiverged(weights, epoch, step);
-            progress?.Report(new TrainingProgress("evaluate", epoch, o.Epochs, batches, batches, n, epochClock.Elapsed));
-            var evalClock = Stopwatch.StartNew();
-            var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
-            var report = new EpochReport(epoch, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
-            reports.Add(report);
-            observer?.OnEpoch(report, model);
-            if (o.EarlyStoppingPatience is int patience && testMse is double vm)
-            {
+                if (o.EarlyStoppingPatience is not int patience || report.TestMse is not double vm) return false;
                 if (vm < bestMse)
                 {
                     bestMse = vm;
-                    bestEpoch = epoch;
+                    bestEpoch = report.Epoch;
                     bestWeights = weights.Clone();
+                    return false;
                 }
-                else if (epoch - bestEpoch >= patience) break;
-            }
-        }
+                return report.Epoch - bestEpoch >= patience;
+            });
         if (bestWeights is not null && bestEpoch != reports.Count)
             bestWeights.Data.CopyTo(weights.Data, 0);
         return new TrainingResult(model, reports, settings, bestWeights is not null ? bestEpoch : null);
-    }
-
-    private static void GuardDiverged(Matrix weights, int epoch, double step)
-    {
-        foreach (float w in weights.Data)
-            if (!float.IsFinite(w))
-                throw new InvalidOperationException($"Training diverged in epoch {epoch}: the weights are no longer finite (step size {step:G4} per sample is too large).");
     }
 }

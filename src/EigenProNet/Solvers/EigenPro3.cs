@@ -190,32 +190,9 @@ public sealed class EigenPro3 : IKernelSolver
         var model = new KernelModel(Kernel, centers, weights, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
         var step3 = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared is not null, compute);
-        var random = new Random(o.Seed);
-        int batches = (n + batch - 1) / batch;
-        var reports = new List<EpochReport>();
-        observer?.OnStart(model);
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
-        {
-            var epochClock = Stopwatch.StartNew();
-            var order = Preprocessing.Permutation(n, random);
-            for (int bi = 0; bi < batches; bi++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                int start = bi * batch, m = Math.Min(batch, n - start);
-                step3.Run(order.AsSpan(start, m), weights, (float)step, cancellationToken);
-                observer?.OnBatch(epoch, bi + 1, model);
-                progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
-            }
-            double seconds = epochClock.Elapsed.TotalSeconds;
-            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(weights.Data)))
-                throw new InvalidOperationException($"Training diverged in epoch {epoch}: the weights are no longer finite (step {step:G4} per sample).");
-            progress?.Report(new TrainingProgress("evaluate", epoch, o.Epochs, batches, batches, n, epochClock.Elapsed));
-            var evalClock = Stopwatch.StartNew();
-            var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
-            var report = new EpochReport(epoch, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
-            reports.Add(report);
-            observer?.OnEpoch(report, model);
-        }
+        var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, weights, step, evaluation,
+            (ids, _, _, _) => { step3.Run(ids, weights, (float)step, cancellationToken); return true; },
+            progress, observer, cancellationToken);
         return new TrainingResult(model, reports, settings);
     }
 

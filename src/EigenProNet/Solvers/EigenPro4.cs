@@ -179,36 +179,17 @@ public sealed class EigenPro4 : IKernelSolver
         var state = new DelayedProjectionState(Kernel, points, y, z, pre, liftAtCenters, projection, capacity, batch, c, shared is not null, compute);
         var model = new KernelModel(Kernel, centers, state.Alpha, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        var random = new Random(o.Seed);
-        int batches = (n + batch - 1) / batch;
         long globalStep = 0;
-        var reports = new List<EpochReport>();
-        observer?.OnStart(model);
-        for (int epoch = 1; epoch <= o.Epochs; epoch++)
-        {
-            var epochClock = Stopwatch.StartNew();
-            var order = Preprocessing.Permutation(n, random);
-            for (int bi = 0; bi < batches; bi++)
+        var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, state.Alpha, step, evaluation,
+            (ids, _, batchIndex, batchCount) =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                int start = bi * batch, m = Math.Min(batch, n - start);
-                state.Step(order.AsSpan(start, m), (float)step, cancellationToken);
+                state.Step(ids, (float)step, cancellationToken);
                 // §3.7: project every T batches (the counter runs across epochs) and after the last batch of an epoch.
-                if ((globalStep + 1) % interval == 0 || bi == batches - 1) state.Project(cancellationToken);
+                if ((globalStep + 1) % interval == 0 || batchIndex == batchCount - 1) state.Project(cancellationToken);
                 globalStep++;
-                if (state.IsProjected) observer?.OnBatch(epoch, bi + 1, model);
-                progress?.Report(new TrainingProgress("train", epoch, o.Epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
-            }
-            double seconds = epochClock.Elapsed.TotalSeconds;
-            if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(state.Alpha.Data)))
-                throw new InvalidOperationException($"Training diverged in epoch {epoch}: the weights are no longer finite (step {step:G4} per sample).");
-            progress?.Report(new TrainingProgress("evaluate", epoch, o.Epochs, batches, batches, n, epochClock.Elapsed));
-            var evalClock = Stopwatch.StartNew();
-            var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
-            var report = new EpochReport(epoch, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
-            reports.Add(report);
-            observer?.OnEpoch(report, model);
-        }
+                return state.IsProjected;
+            },
+            progress, observer, cancellationToken);
         return new TrainingResult(model, reports, settings);
     }
 }

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using EigenProNet.Data;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+
+namespace EigenProNet.Solvers;
+
+/// <summary>One SGD step on the batch <paramref name="ids"/>; returns whether the model is whole afterwards (observers then see the batch).</summary>
+internal delegate bool BatchStep(ReadOnlySpan<int> ids, int epoch, int batchIndex, int batchCount);
+
+/// <summary>
+/// The epoch loop every EigenPro version shares: a fresh permutation of the n rows per epoch cut into batches, the
+/// solver's step on each, progress and observer callbacks, a divergence check, and the per-epoch evaluation.
+/// </summary>
+internal static class EpochLoop
+{
+    /// <summary>Runs the epochs; <paramref name="afterEpoch"/> may stop early by returning true.</summary>
+    public static List<EpochReport> Run(int epochs, int n, int batch, Random random, KernelModel model, Matrix weights, double step,
+        Evaluation evaluation, BatchStep batchStep, IProgress<TrainingProgress>? progress, ITrainingObserver? observer,
+        CancellationToken cancellationToken, Func<EpochReport, bool>? afterEpoch = null)
+    {
+        int batches = (n + batch - 1) / batch;
+        var reports = new List<EpochReport>();
+        observer?.OnStart(model);
+        for (int epoch = 1; epoch <= epochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            var order = Preprocessing.Permutation(n, random);
+            for (int bi = 0; bi < batches; bi++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = bi * batch, m = Math.Min(batch, n - start);
+                if (batchStep(order.AsSpan(start, m), epoch, bi, batches)) observer?.OnBatch(epoch, bi + 1, model);
+                progress?.Report(new TrainingProgress("train", epoch, epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
+            }
+            double seconds = epochClock.Elapsed.TotalSeconds;
+            GuardFinite(weights, epoch, step);
+            progress?.Report(new TrainingProgress("evaluate", epoch, epochs, batches, batches, n, epochClock.Elapsed));
+            var evalClock = Stopwatch.StartNew();
+            var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
+            var report = new EpochReport(epoch, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
+            reports.Add(report);
+            observer?.OnEpoch(report, model);
+            if (afterEpoch?.Invoke(report) == true) break;
+        }
+        return reports;
+    }
+
+    private static void GuardFinite(Matrix weights, int epoch, double step)
+    {
+        if (float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(weights.Data))) return;
+        foreach (float w in weights.Data)
+            if (!float.IsFinite(w))
+                throw new InvalidOperationException($"Training diverged in epoch {epoch}: the weights are no longer finite (step size {step:G4} per sample is too large).");
+    }
+}
