@@ -8,10 +8,10 @@ using EigenProNet.Preconditioning;
 namespace EigenProNet.Solvers;
 
 /// <summary>Settings of <see cref="EigenPro2"/>; every null is chosen automatically (spec eigenpro.md §1.11).</summary>
-public sealed record EigenPro2Options
+public sealed record EigenPro2Options : SolverOptions
 {
-    /// <summary>Number of epochs.</summary>
-    public int Epochs { get; init; } = 5;
+    /// <summary>Options with EigenPro 2's defaults (5 epochs).</summary>
+    public EigenPro2Options() => Epochs = 5;
 
     /// <summary>Nyström subsample size s; default min(n, 2000) below 100 000 rows, else 12 000 (§1.2).</summary>
     public int? SubsampleSize { get; init; }
@@ -31,20 +31,8 @@ public sealed record EigenPro2Options
     /// <summary>Most eigenpairs computed for the automatic q (§1.11).</summary>
     public int MaxEigenpairs { get; init; } = 1000;
 
-    /// <summary>Training rows evaluated after each epoch (a fixed random subset).</summary>
-    public int TrainEvaluationRows { get; init; } = 5000;
-
     /// <summary>Stop when the validation MSE has not improved for this many epochs, keeping the best weights (null: never).</summary>
     public int? EarlyStoppingPatience { get; init; }
-
-    /// <summary>Seed of every random choice (subsample, shuffles, evaluation subset).</summary>
-    public int Seed { get; init; } = 1;
-
-    /// <summary>Working-memory budget; bounds the batch size (replaces the reference's GPU-memory rule, §1.3).</summary>
-    public MemoryBudget? Budget { get; init; }
-
-    /// <summary>Threads and SIMD path of every kernel product (default: all cores, widest path).</summary>
-    public ComputeContext? Compute { get; init; }
 }
 
 /// <summary>

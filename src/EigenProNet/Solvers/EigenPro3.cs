@@ -19,52 +19,20 @@ public enum ProjectionMode
 }
 
 /// <summary>Settings of <see cref="EigenPro3"/> (spec eigenpro.md §2; every null is chosen automatically).</summary>
-public sealed record EigenPro3Options
+public sealed record EigenPro3Options : CenterModelOptions
 {
-    /// <summary>Number of epochs.</summary>
-    public int Epochs { get; init; } = 10;
-
-    /// <summary>The centers Z (p × d, scaled like the training data); null takes <see cref="CenterCount"/> random training rows.</summary>
-    public Matrix? Centers { get; init; }
-
-    /// <summary>Number p of random training rows taken as centers when <see cref="Centers"/> is null (drawn with <see cref="Seed"/>).</summary>
-    public int CenterCount { get; init; } = 5000;
-
-    /// <summary>Data Nyström sample s_x (the reference's 5 000; the dynamics study used 2 000); clamped to n with a warning.</summary>
-    public int DataSubsampleSize { get; init; } = 5000;
-
-    /// <summary>
-    /// The data Nyström sample as training-row indices (DataSubsampleSize of them) instead of a random draw: a recorder
-    /// pins it so that every snapshot sees the same points.
-    /// </summary>
-    public IReadOnlyList<int>? DataSubsampleIndices { get; init; }
-
-    /// <summary>Directions q_x the data preconditioner flattens (the reference's level 500); clamped to s_x − 1.</summary>
-    public int DataLevel { get; init; } = 500;
-
-    /// <summary>Projection onto the centers' span.</summary>
-    public ProjectionMode Projection { get; init; } = ProjectionMode.Auto;
+    /// <summary>Options with the reference's defaults: data sample 5 000, level 500.</summary>
+    public EigenPro3Options()
+    {
+        DataSubsampleSize = 5000;
+        DataLevel = 500;
+    }
 
     /// <summary>Nyström sample of the centers for the inexact projection (default min(p, 2000), 10 000 from p = 100 000).</summary>
     public int? ProjectionSubsampleSize { get; init; }
 
     /// <summary>EigenPro 2 epochs over the centers per inexact projection (the reference's 2).</summary>
     public int ProjectionEpochs { get; init; } = 2;
-
-    /// <summary>Batch size; default int(β/λ_tail) as in the reference, capped by n and by the memory budget.</summary>
-    public int? BatchSize { get; init; }
-
-    /// <summary>Training rows evaluated after each epoch (a fixed random subset).</summary>
-    public int TrainEvaluationRows { get; init; } = 5000;
-
-    /// <summary>Seed of every random choice (centers, subsamples, shuffles).</summary>
-    public int Seed { get; init; } = 1;
-
-    /// <summary>Working-memory budget: bounds the batch size and decides the projection mode.</summary>
-    public MemoryBudget? Budget { get; init; }
-
-    /// <summary>Threads and SIMD path.</summary>
-    public ComputeContext? Compute { get; init; }
 }
 
 /// <summary>

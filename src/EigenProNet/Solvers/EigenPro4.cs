@@ -8,22 +8,14 @@ using EigenProNet.Preconditioning;
 namespace EigenProNet.Solvers;
 
 /// <summary>Settings of <see cref="EigenPro4"/> (spec eigenpro.md §3.4; every null is chosen automatically).</summary>
-public sealed record EigenPro4Options
+public sealed record EigenPro4Options : CenterModelOptions
 {
-    /// <summary>Number of epochs.</summary>
-    public int Epochs { get; init; } = 10;
-
-    /// <summary>The centers Z (p × d); null takes <see cref="CenterCount"/> random training rows.</summary>
-    public Matrix? Centers { get; init; }
-
-    /// <summary>Number p of random training rows taken as centers when <see cref="Centers"/> is null.</summary>
-    public int CenterCount { get; init; } = 5000;
-
-    /// <summary>Data Nyström sample s_data (the reference's 3 000); clamped to n with a warning.</summary>
-    public int DataSubsampleSize { get; init; } = 3000;
-
-    /// <summary>Directions q_data the data preconditioner flattens (the reference's 150).</summary>
-    public int DataLevel { get; init; } = 150;
+    /// <summary>Options with the reference's defaults: data sample 3 000, level 150.</summary>
+    public EigenPro4Options()
+    {
+        DataSubsampleSize = 3000;
+        DataLevel = 150;
+    }
 
     /// <summary>Nyström sample of the centers for the projection (the reference's 3 000), clamped to p.</summary>
     public int ModelSubsampleSize { get; init; } = 3000;
@@ -31,26 +23,8 @@ public sealed record EigenPro4Options
     /// <summary>Directions q_model the projection's preconditioner flattens (the reference's 150).</summary>
     public int ModelLevel { get; init; } = 150;
 
-    /// <summary>Projection onto the centers (Auto: exact when K(Z, Z) and its factor fit the budget).</summary>
-    public ProjectionMode Projection { get; init; } = ProjectionMode.Auto;
-
     /// <summary>The temporary centers may fill (coefficient − 1)·p rows between projections (the reference's 2).</summary>
     public int TemporaryCentersCoefficient { get; init; } = 2;
-
-    /// <summary>Batch size; default min(10 000, m*_data), capped by n and the memory budget.</summary>
-    public int? BatchSize { get; init; }
-
-    /// <summary>Training rows evaluated after each epoch.</summary>
-    public int TrainEvaluationRows { get; init; } = 5000;
-
-    /// <summary>Seed of every random choice.</summary>
-    public int Seed { get; init; } = 1;
-
-    /// <summary>Working-memory budget.</summary>
-    public MemoryBudget? Budget { get; init; }
-
-    /// <summary>Threads and SIMD path.</summary>
-    public ComputeContext? Compute { get; init; }
 }
 
 /// <summary>
@@ -99,14 +73,14 @@ public sealed class EigenPro4 : IKernelSolver
         if (s > n) { warnings.Add($"data Nyström sample {s} clamped to the {n} training rows"); s = n; }
         if (o.DataLevel < 1) throw new ArgumentException($"The data preconditioner level must be at least 1, found {o.DataLevel}.", nameof(Options));
         int q = Math.Min(o.DataLevel, s - 1);
-        var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, null);
+        var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
         int p = centers.Rows;
         var points = Kernel.Prepare(x, nameof(x), compute);
         var z = Kernel.Prepare(centers, "centers", compute);
         var pre = NystromPreconditioner.Build(points, new NystromOptions
         {
             SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = StepRule.EigenPro4, Seed = o.Seed,
-            Budget = budget, Compute = compute, SubsampleIndices = shared,
+            Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
         }, cancellationToken);
         observer?.OnPreconditioner(pre);
 
