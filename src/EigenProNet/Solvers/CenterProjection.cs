@@ -72,6 +72,15 @@ internal sealed class CenterProjection
         return new CenterProjection(null, iteration, epochs, seed, p, c);
     }
 
+    /// <summary>Draws what <paramref name="calls"/> projections would draw (their shuffles), without computing them: resuming.</summary>
+    public void Skip(int calls)
+    {
+        if (_iteration is null) return;
+        int p = _theta!.Rows;
+        for (int call = 0; call < calls; call++)
+            for (int epoch = 0; epoch < _epochs; epoch++) Preprocessing.Permutation(p, _random);
+    }
+
     /// <summary>θ for the right-hand side h (p × c); the returned matrix is reused by the next call.</summary>
     public Matrix Project(Matrix h, CancellationToken ct)
     {

@@ -160,7 +160,7 @@ public sealed class EigenPro3 : IKernelSolver
         var step3 = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared is not null, compute);
         var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, weights, step, evaluation,
             (ids, _, _, _) => { step3.Run(ids, weights, (float)step, cancellationToken); return true; },
-            progress, observer, cancellationToken);
+            progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (_, _) => projector.Skip(1));
         return new TrainingResult(model, reports, settings);
     }
 

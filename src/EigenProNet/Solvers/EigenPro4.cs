@@ -163,7 +163,12 @@ public sealed class EigenPro4 : IKernelSolver
                 globalStep++;
                 return state.IsProjected;
             },
-            progress, observer, cancellationToken);
+            progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (batchIndex, batchCount) =>
+            {
+                // The same projection schedule as the epochs being skipped (epochs end projected, so α is the whole model).
+                if ((globalStep + 1) % interval == 0 || batchIndex == batchCount - 1) projection.Skip(1);
+                globalStep++;
+            });
         return new TrainingResult(model, reports, settings);
     }
 }

@@ -14,15 +14,37 @@ internal delegate bool BatchStep(ReadOnlySpan<int> ids, int epoch, int batchInde
 /// </summary>
 internal static class EpochLoop
 {
-    /// <summary>Runs the epochs; <paramref name="afterEpoch"/> may stop early by returning true.</summary>
+    /// <summary>
+    /// Runs the epochs; <paramref name="afterEpoch"/> may stop early by returning true. With <paramref name="resume"/>,
+    /// its weights are installed and the first checkpoint.Epoch epochs only replay their random choices: the shuffles,
+    /// and whatever <paramref name="replayBatch"/> draws for a batch (the inexact projections' shuffles).
+    /// </summary>
     public static List<EpochReport> Run(int epochs, int n, int batch, Random random, KernelModel model, Matrix weights, double step,
         Evaluation evaluation, BatchStep batchStep, IProgress<TrainingProgress>? progress, ITrainingObserver? observer,
-        CancellationToken cancellationToken, Func<EpochReport, bool>? afterEpoch = null)
+        CancellationToken cancellationToken, Func<EpochReport, bool>? afterEpoch = null, TrainingCheckpoint? resume = null,
+        Action<int, int>? replayBatch = null)
     {
         int batches = (n + batch - 1) / batch;
         var reports = new List<EpochReport>();
+        int first = 1;
+        if (resume is not null)
+        {
+            if (resume.Weights.Rows != weights.Rows || resume.Weights.Columns != weights.Columns)
+                throw new ArgumentException(
+                    $"The checkpoint holds {resume.Weights.Shape} weights, this run needs ({weights.Rows}, {weights.Columns}): another dataset or other settings.", "ResumeFrom");
+            if (resume.Epoch < 0 || resume.Epoch > epochs)
+                throw new ArgumentException($"The checkpoint is at epoch {resume.Epoch}, this run has {epochs} epochs.", "ResumeFrom");
+            Guard.AllFinite(resume.Weights, "ResumeFrom");
+            resume.Weights.Data.CopyTo(weights.Data, 0);
+            for (int epoch = 1; epoch <= resume.Epoch; epoch++)
+            {
+                Preprocessing.Permutation(n, random);
+                for (int bi = 0; bi < batches; bi++) replayBatch?.Invoke(bi, batches);
+            }
+            first = resume.Epoch + 1;
+        }
         observer?.OnStart(model);
-        for (int epoch = 1; epoch <= epochs; epoch++)
+        for (int epoch = first; epoch <= epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
             var order = Preprocessing.Permutation(n, random);

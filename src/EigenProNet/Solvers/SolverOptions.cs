@@ -19,7 +19,19 @@ public abstract record SolverOptions
 
     /// <summary>Threads and SIMD path of every kernel product (default: all cores, widest path).</summary>
     public ComputeContext? Compute { get; init; }
+
+    /// <summary>
+    /// Continue a run from the weights it had after a completed epoch: the solver rebuilds everything else from the
+    /// same seed and data, replays the random choices of the epochs already done, and trains epochs
+    /// Epoch + 1 … <see cref="Epochs"/>, so the result is the one an uninterrupted run gives.
+    /// </summary>
+    public TrainingCheckpoint? ResumeFrom { get; init; }
 }
+
+/// <summary>The state of a run after a completed epoch: enough, with the same data and options, to resume it.</summary>
+/// <param name="Epoch">The last completed epoch (1-based).</param>
+/// <param name="Weights">The model's weights after it.</param>
+public sealed record TrainingCheckpoint(int Epoch, Matrix Weights);
 
 /// <summary>
 /// What EigenPro 3 and 4 share: a model on p centers Z decoupled from the training data, a data preconditioner on a
