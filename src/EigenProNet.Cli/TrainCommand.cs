@@ -42,6 +42,8 @@ internal static class TrainCommand
         var evalRows = new Option<int>("--train-eval-rows") { Description = "Training rows evaluated after each epoch.", DefaultValueFactory = _ => 5000 };
         var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation MSE (keeps the best weights)." };
         var save = new Option<string?>("--save") { Description = "Write the trained model to this .epn file." };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "After every epoch, save the run's state atomically to DIR/checkpoint.epn (EigenPro 2/3/4)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint-dir (same data and settings; --epochs is the new total)." };
 
         var command = new Command("train", """
             Train a kernel model and report train/test MSE and accuracy per epoch.
@@ -52,7 +54,7 @@ internal static class TrainCommand
               eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
               eigenpro train --data ../shared/data/cifar-10-batches-bin --solver eigenpro3 --centers 5000 --kernel ntk --scaling unit-range --epochs 10
             """)
-        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, modelSubsample, modelLevel, scaling, trainRows, testRows, validation, evalRows, patience, save };
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, modelSubsample, modelLevel, scaling, trainRows, testRows, validation, evalRows, patience, save, checkpointDir, resume };
         data.AddTo(command);
         common.AddTo(command);
 
@@ -96,6 +98,20 @@ internal static class TrainCommand
 
             string chosen = p.GetValue(solver)!;
             if (chosen == "auto") chosen = train.Count <= 5000 && DirectSolver.RequiredBytes(train.Count) <= budget.Bytes ? "direct" : "eigenpro2";
+            // Checkpoints: the run's identity (everything that shapes the weights except the number of epochs) goes
+            // with the weights, and --resume refuses a checkpoint of another run, naming what differs.
+            var identity = new SortedDictionary<string, string>
+            {
+                ["solver"] = chosen, ["kernel"] = k.ToString(), ["data"] = Path.GetFullPath(DatasetLoader.Resolve(p.GetValue(data.Data)!)),
+                ["train_rows"] = Inv(train.Count), ["test_rows"] = Inv(test?.Count ?? 0), ["features"] = Inv(train.Dimension),
+                ["classes"] = Inv(train.ClassCount), ["scaling"] = scale.ToString(), ["seed"] = Inv(seed),
+                ["subsample_size"] = Inv(p.GetValue(subsample)), ["top_q"] = Inv(p.GetValue(topQ)), ["batch_size"] = Inv(p.GetValue(batch)),
+                ["eta"] = Inv(p.GetValue(eta)), ["centers"] = Inv(p.GetValue(centers)), ["data_level"] = Inv(p.GetValue(dataLevel)),
+                ["projection"] = p.GetValue(projection)!, ["model_subsample_size"] = Inv(p.GetValue(modelSubsample)),
+                ["model_level"] = Inv(p.GetValue(modelLevel)),
+            };
+            var checkpoints = Checkpoints.Open(p.GetValue(checkpointDir), p.GetValue(resume), chosen, identity, p.GetValue(epochs));
+            var resumeFrom = checkpoints?.Resume;
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
             Console.CancelKeyPress += onCancel;
@@ -117,7 +133,8 @@ internal static class TrainCommand
                         Seed = seed,
                         Budget = budget,
                         Compute = compute,
-                    }).Fit(train, test, progress, null, cancel.Token),
+                        ResumeFrom = resumeFrom,
+                    }).Fit(train, test, progress, checkpoints, cancel.Token),
                     "eigenpro4" => new EigenPro4(k, new EigenPro4Options
                     {
                         Epochs = p.GetValue(epochs),
@@ -132,7 +149,8 @@ internal static class TrainCommand
                         Seed = seed,
                         Budget = budget,
                         Compute = compute,
-                    }).Fit(train, test, progress, null, cancel.Token),
+                        ResumeFrom = resumeFrom,
+                    }).Fit(train, test, progress, checkpoints, cancel.Token),
                     _ => new EigenPro2(k, new EigenPro2Options
                     {
                         Epochs = p.GetValue(epochs),
@@ -145,7 +163,8 @@ internal static class TrainCommand
                         Seed = seed,
                         Budget = budget,
                         Compute = compute,
-                    }).Fit(train, test, progress, null, cancel.Token),
+                        ResumeFrom = resumeFrom,
+                    }).Fit(train, test, progress, checkpoints, cancel.Token),
                 });
             }
             catch (OperationCanceledException)
@@ -158,6 +177,7 @@ internal static class TrainCommand
                 Console.CancelKeyPress -= onCancel;
             }
 
+            if (checkpoints is not null) result = result with { Epochs = [.. checkpoints.EarlierEpochs, .. result.Epochs] };
             var model = result.Model.WithPreprocessor(scale == Scaling.None ? null : preprocessor);
             string? savePath = p.GetValue(save);
             if (savePath is not null)
@@ -195,6 +215,9 @@ internal static class TrainCommand
         });
         return command;
     }
+
+    private static string Inv(object? value) =>
+        value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value?.ToString() ?? "default";
 
     private static ProjectionMode Projection(string text) => text switch
     {

@@ -280,4 +280,35 @@ public class CliTests
         Assert.Contains("--threads", err);
         Assert.Contains($"found {threads}", err);
     }
+
+    [Fact]
+    public void CheckpointAndResumeGiveTheUninterruptedModel()
+    {
+        using var dir = new TempDir();
+        string checkpoints = Path.Combine(dir.Path, "run");
+        string[] Args(int epochs, string save, params string[] extra) =>
+            ["train", "--data", Sample, "--solver", "eigenpro4", "--centers", "400", "--subsample-size", "400", "--data-level", "60",
+             "--projection", "inexact", "--model-subsample-size", "200", "--kernel", "laplace", "--bandwidth", "1", "--scaling", "l2",
+             "--batch-size", "300", "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--save", dir.File(save), .. extra];
+        var (code, _, err) = Run(Args(2, "first.epn", "--checkpoint-dir", checkpoints));
+        Assert.True(code == 0, err);
+        Assert.True(File.Exists(Path.Combine(checkpoints, "checkpoint.epn")));
+        (code, var stdout, err) = Run(Args(3, "resumed.epn", "--checkpoint-dir", checkpoints, "--resume", "--json"));
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(3, doc.RootElement.GetProperty("epochs").GetArrayLength());   // the earlier epochs are reported too
+        (code, _, err) = Run(Args(3, "straight.epn"));
+        Assert.True(code == 0, err);
+        Assert.Equal(KernelModelWeights(dir.File("straight.epn")), KernelModelWeights(dir.File("resumed.epn")));
+
+        // Another run's checkpoint is refused with what differs, before any training.
+        var refused = Run([.. Args(4, "x.epn", "--checkpoint-dir", checkpoints, "--resume"), "--seed", "9"]);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("seed: checkpoint 1, this run 9", refused.Err);
+        Assert.Equal(2, Run(Args(4, "x.epn", "--resume")).Code);                         // --resume without a folder
+        Assert.Equal(2, Run(Args(4, "x.epn", "--checkpoint-dir", checkpoints)).Code);    // would overwrite a run
+        Assert.Contains("already holds epoch 3", Run(Args(3, "x.epn", "--checkpoint-dir", checkpoints, "--resume")).Err);
+    }
+
+    private static float[] KernelModelWeights(string path) => EigenProNet.Models.ModelFile.Load(path).Model.Weights.Data;
 }
