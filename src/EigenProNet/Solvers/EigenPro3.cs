@@ -157,9 +157,9 @@ public sealed class EigenPro3 : IKernelSolver
         var weights = new Matrix(p, c);
         var model = new KernelModel(Kernel, centers, weights, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        var step3 = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared is not null, compute);
+        var outerStep = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared is not null, compute);
         var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, weights, step, evaluation,
-            (ids, _, _, _) => { step3.Run(ids, weights, (float)step, cancellationToken); return true; },
+            (ids, _, _, _) => { outerStep.Run(ids, weights, (float)step, cancellationToken); return true; },
             progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (_, _) => projector.Skip(1));
         return new TrainingResult(model, reports, settings);
     }
