@@ -367,4 +367,20 @@ public class SymmetricEigenTests
             TridiagonalEigen.SecularEigenvectors(dk, zk, 1, values, u, [0, 1, 2, 3], maxIterations: 1));
         Assert.Contains("did not converge", e.Message);
     }
+
+    [Fact]
+    public void TopFallsBackToTheDenseSolverWhenTheIterationCannotConverge()
+    {
+        // A residual tolerance below what float32 products can reach: the iteration stops after its 60 iterations and
+        // the dense path answers, exactly, instead of failing (a real CIFAR-10 Laplace matrix once stalled at 1.2e-5).
+        int n = 1600, k = 30;
+        var x = Reference.CifarRows(n);
+        var a = new LaplaceKernel(20).Evaluate(x, x);
+        for (int i = 0; i < a.Data.Length; i++) a.Data[i] /= n;
+        Assert.True(SubspaceIteration.Pays(n, k));
+        Assert.Null(SubspaceIteration.Run(a, k, 1e-9, maxIterations: 3, nullIfNotConverged: true));
+        var top = SymmetricEigen.Top(a, k, tolerance: 1e-9);
+        var full = SymmetricEigen.Full(a);
+        for (int j = 0; j < k; j++) Assert.Equal(full.Values[j], top.Values[j], 12);
+    }
 }

@@ -45,8 +45,9 @@ internal static class SubspaceIteration
     /// <param name="maxIterations">Iterations before giving up with an exception naming the worst pair.</param>
     /// <param name="lockedPerIteration">If given, receives the number of locked pairs after each iteration (tests).</param>
     /// <param name="context">Threads and SIMD path (default: all cores, widest path).</param>
+    /// <param name="nullIfNotConverged">Return null instead of throwing when <paramref name="maxIterations"/> run out.</param>
     public static EigenDecomposition? Run(MatrixView a, int k, double tolerance, int maxIterations = DefaultMaxIterations,
-        List<int>? lockedPerIteration = null, ComputeContext? context = null)
+        List<int>? lockedPerIteration = null, ComputeContext? context = null, bool nullIfNotConverged = false)
     {
         int n = a.Rows, b = BlockSize(k);
         var space = new Workspace(n, b, context ?? ComputeContext.Default);
@@ -108,6 +109,7 @@ internal static class SubspaceIteration
             }
             if (!Orthonormalize(v, space)) return null;
         }
+        if (nullIfNotConverged) return null;
         throw new InvalidOperationException(
             $"The top-{k} eigensolver did not converge in {maxIterations} subspace iterations: eigenpair {l + worstIndex + 1} still has " +
             $"relative residual {worst:G3} (tolerance {tolerance:G3}; {l} of {k} pairs converged).");
