@@ -157,7 +157,7 @@ public sealed class EigenPro4 : IKernelSolver
         var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, state.Alpha, step, evaluation,
             (ids, _, batchIndex, batchCount) =>
             {
-                state.Step(ids, (float)step, cancellationToken);
+                state.Step(ids, (float)pre.StepSize(ids.Length), cancellationToken);   // §3.6: the rule for this batch's size
                 // §3.7: project every T batches (the counter runs across epochs) and after the last batch of an epoch.
                 if ((globalStep + 1) % interval == 0 || batchIndex == batchCount - 1) state.Project(cancellationToken);
                 globalStep++;
