@@ -1,5 +1,7 @@
 using EigenProNet.Data;
+using EigenProNet.Kernels;
 using EigenProNet.LinearAlgebra;
+using EigenProNet.Preconditioning;
 
 namespace EigenProNet.Solvers;
 
@@ -41,4 +43,49 @@ internal static class CenterSampling
         for (int i = 0; i < p; i++) x.Row(rows[i]).CopyTo(centers.Row(i));
         return (centers, shared);
     }
+}
+
+/// <summary>
+/// The setup EigenPro 3 and 4 share (spec eigenpro.md §2.3, §3.5): the centers, the prepared points, the data
+/// preconditioner on a Nyström sample of the training rows, and its lift evaluated at the centers, K(Z, S)·U·diag(r).
+/// </summary>
+internal sealed record CenterModelData(Matrix Centers, KernelRows Points, KernelRows Z, NystromPreconditioner Data, Matrix LiftAtCenters,
+    bool SubsampleLeadsCenters)
+{
+    /// <summary>Checks and clamps the data sample and level (each clamp noted in <paramref name="warnings"/>), then builds everything.</summary>
+    public static CenterModelData Build(Kernel kernel, Matrix x, CenterModelOptions o, StepRule rule, List<string> warnings,
+        MemoryBudget budget, ComputeContext compute, ITrainingObserver? observer, CancellationToken ct)
+    {
+        const string options = "Options";
+        int n = x.Rows, s = o.DataSubsampleSize;
+        if (s < 2) throw new ArgumentException($"The data Nyström sample must be at least 2, found {s}.", options);
+        if (s > n)
+        {
+            warnings.Add($"data Nyström sample {s} clamped to the {n} training rows");
+            s = n;
+        }
+        if (o.DataLevel < 1) throw new ArgumentException($"The data preconditioner level must be at least 1, found {o.DataLevel}.", options);
+        int q = Math.Min(o.DataLevel, s - 1);
+        if (q < o.DataLevel) warnings.Add($"data preconditioner level {o.DataLevel} clamped to s − 1 = {q}");
+        var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
+        var points = kernel.Prepare(x, nameof(x), compute);
+        var z = kernel.Prepare(centers, "centers", compute);
+        // α = 1 (no damping) and the version's own step rule.
+        var pre = NystromPreconditioner.Build(points, new NystromOptions
+        {
+            SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = rule, Seed = o.Seed,
+            Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
+        }, ct);
+        observer?.OnPreconditioner(pre);
+        var centersBySubsample = new Matrix(centers.Rows, s);
+        kernel.Evaluate(z, pre.Subsample, centersBySubsample, compute);
+        var liftAtCenters = new Matrix(centers.Rows, pre.Directions);
+        pre.LiftAt(centersBySubsample, liftAtCenters);
+        return new CenterModelData(centers, points, z, pre, liftAtCenters, shared is not null);
+    }
+
+    /// <summary>The projection a run gets: the one asked for, or for Auto the exact one when 16·p² bytes fit the budget.</summary>
+    public ProjectionMode ProjectionFor(ProjectionMode requested, MemoryBudget budget) =>
+        requested != ProjectionMode.Auto ? requested
+        : CenterProjection.ExactBytes(Z.Count) <= budget.Bytes ? ProjectionMode.Exact : ProjectionMode.Inexact;
 }

@@ -77,30 +77,13 @@ public sealed class EigenPro3 : IKernelSolver
         var warnings = new List<string>();
 
         // Data preconditioner (§2.3): s_x random training rows, q_x directions, α = 1, EigenPro 3's step rule.
-        int s = o.DataSubsampleSize;
-        if (s < 2) throw new ArgumentException($"The data Nyström sample must be at least 2, found {s}.", nameof(Options));
-        if (s > n)
-        {
-            warnings.Add($"data Nyström sample {s} clamped to the {n} training rows");
-            s = n;
-        }
-        var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
-        int p = centers.Rows;
-        var points = Kernel.Prepare(x, nameof(x), compute);
-        var z = Kernel.Prepare(centers, "centers", compute);
-        if (o.DataLevel < 1) throw new ArgumentException($"The data preconditioner level must be at least 1, found {o.DataLevel}.", nameof(Options));
-        int q = Math.Min(o.DataLevel, s - 1);
-        if (q < o.DataLevel) warnings.Add($"data preconditioner level {o.DataLevel} clamped to s − 1 = {q}");
-        var pre = NystromPreconditioner.Build(points, new NystromOptions
-        {
-            SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = StepRule.EigenPro3Data, Seed = o.Seed,
-            Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
-        }, cancellationToken);
-        observer?.OnPreconditioner(pre);
+        var data = CenterModelData.Build(Kernel, x, o, StepRule.EigenPro3Data, warnings, budget, compute, observer, cancellationToken);
+        var (centers, points, z, pre, liftAtCenters, shared) = data;
+        int p = centers.Rows, s = pre.SubsampleSize;
 
         // Batch: the reference's int(β/λ_tail) can exceed n (one full-batch step per "epoch"): capped by n and memory.
         // Per batch row: K(X_b, Z), K(X_b, S) (unless S is part of Z), the gathered features and the residual.
-        long bytesPerRow = 4L * (p + (shared is null ? s : 0) + x.Columns + c);
+        long bytesPerRow = 4L * (p + (shared ? 0 : s) + x.Columns + c);
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 3 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(critical, n), memoryBatch);
@@ -110,9 +93,7 @@ public sealed class EigenPro3 : IKernelSolver
         double step = pre.StepSize(batch);
 
         // Projection (§2.5): exact by a Cholesky factor of K(Z, Z) when it fits, else EigenPro 2 over the centers.
-        var mode = o.Projection == ProjectionMode.Auto
-            ? ExactProjectionBytes(p) <= budget.Bytes ? ProjectionMode.Exact : ProjectionMode.Inexact
-            : o.Projection;
+        var mode = data.ProjectionFor(o.Projection, budget);
         // The inexact projection's own preconditioner (§2.5): s_z centers, EigenPro 2's automatic q and damping, and
         // half its step in the linear regime.
         var projector = mode == ProjectionMode.Exact
@@ -122,12 +103,6 @@ public sealed class EigenPro3 : IKernelSolver
                 SubsampleSize = Math.Min(p, o.ProjectionSubsampleSize ?? (p < 100_000 ? 2000 : 10_000)),
                 DampingExponent = 0.95, StepRule = StepRule.EigenPro3Projection, Seed = o.Seed + 1,
             }, o.ProjectionEpochs, null, c, o.Seed + 2, budget, compute, cancellationToken);
-
-        // K(Z, S)·U·diag(r): the correction evaluated at the centers, once (p × q).
-        var centersBySubsample = new Matrix(p, s);
-        Kernel.Evaluate(z, pre.Subsample, centersBySubsample, compute);
-        var liftAtCenters = new Matrix(p, pre.Directions);
-        pre.LiftAt(centersBySubsample, liftAtCenters);
 
         var settings = new SolverSettings
         {
@@ -148,7 +123,7 @@ public sealed class EigenPro3 : IKernelSolver
             Projection = mode == ProjectionMode.Exact ? "exact" : "inexact",
             ProjectionSubsampleSize = projector.SubsampleSize,
             ProjectionBatchSize = projector.BatchSize,
-            DataSampleInCenters = shared is not null,
+            DataSampleInCenters = shared,
             Warnings = warnings,
             SetupSeconds = clock.Elapsed.TotalSeconds,
             Seed = o.Seed,
@@ -157,7 +132,7 @@ public sealed class EigenPro3 : IKernelSolver
         var weights = new Matrix(p, c);
         var model = new KernelModel(Kernel, centers, weights, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        var outerStep = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared is not null, compute);
+        var outerStep = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared, compute);
         var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, weights, step, evaluation,
             (ids, _, _, _) => { outerStep.Run(ids, weights, (float)step, cancellationToken); return true; },
             progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (_, _) => projector.Skip(1));

@@ -68,25 +68,13 @@ public sealed class EigenPro4 : IKernelSolver
         progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
         var warnings = new List<string>();
 
-        int s = o.DataSubsampleSize;
-        if (s < 2) throw new ArgumentException($"The data Nyström sample must be at least 2, found {s}.", nameof(Options));
-        if (s > n) { warnings.Add($"data Nyström sample {s} clamped to the {n} training rows"); s = n; }
-        if (o.DataLevel < 1) throw new ArgumentException($"The data preconditioner level must be at least 1, found {o.DataLevel}.", nameof(Options));
-        int q = Math.Min(o.DataLevel, s - 1);
-        var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
-        int p = centers.Rows;
-        var points = Kernel.Prepare(x, nameof(x), compute);
-        var z = Kernel.Prepare(centers, "centers", compute);
-        var pre = NystromPreconditioner.Build(points, new NystromOptions
-        {
-            SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = StepRule.EigenPro4, Seed = o.Seed,
-            Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
-        }, cancellationToken);
-        observer?.OnPreconditioner(pre);
+        var data = CenterModelData.Build(Kernel, x, o, StepRule.EigenPro4, warnings, budget, compute, observer, cancellationToken);
+        var (centers, points, z, pre, liftAtCenters, shared) = data;
+        int p = centers.Rows, s = pre.SubsampleSize;
 
         // Batch min(10 000, m*_data) capped by n and memory; T batches fill (coefficient − 1)·p temporary centers.
         int capacity = (o.TemporaryCentersCoefficient - 1) * p;
-        long bytesPerRow = 4L * (p + capacity + (shared is null ? s : 0) + x.Columns + c);
+        long bytesPerRow = 4L * (p + capacity + (shared ? 0 : s) + x.Columns + c);
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 4 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(10_000, critical), Math.Min(n, memoryBatch));
@@ -107,9 +95,7 @@ public sealed class EigenPro4 : IKernelSolver
         if (temporaryBytes > budget.Bytes)
             throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {budget}.");
 
-        var mode = o.Projection == ProjectionMode.Auto
-            ? CenterProjection.ExactBytes(p) <= budget.Bytes ? ProjectionMode.Exact : ProjectionMode.Inexact
-            : o.Projection;
+        var mode = data.ProjectionFor(o.Projection, budget);
         int sModel = Math.Min(o.ModelSubsampleSize, p);
         var projection = mode == ProjectionMode.Exact
             ? CenterProjection.Exact(z, budget, compute)
@@ -118,11 +104,6 @@ public sealed class EigenPro4 : IKernelSolver
                 SubsampleSize = sModel, Directions = Math.Min(o.ModelLevel, sModel - 1), DampingExponent = 1.0,
                 StepRule = StepRule.EigenPro4, Seed = o.Seed + 1,
             }, 1, 10_000, c, o.Seed + 2, budget, compute, cancellationToken);
-
-        var centersBySubsample = new Matrix(p, s);
-        Kernel.Evaluate(z, pre.Subsample, centersBySubsample, compute);
-        var liftAtCenters = new Matrix(p, pre.Directions);
-        pre.LiftAt(centersBySubsample, liftAtCenters);
 
         var settings = new SolverSettings
         {
@@ -144,13 +125,13 @@ public sealed class EigenPro4 : IKernelSolver
             ProjectionSubsampleSize = projection.SubsampleSize,
             ProjectionBatchSize = projection.BatchSize,
             ProjectionInterval = interval,
-            DataSampleInCenters = shared is not null,
+            DataSampleInCenters = shared,
             Warnings = warnings,
             SetupSeconds = clock.Elapsed.TotalSeconds,
             Seed = o.Seed,
         };
 
-        var state = new DelayedProjectionState(Kernel, points, y, z, pre, liftAtCenters, projection, capacity, batch, c, shared is not null, compute);
+        var state = new DelayedProjectionState(Kernel, points, y, z, pre, liftAtCenters, projection, capacity, batch, c, shared, compute);
         var model = new KernelModel(Kernel, centers, state.Alpha, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
         long globalStep = 0;
