@@ -84,6 +84,33 @@ internal sealed record CenterModelData(Matrix Centers, KernelRows Points, Kernel
         return new CenterModelData(centers, points, z, pre, liftAtCenters, shared is not null);
     }
 
+    /// <summary>What EigenPro 3 and 4 report about a run's setup (batch, step, spectrum, projection, notes).</summary>
+    public SolverSettings Settings(string solver, int trainingRows, int batch, double step, int memoryBatch, CenterProjection projection,
+        IReadOnlyList<string> warnings, double setupSeconds, int seed) => new()
+    {
+        Solver = solver,
+        Kernel = Points.Kernel.ToString(),
+        TrainingRows = trainingRows,
+        Centers = Centers.Rows,
+        SubsampleSize = Data.SubsampleSize,
+        TopQ = Data.Directions,
+        BatchSize = batch,
+        StepSize = step,
+        Eta = step * batch,
+        Beta = Data.Beta,
+        TopEigenvalue = Data.Spectrum[0],
+        TailEigenvalue = Data.TailEigenvalue,
+        CriticalBatchSize = Data.CriticalBatchSize,
+        MemoryBatchLimit = memoryBatch,
+        Projection = projection.IsExact ? "exact" : "inexact",
+        ProjectionSubsampleSize = projection.SubsampleSize,
+        ProjectionBatchSize = projection.BatchSize,
+        DataSampleInCenters = SubsampleLeadsCenters,
+        Warnings = warnings,
+        SetupSeconds = setupSeconds,
+        Seed = seed,
+    };
+
     /// <summary>The projection a run gets: the one asked for, or for Auto the exact one when 16·p² bytes fit the budget.</summary>
     public ProjectionMode ProjectionFor(ProjectionMode requested, MemoryBudget budget) =>
         requested != ProjectionMode.Auto ? requested

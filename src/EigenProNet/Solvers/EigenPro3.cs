@@ -104,30 +104,7 @@ public sealed class EigenPro3 : IKernelSolver
                 DampingExponent = 0.95, StepRule = StepRule.EigenPro3Projection, Seed = o.Seed + 1,
             }, o.ProjectionEpochs, null, c, o.Seed + 2, budget, compute, cancellationToken);
 
-        var settings = new SolverSettings
-        {
-            Solver = "eigenpro3",
-            Kernel = Kernel.ToString(),
-            TrainingRows = n,
-            Centers = p,
-            SubsampleSize = s,
-            TopQ = pre.Directions,
-            BatchSize = batch,
-            StepSize = step,
-            Eta = step * batch,
-            Beta = pre.Beta,
-            TopEigenvalue = pre.Spectrum[0],
-            TailEigenvalue = pre.TailEigenvalue,
-            CriticalBatchSize = critical,
-            MemoryBatchLimit = memoryBatch,
-            Projection = mode == ProjectionMode.Exact ? "exact" : "inexact",
-            ProjectionSubsampleSize = projector.SubsampleSize,
-            ProjectionBatchSize = projector.BatchSize,
-            DataSampleInCenters = shared,
-            Warnings = warnings,
-            SetupSeconds = clock.Elapsed.TotalSeconds,
-            Seed = o.Seed,
-        };
+        var settings = data.Settings("eigenpro3", n, batch, step, memoryBatch, projector, warnings, clock.Elapsed.TotalSeconds, o.Seed);
 
         var weights = new Matrix(p, c);
         var model = new KernelModel(Kernel, centers, weights, classCount);

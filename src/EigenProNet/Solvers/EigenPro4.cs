@@ -105,31 +105,7 @@ public sealed class EigenPro4 : IKernelSolver
                 StepRule = StepRule.EigenPro4, Seed = o.Seed + 1,
             }, 1, 10_000, c, o.Seed + 2, budget, compute, cancellationToken);
 
-        var settings = new SolverSettings
-        {
-            Solver = "eigenpro4",
-            Kernel = Kernel.ToString(),
-            TrainingRows = n,
-            Centers = p,
-            SubsampleSize = s,
-            TopQ = pre.Directions,
-            BatchSize = batch,
-            StepSize = step,
-            Eta = step * batch,
-            Beta = pre.Beta,
-            TopEigenvalue = pre.Spectrum[0],
-            TailEigenvalue = pre.TailEigenvalue,
-            CriticalBatchSize = critical,
-            MemoryBatchLimit = memoryBatch,
-            Projection = projection.IsExact ? "exact" : "inexact",
-            ProjectionSubsampleSize = projection.SubsampleSize,
-            ProjectionBatchSize = projection.BatchSize,
-            ProjectionInterval = interval,
-            DataSampleInCenters = shared,
-            Warnings = warnings,
-            SetupSeconds = clock.Elapsed.TotalSeconds,
-            Seed = o.Seed,
-        };
+        var settings = data.Settings("eigenpro4", n, batch, step, memoryBatch, projection, warnings, clock.Elapsed.TotalSeconds, o.Seed) with { ProjectionInterval = interval };
 
         var state = new DelayedProjectionState(Kernel, points, y, z, pre, liftAtCenters, projection, capacity, batch, c, shared, compute);
         var model = new KernelModel(Kernel, centers, state.Alpha, classCount);
