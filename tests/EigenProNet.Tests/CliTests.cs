@@ -275,6 +275,9 @@ public class CliTests
     [InlineData("100000")]
     public void ThreadCountsOutsideTheMachineAreUsageErrors(string threads)
     {
+        var (multiplyCode, _, multiplyErr) = Run("bench", "multiply", "--rows", "0");
+        Assert.Equal(2, multiplyCode);
+        Assert.Contains("--rows, --cols, --dim and --outputs must be at least 1", multiplyErr);
         var (code, _, err) = Run("bench", "gemm", "--size", "8", "--threads", threads);
         Assert.Equal(2, code);
         Assert.Contains("--threads", err);

@@ -89,5 +89,10 @@ public class EigenPro4Tests
         }).Fit(x, y));
         Assert.Contains("50 centers leave room for 50 temporary centers, fewer than one batch of 200", e.Message);
         Assert.Equal("Options", e.ParamName);
+        ArgumentException Fails(EigenPro4Options o) => Assert.Throws<ArgumentException>(() => new EigenPro4(Kernel, o).Fit(x, y));
+        Assert.Contains("level must be at least 1, found 0", Fails(new EigenPro4Options { Centers = z, DataSubsampleSize = 300, DataLevel = 0 }).Message);
+        Assert.Contains("projection preconditioner's level must be at least 1", Fails(new EigenPro4Options { Centers = z, ModelLevel = 0 }).Message);
+        Assert.Contains("coefficient must be at least 2, found 1", Fails(new EigenPro4Options { Centers = z, TemporaryCentersCoefficient = 1 }).Message);
+        Assert.Contains("at least 2, found 1", Fails(new EigenPro4Options { Centers = z, DataSubsampleSize = 1 }).Message);
     }
 }

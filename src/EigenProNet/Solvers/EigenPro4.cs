@@ -60,6 +60,7 @@ public sealed class EigenPro4 : IKernelSolver
         var o = Options;
         int n = x.Rows, c = y.Columns;
         if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
+        if (o.ModelLevel < 1) throw new ArgumentException($"The projection preconditioner's level must be at least 1, found {o.ModelLevel}.", nameof(Options));
         if (o.TemporaryCentersCoefficient < 2)
             throw new ArgumentException($"The temporary-centers coefficient must be at least 2, found {o.TemporaryCentersCoefficient}.", nameof(Options));
         var budget = o.Budget ?? MemoryBudget.Default;
