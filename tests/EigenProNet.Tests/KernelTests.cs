@@ -13,12 +13,13 @@ public class KernelTests
         {
             case LaplaceKernel l: return Math.Exp(-Math.Sqrt(Sq(x, z)) / l.Bandwidth);
             case GaussianKernel g: return Math.Exp(-Sq(x, z) / (2 * g.Bandwidth * g.Bandwidth));
-            case MahalanobisLaplaceKernel mk:
+            case MahalanobisKernel mk:
             {
                 var m = mk.MatrixM();
                 double q = 0;
                 for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) q += ((double)x[i] - z[i]) * m[i, j] * ((double)x[j] - z[j]);
-                return Math.Exp(-Math.Sqrt(Math.Max(q, 0)) / mk.Bandwidth);
+                q = Math.Max(q, 0);
+                return mk is MahalanobisGaussianKernel ? Math.Exp(-q / (2 * mk.Bandwidth * mk.Bandwidth)) : Math.Exp(-Math.Sqrt(q) / mk.Bandwidth);
             }
             case NtkReluKernel ntk:
             {
@@ -61,7 +62,19 @@ public class KernelTests
         new NtkReluKernel(3), new NtkReluKernel(2, unitSphere: true),
         new MahalanobisLaplaceKernel(2.0, SymmetricPd(d, 77)),
         new MahalanobisLaplaceKernel(2.0, Enumerable.Range(0, d).Select(i => 0.2f + i % 3).ToArray()),
+        new MahalanobisLaplaceKernel(2.0, RankDeficient(d, 2, 78)),
+        new MahalanobisGaussianKernel(3.0, SymmetricPd(d, 79)),
+        new MahalanobisGaussianKernel(3.0, Enumerable.Range(0, d).Select(i => i % 4 == 0 ? 0f : 0.5f).ToArray()),
     ];
+
+    /// <summary>A PSD matrix of rank min(rank, d) (RFM's learned M is often nearly that).</summary>
+    private static Matrix RankDeficient(int d, int rank, int seed)
+    {
+        var v = Reference.Random(d, Math.Min(rank, d), seed, 0.5f);
+        var m = Gemm.Multiply(v, v, Transpose.No, Transpose.Yes);
+        for (int i = 0; i < d; i++) for (int j = 0; j < i; j++) m[i, j] = m[j, i];
+        return m;
+    }
 
     /// <summary>
     /// Float32 error model for a kernel value: inputs are exact floats, the cross term carries ~(d + 2)·u relative
@@ -73,20 +86,21 @@ public class KernelTests
         int d = x.Length;
         double nx = 0, nz = 0;
         for (int i = 0; i < d; i++) { nx += (double)x[i] * x[i]; nz += (double)z[i] * z[i]; }
-        double crossErr = 4 * (2 * d + 4) * Reference.U * (nx + nz) * (kernel is MahalanobisLaplaceKernel m ? MaxAbs(m) * d : 1);
+        double crossErr = 4 * (2 * d + 4) * Reference.U * (nx + nz) * (kernel is MahalanobisKernel m ? MaxAbs(m) * d : 1);
         double dist = Math.Sqrt(Math.Max(Sq(x, z), 1e-30));
         return kernel switch
         {
             // d(√t)/dt = 1/(2√t); near t = 0 the exact recompute takes over, so bound Δ√t by √Δt as well.
             LaplaceKernel l => exact * Math.Min(crossErr / (2 * dist), Math.Sqrt(crossErr)) / l.Bandwidth + 1e-6,
-            MahalanobisLaplaceKernel mk => exact * Math.Sqrt(crossErr) / mk.Bandwidth + 1e-5,
+            MahalanobisGaussianKernel mg => exact * crossErr / (2 * mg.Bandwidth * mg.Bandwidth) + 1e-5,
+            MahalanobisKernel mk => exact * Math.Sqrt(crossErr) / mk.Bandwidth + 1e-5,
             GaussianKernel g => exact * crossErr / (2 * g.Bandwidth * g.Bandwidth) + 1e-6,
             NtkReluKernel ntk => 1e-5 * ntk.Depth * (Math.Sqrt(nx * nz) + ntk.Bias * ntk.Bias) + 1e-6,
             _ => throw new NotSupportedException(),
         };
     }
 
-    private static double MaxAbs(MahalanobisLaplaceKernel m) => m.MatrixM().Data.Max(v => Math.Abs(v));
+    private static double MaxAbs(MahalanobisKernel m) => m.MatrixM().Data.Max(v => Math.Abs(v));
 
     private static void AssertMatchesReference(Kernel kernel, Matrix a, Matrix b, SimdPath path)
     {
@@ -195,7 +209,8 @@ public class KernelTests
         for (int i = 0; i < rows.Data.Length; i++) rows.Data[i] = MathF.Abs(rows.Data[i]) + 100f;
         var withDuplicates = new Matrix(9, 3072);
         for (int i = 0; i < 9; i++) rows.Row(i % 6).CopyTo(withDuplicates.Row(i));
-        foreach (Kernel kernel in new Kernel[] { new LaplaceKernel(10), new GaussianKernel(10), new MahalanobisLaplaceKernel(10, Enumerable.Repeat(1f, 3072).ToArray()) })
+        foreach (Kernel kernel in new Kernel[] { new LaplaceKernel(10), new GaussianKernel(10), new MahalanobisLaplaceKernel(10, Enumerable.Repeat(1f, 3072).ToArray()),
+            new MahalanobisLaplaceKernel(10, RankDeficient(3072, 40, 5)), new MahalanobisGaussianKernel(1000, RankDeficient(3072, 40, 6)) })
         {
             var k = kernel.Evaluate(withDuplicates, withDuplicates);
             for (int i = 0; i < 9; i++)

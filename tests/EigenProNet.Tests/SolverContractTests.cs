@@ -11,12 +11,13 @@ public class SolverContractTests
 {
     private static readonly LaplaceKernel Kernel = new(2);
 
-    public static TheoryData<string> Solvers() => new() { "eigenpro2", "direct", "eigenpro3", "eigenpro4" };
+    public static TheoryData<string> Solvers() => new() { "eigenpro2", "direct", "eigenpro3", "eigenpro4", "rfm" };
 
     private static IKernelSolver Create(string name, int seed = 1) => name switch
     {
         "eigenpro2" => new EigenPro2(Kernel, new EigenPro2Options { Epochs = 2, SubsampleSize = 200, BatchSize = 100, Seed = seed }),
         "direct" => new DirectSolver(Kernel, 1e-3),
+        "rfm" => new EigenProNet.FeatureLearning.RecursiveFeatureMachine(new() { Iterations = 2, Bandwidth = 2, Seed = seed }),
         "eigenpro3" => new EigenPro3(Kernel, new EigenPro3Options { Epochs = 2, CenterCount = 150, DataSubsampleSize = 200, DataLevel = 40, BatchSize = 100, Seed = seed }),
         _ => new EigenPro4(Kernel, new EigenPro4Options
         {
@@ -97,7 +98,7 @@ public class SolverContractTests
         {
             if (cts.IsCancellationRequested && p.Phase == "train") trainReportsAfterCancel++;
             // Cancel as soon as training is under way: after the first batch, or during the direct solver's setup.
-            if ((p.Phase == "train" && p.Batch == 1) || (name == "direct" && p.Phase == "setup")) cts.Cancel();
+            if ((p.Phase == "train" && p.Batch == 1) || (name is "direct" or "rfm" && p.Phase == "setup")) cts.Cancel();
         });
         Assert.ThrowsAny<OperationCanceledException>(() => Create(name).Fit(train, null, progress, null, cts.Token));
         Assert.True(cts.IsCancellationRequested);

@@ -23,8 +23,8 @@ public abstract class DistanceKernel : Kernel
     /// <summary>The profile φ as k = exp(Scale·t), t = ‖a − b‖ (<c>OfDistance</c>) or ‖a − b‖².</summary>
     private protected abstract (float Scale, bool OfDistance) Profile { get; }
 
-    /// <summary>Per-row statistic: ‖x‖² (overridden for Mahalanobis norms).</summary>
-    private protected override void ComputeStatistics(MatrixView points, Span<float> statistics)
+    /// <summary>Per-row statistic: ‖x‖².</summary>
+    protected sealed override void ComputeStatistics(MatrixView points, Span<float> statistics)
     {
         for (int i = 0; i < points.Rows; i++)
         {
@@ -35,69 +35,100 @@ public abstract class DistanceKernel : Kernel
         }
     }
 
-    /// <summary>The exact squared distance of two points, for the near pairs (overridden for Mahalanobis).</summary>
-    private protected virtual double ExactSquaredDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> z)
-    {
-        double s = 0;
-        for (int k = 0; k < x.Length; k++)
-        {
-            double diff = (double)x[k] - z[k];
-            s += diff * diff;
-        }
-        return s;
-    }
-
-    /// <summary>
-    /// The left operand of the cross term: <c>a</c> itself for the Euclidean norm, <c>a·M</c> for a Mahalanobis
-    /// norm. When a buffer is rented it is returned in <paramref name="rented"/> for the caller to give back.
-    /// </summary>
-    private protected virtual MatrixView CrossLeft(MatrixView a, ComputeContext context, out float[]? rented)
-    {
-        rented = null;
-        return a;
-    }
-
     /// <summary>Relative size of the float32 error of the cross term for dimension d (see remarks).</summary>
     private protected virtual double CrossErrorFactor(int dimension) => (dimension + 2) * Unit;
 
     /// <summary>exp(−‖a − b‖ / L): the Laplace profile shared by the Euclidean and Mahalanobis kernels.</summary>
     private protected static (float Scale, bool OfDistance) LaplaceProfile(double bandwidth) => ((float)(-1.0 / bandwidth), true);
 
-    private protected sealed override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then)
+    /// <summary>exp(−‖a − b‖² / (2L²)): the Gaussian profile shared by the Euclidean and Mahalanobis kernels.</summary>
+    private protected static (float Scale, bool OfDistance) GaussianProfile(double bandwidth) => ((float)(-1.0 / (2 * bandwidth * bandwidth)), false);
+
+    /// <summary>Distances below this count as zero for the gradient (spec rfm-and-dynamics.md §1.3: the reference's 1e-10).</summary>
+    public const double GradientDistanceFloor = 1e-10;
+
+    /// <summary>
+    /// Writes the gradient weights γ(aᵢ, bⱼ) ≥ 0 into <paramref name="output"/>, defined by
+    /// ∇ₐ k(a, b) = −γ(a, b)·M·(a − b) (M = I for the Euclidean kernels): γ = k/(L·‖a − b‖_M) for the Laplace profile,
+    /// k/L² for the Gaussian. Pairs closer than <see cref="GradientDistanceFloor"/> — the self-terms and duplicated
+    /// rows, where the Laplace kernel has no gradient — get 0 (spec rfm-and-dynamics.md §1.3). The AGOP of a fitted
+    /// predictor is built from these blocks by GEMMs.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree or the rows were prepared for another kernel.</exception>
+    public void EvaluateGradientWeights(KernelRows a, KernelRows b, MatrixView output, ComputeContext? context = null)
     {
-        var left = CrossLeft(a.Points, context, out float[]? rented);
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (!ReferenceEquals(a.Kernel, this) || !ReferenceEquals(b.Kernel, this))
+            throw new ArgumentException($"Rows must be prepared by {this}; call Prepare on this kernel.", ReferenceEquals(a.Kernel, this) ? nameof(b) : nameof(a));
+        if (a.Dimension != b.Dimension)
+            throw new ArgumentException($"Expected b with {a.Dimension} features like a, found shape {b.Points.Shape}.", nameof(b));
+        Guard.Shape(output, a.Count, b.Count, nameof(output));
+        if (output.IsEmpty) return;
+        Compute(a, b, output, context ?? ComputeContext.Default, null, gradientWeights: true);
+    }
+
+    protected sealed override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then) =>
+        Compute(a, b, output, context, then, gradientWeights: false);
+
+    private void Compute(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then, bool gradientWeights)
+    {
         float tol = (float)(4 * CrossErrorFactor(a.Dimension));
         var (scale, ofDistance) = Profile;
         var path = context.Path;
+        bool transformed = !ReferenceEquals(a.Features.Storage, a.Points.Storage);
         // The elementwise tail runs inside the GEMM on each finished block of C while it is in cache: a kernel block
         // can be hundreds of megabytes, and four passes over it in memory cost a tenth of the product.
         void Tail(int worker, int row0, int rows, int col0, int cols)
         {
             var nb = b.Statistics.Slice(col0, cols);
+            float[]? squared = gradientWeights ? ArrayPool<float>.Shared.Rent(cols) : null;
             for (int i = row0; i < row0 + rows; i++)
             {
                 var row = output.Row(i).Slice(col0, cols);
                 float na = a.Statistics[i];
                 // One fused pass: d² = max(‖a‖² + ‖b‖² − 2⟨a, b⟩, 0), and whether any pair is near enough for the
-                // identity to have cancelled; those (rare) pairs are recomputed exactly from the difference vector.
+                // identity to have cancelled; those (rare) pairs are recomputed from the difference vector.
                 if (DistanceTail.SquaredDistances(path, row, nb, na, tol))
                 {
-                    var x = a.Points.Row(i);
                     for (int j = 0; j < row.Length; j++)
                         if (row[j] <= tol * (na + nb[j]))
-                            row[j] = (float)ExactSquaredDistance(x, b.Points.Row(col0 + j));
+                            row[j] = (float)NearSquaredDistance(a, i, b, col0 + j, transformed);
                 }
+                if (squared is not null) row.CopyTo(squared);
                 DistanceTail.Profile(path, row, scale, ofDistance);
+                if (squared is not null) GradientWeights(row, squared, scale, ofDistance);
             }
+            if (squared is not null) ArrayPool<float>.Shared.Return(squared);
             then?.Invoke(worker, row0, rows, col0, cols);
         }
-        try
+        // The cross term ⟨M·aᵢ, bⱼ⟩: the prepared features carry M (or are the points).
+        Gemm.Compute(Transpose.No, Transpose.Yes, -2f, a.Features, b.Points, 0f, output, context, Tail);
+    }
+
+    /// <summary>
+    /// (x − z)ᵀM(x − z) in float64 from the difference vector and the difference of the prepared features, O(d) per
+    /// pair: identical rows give exactly 0, near pairs an accurate distance.
+    /// </summary>
+    private static double NearSquaredDistance(KernelRows a, int i, KernelRows b, int j, bool transformed)
+    {
+        var x = a.Points.Row(i);
+        var z = b.Points.Row(j);
+        var fx = transformed ? a.Features.Row(i) : x;
+        var fz = transformed ? b.Features.Row(j) : z;
+        double s = 0;
+        for (int k = 0; k < x.Length; k++) s += ((double)x[k] - z[k]) * ((double)fx[k] - fz[k]);
+        return Math.Max(s, 0);
+    }
+
+    /// <summary>k → γ: −2·dk/d(d²) = −scale·k/d (profile of the distance) or −2·scale·k (of d²); 0 at coincident points.</summary>
+    private static void GradientWeights(Span<float> k, ReadOnlySpan<float> squared, float scale, bool ofDistance)
+    {
+        const float floor2 = (float)(GradientDistanceFloor * GradientDistanceFloor);
+        for (int j = 0; j < k.Length; j++)
         {
-            Gemm.Compute(Transpose.No, Transpose.Yes, -2f, left, b.Points, 0f, output, context, Tail);
-        }
-        finally
-        {
-            if (rented is not null) ArrayPool<float>.Shared.Return(rented);
+            float d2 = squared[j];
+            k[j] = d2 < floor2 ? 0f : ofDistance ? -scale * k[j] / MathF.Sqrt(d2) : -2f * scale * k[j];
         }
     }
 }
@@ -140,7 +171,7 @@ public sealed class GaussianKernel : DistanceKernel
     /// <inheritdoc/>
     public override double Diagonal(ReadOnlySpan<float> x) => 1.0;
 
-    private protected override (float Scale, bool OfDistance) Profile => ((float)(-1.0 / (2 * Bandwidth * Bandwidth)), false);
+    private protected override (float Scale, bool OfDistance) Profile => GaussianProfile(Bandwidth);
 
     /// <inheritdoc/>
     public override string ToString() => FormattableString.Invariant($"Gaussian(L={Bandwidth:G6})");

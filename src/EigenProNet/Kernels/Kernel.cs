@@ -30,8 +30,10 @@ public abstract class Kernel
         context ??= ComputeContext.Default;
         if (RequiredDimension is int d && points.Columns != d)
             throw new ArgumentException($"{this} expects {d} features, found shape {points.Shape}.", argumentName);
+        var features = Transform(points, context) ?? points;
         var stats = new float[points.Rows];
-        ForEachRow(context, points.Rows, points.Columns, (r0, r1) => ComputeStatistics(points.RowBlock(r0, r1 - r0), stats.AsSpan(r0, r1 - r0)));
+        ForEachRow(context, points.Rows, points.Columns, (r0, r1) =>
+            ComputeStatistics(points.RowBlock(r0, r1 - r0), features.RowBlock(r0, r1 - r0), stats.AsSpan(r0, r1 - r0)));
         // The statistic is a (weighted) sum of squares: it is finite exactly when the row is (barring overflow).
         for (int i = 0; i < stats.Length; i++)
             if (!float.IsFinite(stats[i]))
@@ -39,7 +41,7 @@ public abstract class Kernel
         for (int i = 0; i < stats.Length; i++)
             if (!float.IsFinite(stats[i]))
                 throw new ArgumentException($"Row {i} of {argumentName} is too large: its squared norm overflows float32.", argumentName);
-        return new KernelRows(this, points, stats, 0);
+        return new KernelRows(this, points, features, stats, 0);
     }
 
     /// <summary>Writes K(a, b) into <paramref name="output"/> (a.Count × b.Count).</summary>
@@ -162,14 +164,28 @@ public abstract class Kernel
             throw new ArgumentException($"Rows were prepared for {rows.Kernel}, not for {this}; call Prepare on this kernel.", name);
     }
 
-    /// <summary>Computes the per-row statistic for <see cref="Prepare"/>.</summary>
-    private protected abstract void ComputeStatistics(MatrixView points, Span<float> statistics);
+    /// <summary>
+    /// Computes the per-row statistic for <see cref="Prepare"/> (read back through <see cref="KernelRows.Statistics"/>),
+    /// e.g. the squared norm of each row; the default leaves it 0. It must be finite for finite rows.
+    /// </summary>
+    protected virtual void ComputeStatistics(MatrixView points, Span<float> statistics) { }
+
+    /// <summary>The statistic when it depends on the transformed rows too (the Mahalanobis xᵀ·(M·x)).</summary>
+    private protected virtual void ComputeStatistics(MatrixView points, MatrixView features, Span<float> statistics) =>
+        ComputeStatistics(points, statistics);
+
+    /// <summary>The rows transformed once per <see cref="Prepare"/> (<see cref="KernelRows.Features"/>), or null for none.</summary>
+    private protected virtual Matrix? Transform(MatrixView points, ComputeContext context) => null;
 
     /// <summary>
-    /// Writes K(a, b) into <paramref name="output"/>; shapes are already checked. <paramref name="then"/>, when given,
-    /// runs on each finished block of the output right after the kernel's own tail (the fused product with W).
+    /// Writes K(a, b) into <paramref name="output"/> (a.Count × b.Count; shapes and ownership are already checked).
+    /// This is the one method a kernel written outside the library implements (with <see cref="ComputeStatistics(MatrixView, Span{float})"/>
+    /// when it needs a per-row quantity). <paramref name="then"/>, when given, must run exactly once on every block of
+    /// the output after the block holds its final kernel values — the fused product with W reads it there; pass it
+    /// as the epilogue of <see cref="Gemm.Compute(Transpose, Transpose, float, MatrixView, MatrixView, float, MatrixView, ComputeContext, GemmEpilogue?)"/>
+    /// (after the kernel's own elementwise work on the block), or call <c>then(0, 0, a.Count, 0, b.Count)</c> once at the end.
     /// </summary>
-    private protected abstract void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then);
+    protected abstract void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then);
 
     /// <summary>Runs <paramref name="rangeBody"/>(start, end) over contiguous row ranges split across the worker threads.</summary>
     private protected static void ForEachRow(ComputeContext context, int rows, long workPerRow, Action<int, int> rangeBody)

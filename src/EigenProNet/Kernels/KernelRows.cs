@@ -3,19 +3,22 @@ using EigenProNet.LinearAlgebra;
 namespace EigenProNet.Kernels;
 
 /// <summary>
-/// Points prepared once for repeated kernel evaluation: the rows plus the per-row quantity the kernel needs
-/// (squared norm for distance kernels, squared M-norm for Mahalanobis, norm for the NTK). Solvers prepare their
-/// centers once and evaluate many blocks against them; <see cref="Slice"/> gives zero-copy row ranges.
+/// Points prepared once for repeated kernel evaluation: the rows, the rows as the kernel computes with them
+/// (<see cref="Features"/>: X·M for a Mahalanobis kernel, the points themselves otherwise) and the per-row quantity
+/// the kernel needs (squared norm for distance kernels, squared M-norm for Mahalanobis, norm for the NTK). Solvers
+/// prepare their centers and training rows once and evaluate many blocks against them; <see cref="Slice"/> gives
+/// zero-copy row ranges.
 /// </summary>
 public sealed class KernelRows
 {
     private readonly float[] _statistics;
     private readonly int _start;
 
-    internal KernelRows(Kernel kernel, MatrixView points, float[] statistics, int start)
+    internal KernelRows(Kernel kernel, MatrixView points, MatrixView features, float[] statistics, int start)
     {
         Kernel = kernel;
         Points = points;
+        Features = features;
         _statistics = statistics;
         _start = start;
     }
@@ -26,6 +29,12 @@ public sealed class KernelRows
     /// <summary>The points, one per row.</summary>
     public MatrixView Points { get; }
 
+    /// <summary>
+    /// The points transformed once by the kernel's feature map (for a Mahalanobis kernel row i is M·xᵢ, so the cross
+    /// term xᵀMz is one GEMM of Features against Points); the same view as <see cref="Points"/> for other kernels.
+    /// </summary>
+    public MatrixView Features { get; }
+
     /// <summary>Number of points.</summary>
     public int Count => Points.Rows;
 
@@ -33,9 +42,9 @@ public sealed class KernelRows
     public int Dimension => Points.Columns;
 
     /// <summary>The per-row statistic (see the class remarks), one per point.</summary>
-    internal ReadOnlySpan<float> Statistics => new(_statistics, _start, Points.Rows);
+    public ReadOnlySpan<float> Statistics => new(_statistics, _start, Points.Rows);
 
     /// <summary>Rows [start, start + count) without copying.</summary>
     public KernelRows Slice(int start, int count) =>
-        new(Kernel, Points.RowBlock(start, count), _statistics, _start + start);
+        new(Kernel, Points.RowBlock(start, count), Features.RowBlock(start, count), _statistics, _start + start);
 }

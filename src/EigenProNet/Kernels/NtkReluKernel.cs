@@ -59,7 +59,7 @@ public sealed class NtkReluKernel : Kernel
     }
 
     /// <summary>Per-row statistic: max(‖x‖, ε).</summary>
-    private protected override void ComputeStatistics(MatrixView points, Span<float> statistics)
+    protected override void ComputeStatistics(MatrixView points, Span<float> statistics)
     {
         for (int i = 0; i < points.Rows; i++)
         {
@@ -69,7 +69,7 @@ public sealed class NtkReluKernel : Kernel
         }
     }
 
-    private protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then)
+    protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then)
     {
         if (Depth == 1 && Bias == 0)
         {

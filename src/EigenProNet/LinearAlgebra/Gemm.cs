@@ -25,8 +25,11 @@ public static class Gemm
         ComputeContext? context = null) =>
         Compute(transA, transB, alpha, a, b, beta, c, context ?? ComputeContext.Default, null);
 
-    /// <summary>The product, with <paramref name="epilogue"/> run on each finished block of C while it is in cache.</summary>
-    internal static void Compute(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c,
+    /// <summary>
+    /// The product, with <paramref name="epilogue"/> run on each finished block of C while it is in cache (how a kernel
+    /// applies its elementwise formula without another pass over memory).
+    /// </summary>
+    public static void Compute(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c,
         ComputeContext context, GemmEpilogue? epilogue)
     {
         if (Overlaps(c, a) || Overlaps(c, b))
@@ -118,7 +121,7 @@ internal readonly record struct GemmOperand<T>(T[] Data, long Offset, int Rows, 
 /// worker <paramref name="worker"/> (0 ≤ worker &lt; the context's threads) right after the block's last K slab, while
 /// it is still in that core's cache (the kernels' elementwise tails). Blocks partition C; each is handed over once.
 /// </summary>
-internal delegate void GemmEpilogue(int worker, int row0, int rows, int col0, int columns);
+public delegate void GemmEpilogue(int worker, int row0, int rows, int col0, int columns);
 
 /// <summary>
 /// The packed GEMM driver, written once for float and double: <c>C = α·op(A)·op(B) + β·C</c> for row-major C.

@@ -14,7 +14,13 @@ public sealed class KernelModel
     /// <summary>Creates a model; the matrices are used as given (not copied).</summary>
     /// <exception cref="ArgumentException">Shapes disagree, or values are NaN/Inf.</exception>
     public KernelModel(Kernel kernel, Matrix centers, Matrix weights, int classCount = 0, IReadOnlyList<string>? classNames = null,
-        Preprocessor? preprocessor = null)
+        Preprocessor? preprocessor = null) : this(kernel, centers, null, weights, classCount, classNames, preprocessor)
+    {
+    }
+
+    /// <summary>A model on centers a solver has already prepared (<paramref name="prepared"/>.Points is <paramref name="centers"/>).</summary>
+    internal KernelModel(Kernel kernel, Matrix centers, KernelRows? prepared, Matrix weights, int classCount = 0,
+        IReadOnlyList<string>? classNames = null, Preprocessor? preprocessor = null)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(centers);
@@ -30,7 +36,10 @@ public sealed class KernelModel
         ClassCount = classCount;
         ClassNames = classNames;
         Preprocessor = preprocessor;
-        CenterRows = kernel.Prepare(centers, nameof(centers));
+        if (prepared is not null && (!ReferenceEquals(prepared.Kernel, kernel) || !ReferenceEquals(prepared.Points.Storage, centers.Data)
+                || prepared.Count != centers.Rows || prepared.Points.Offset != 0))
+            throw new ArgumentException("The prepared rows are not these centers under this kernel.", nameof(prepared));
+        CenterRows = prepared ?? kernel.Prepare(centers, nameof(centers));
     }
 
     /// <summary>The kernel.</summary>
@@ -62,7 +71,11 @@ public sealed class KernelModel
 
     /// <summary>The same model with another preprocessor (centers and weights shared).</summary>
     public KernelModel WithPreprocessor(Preprocessor? preprocessor) =>
-        new(Kernel, Centers, Weights, ClassCount, ClassNames, preprocessor);
+        new(Kernel, Centers, CenterRows, Weights, ClassCount, ClassNames, preprocessor);
+
+    /// <summary>The same model labelled with <paramref name="classCount"/> classes and their names (centers and weights shared).</summary>
+    internal KernelModel WithClasses(int classCount, IReadOnlyList<string>? classNames) =>
+        new(Kernel, Centers, CenterRows, Weights, classCount, classNames, Preprocessor);
 
     /// <summary>Outputs f(x) = K(x, Z)·W for every row of <paramref name="x"/>, in memory-bounded blocks.</summary>
     /// <exception cref="ArgumentException">Wrong number of features, or NaN/Inf.</exception>

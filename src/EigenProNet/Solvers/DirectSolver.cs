@@ -59,7 +59,7 @@ public sealed class DirectSolver : IKernelSolver
         var weights = factor.Solve(y);
         double seconds = clock.Elapsed.TotalSeconds;
         progress?.Report(new TrainingProgress("evaluate", 1, 1, 1, 1, n, clock.Elapsed));
-        var model = new KernelModel(Kernel, x, weights, classCount);
+        var model = new KernelModel(Kernel, x, points, weights, classCount);
         var evalClock = Stopwatch.StartNew();
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, n, classCount > 0, 1, Budget, Compute);
         var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);

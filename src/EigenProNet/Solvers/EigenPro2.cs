@@ -19,6 +19,12 @@ public sealed record EigenPro2Options : SolverOptions
     /// <summary>The reference's top_q (q − 1 directions are flattened, the tail is λ_q); automatic by §1.5 when null.</summary>
     public int? TopQ { get; init; }
 
+    /// <summary>
+    /// The Nyström subsample as training-row indices instead of a random draw (SubsampleSize of them, or their count
+    /// when SubsampleSize is null): RFM pins it for all its iterations so a recorder sees the same points.
+    /// </summary>
+    public IReadOnlyList<int>? SubsampleIndices { get; init; }
+
     /// <summary>Batch size; default min(m*, the memory limit) (§1.7).</summary>
     public int? BatchSize { get; init; }
 
@@ -74,7 +80,7 @@ public sealed class EigenPro2 : IKernelSolver
         progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
 
         var points = Kernel.Prepare(x, nameof(x), compute);
-        int s = o.SubsampleSize ?? (n < 100_000 ? Math.Min(n, 2000) : 12_000);
+        int s = o.SubsampleSize ?? o.SubsampleIndices?.Count ?? (n < 100_000 ? Math.Min(n, 2000) : 12_000);
         if (s > n) throw new ArgumentException($"The subsample size {s} is larger than the {n} training rows.", nameof(Options));
         if (s < 2) throw new ArgumentException($"The subsample size must be at least 2, found {s}.", nameof(Options));
         // Per batch row: a row of K(X_B, X), one of K(X_B, S), the gathered features and the residual.
@@ -91,6 +97,7 @@ public sealed class EigenPro2 : IKernelSolver
             MaxEigenpairs = o.MaxEigenpairs,
             StepRule = StepRule.EigenPro2,
             Seed = o.Seed,
+            SubsampleIndices = o.SubsampleIndices,
             Budget = budget,
             Compute = compute,
         }, cancellationToken);
@@ -122,7 +129,7 @@ public sealed class EigenPro2 : IKernelSolver
         };
 
         var weights = new Matrix(n, c);
-        var model = new KernelModel(Kernel, x, weights, classCount);
+        var model = new KernelModel(Kernel, x, points, weights, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
         var iteration = new EigenProIteration(points, pre, c, batch, step, budget, compute);
         Matrix? bestWeights = null;

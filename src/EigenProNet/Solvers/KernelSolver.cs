@@ -31,8 +31,7 @@ public static class KernelSolverExtensions
         ArgumentNullException.ThrowIfNull(train);
         var result = solver.Fit(train.Features, train.TargetMatrix(), validation?.Features, validation?.TargetMatrix(), train.ClassCount,
             progress, observer, cancellationToken);
-        var m = result.Model;
-        return result with { Model = new KernelModel(m.Kernel, m.Centers, m.Weights, train.ClassCount, train.ClassNames) };
+        return result with { Model = result.Model.WithClasses(train.ClassCount, train.ClassNames) };
     }
 }
 
