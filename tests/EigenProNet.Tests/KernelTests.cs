@@ -209,10 +209,19 @@ public class KernelTests
         for (int i = 0; i < rows.Data.Length; i++) rows.Data[i] = MathF.Abs(rows.Data[i]) + 100f;
         var withDuplicates = new Matrix(9, 3072);
         for (int i = 0; i < 9; i++) rows.Row(i % 6).CopyTo(withDuplicates.Row(i));
-        foreach (Kernel kernel in new Kernel[] { new LaplaceKernel(10), new GaussianKernel(10), new MahalanobisLaplaceKernel(10, Enumerable.Repeat(1f, 3072).ToArray()),
-            new MahalanobisLaplaceKernel(10, RankDeficient(3072, 40, 5)), new MahalanobisGaussianKernel(1000, RankDeficient(3072, 40, 6)) })
+        foreach (Kernel kernel in new Kernel[] { new LaplaceKernel(10), new GaussianKernel(10), new MahalanobisLaplaceKernel(10, Enumerable.Repeat(1f, 3072).ToArray()) })
         {
             var k = kernel.Evaluate(withDuplicates, withDuplicates);
+            for (int i = 0; i < 9; i++)
+                for (int j = 0; j < 9; j++)
+                    if (i % 6 == j % 6) Assert.Equal(1f, k[i, j]);
+                    else Assert.True(k[i, j] < 1f);
+        }
+        // A full, rank-deficient M on 768 of the columns: S·x is the same for equal rows, whatever their position.
+        var part = withDuplicates.View.Block(0, 0, 9, 768).ToMatrix();
+        foreach (Kernel kernel in new Kernel[] { new MahalanobisLaplaceKernel(10, RankDeficient(768, 40, 5)), new MahalanobisGaussianKernel(1000, RankDeficient(768, 40, 6)) })
+        {
+            var k = kernel.Evaluate(part, part);
             for (int i = 0; i < 9; i++)
                 for (int j = 0; j < 9; j++)
                     if (i % 6 == j % 6) Assert.Equal(1f, k[i, j]);

@@ -16,9 +16,10 @@ public enum AgopNormalization
 /// <summary>
 /// The average gradient outer product of a kernel predictor f(z) = Σᵢ αᵢ k(z, xᵢ) (spec rfm-and-dynamics.md §1.3):
 /// AGOP = (1/m)·Σ_z J(z)ᵀJ(z) over sample points z, J the c × d Jacobian. Accumulated batch by batch as GEMMs — never
-/// an m × c × d tensor: with Γ = the kernel's gradient weights (∇_z k(z, xᵢ) = −γ(z, xᵢ)·M(z − xᵢ)),
-/// ∇f_k(z) = Σᵢ γ(z, xᵢ)·α_ik·Mxᵢ − (Γα)_zk·Mz, so the c gradients of a batch are one GEMM of the rows Γ_z ∘ α_k
-/// against the centers' prepared features M·xᵢ, and ΣJᵀJ one rank-k update.
+/// an m × c × d tensor: with Γ = the kernel's gradient weights (∇_z k(z, xᵢ) = −γ(z, xᵢ)·M(z − xᵢ)) and the prepared
+/// features f = S·x (S = M^{1/2}; S = I for the Euclidean kernels), ∇f_k(z) = S·g_k(z) with
+/// g_k(z) = Σᵢ γ(z, xᵢ)·α_ik·f(xᵢ) − (Γα)_zk·f(z): the c gradients of a batch are one GEMM of the rows Γ_z ∘ α_k
+/// against the centers' features, Σ g gᵀ one rank-k update, and the AGOP S·(Σ g gᵀ)·S at the end.
 /// </summary>
 public static class Agop
 {
@@ -53,6 +54,8 @@ public static class Agop
         if (samples.Dimension != centers.Dimension)
             throw new ArgumentException($"The sample points have {samples.Dimension} features, the centers {centers.Dimension}.", nameof(samples));
         if (samples.Count == 0) throw new ArgumentException("The AGOP needs at least one sample point.", nameof(samples));
+        if (diagonal && kernel is MahalanobisKernel { IsDiagonal: false })
+            throw new ArgumentException("A diagonal AGOP needs a kernel with a diagonal M (a full M's gradients mix the coordinates).", nameof(diagonal));
         budget ??= MemoryBudget.Default;
         context ??= ComputeContext.Default;
         int n = centers.Count, c = weights.Columns, d = centers.Dimension, m = samples.Count;
@@ -125,25 +128,43 @@ public static class Agop
                         for (int q = 0; q < d; q++) sum[(long)p * d + q] -= m * mean[p] * mean[q];
             }
         }
-        double divisor = m;
-        if (normalization == AgopNormalization.MaxEntry)
-        {
-            double max = 0;
-            foreach (double v in sum) max = Math.Max(max, Math.Abs(v));
-            divisor = max + 1e-30;
-        }
         var result = diagonal ? new Matrix(1, d) : new Matrix(d, d);
         if (diagonal)
-            for (int p = 0; p < d; p++) result[0, p] = (float)Math.Max(sum[p] / divisor, 0);
+            for (int p = 0; p < d; p++) result[0, p] = (float)Math.Max(sum[p] / m, 0);
         else
             for (int p = 0; p < d; p++)
                 for (int q = 0; q <= p; q++)
                 {
                     // Exactly symmetric: average the two float64 accumulations.
-                    float v = (float)((sum[(long)p * d + q] + sum[(long)q * d + p]) / (2 * divisor));
+                    float v = (float)((sum[(long)p * d + q] + sum[(long)q * d + p]) / (2.0 * m));
                     result[p, q] = v;
                     result[q, p] = v;
                 }
+        // Back from the features' coordinates: S·A·S.
+        if (kernel is MahalanobisKernel mk)
+        {
+            if (mk.IsDiagonal)
+            {
+                var r = mk.DiagonalSquareRoot();
+                for (int p = 0; p < result.Rows; p++)
+                    for (int q = 0; q < d; q++) result[p, q] *= diagonal ? r[q] * r[q] : r[p] * r[q];
+            }
+            else if (!diagonal)
+            {
+                var root = mk.SquareRoot(context);
+                var half = Gemm.Multiply(root, result, context: context);
+                Gemm.Compute(Transpose.No, Transpose.No, 1f, half, root, 0f, result, context);
+                for (int p = 0; p < d; p++) for (int q = 0; q < p; q++) result[p, q] = result[q, p] = 0.5f * (result[p, q] + result[q, p]);
+            }
+        }
+        if (normalization == AgopNormalization.MaxEntry)
+        {
+            float max = result.Data.Max(MathF.Abs);
+            var data = result.Data;
+            for (int i = 0; i < data.Length; i++) data[i] = (float)(data[i] / (max + 1e-30));
+        }
+        else if (normalization != AgopNormalization.Mean)
+            throw new ArgumentOutOfRangeException(nameof(normalization));
         return result;
     }
 }

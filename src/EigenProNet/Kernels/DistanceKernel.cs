@@ -24,11 +24,14 @@ public abstract class DistanceKernel : Kernel
     private protected abstract (float Scale, bool OfDistance) Profile { get; }
 
     /// <summary>Per-row statistic: ‖x‖².</summary>
-    protected sealed override void ComputeStatistics(MatrixView points, Span<float> statistics)
+    protected sealed override void ComputeStatistics(MatrixView points, Span<float> statistics) => ComputeStatistics(points, points, statistics);
+
+    /// <summary>Per-row statistic: the squared norm of the features (‖S·x‖² = xᵀMx for a Mahalanobis kernel).</summary>
+    private protected sealed override void ComputeStatistics(MatrixView points, MatrixView features, Span<float> statistics)
     {
-        for (int i = 0; i < points.Rows; i++)
+        for (int i = 0; i < features.Rows; i++)
         {
-            var row = points.Row(i);
+            var row = features.Row(i);
             double s = 0;
             foreach (float v in row) s += (double)v * v;
             statistics[i] = (float)s;
@@ -36,7 +39,7 @@ public abstract class DistanceKernel : Kernel
     }
 
     /// <summary>Relative size of the float32 error of the cross term for dimension d (see remarks).</summary>
-    private protected virtual double CrossErrorFactor(int dimension) => (dimension + 2) * Unit;
+    private static double CrossErrorFactor(int dimension) => (dimension + 2) * Unit;
 
     /// <summary>exp(−‖a − b‖ / L): the Laplace profile shared by the Euclidean and Mahalanobis kernels.</summary>
     private protected static (float Scale, bool OfDistance) LaplaceProfile(double bandwidth) => ((float)(-1.0 / bandwidth), true);
@@ -102,23 +105,26 @@ public abstract class DistanceKernel : Kernel
             if (squared is not null) ArrayPool<float>.Shared.Return(squared);
             then?.Invoke(worker, row0, rows, col0, cols);
         }
-        // The cross term ⟨M·aᵢ, bⱼ⟩: the prepared features carry M (or are the points).
-        Gemm.Compute(Transpose.No, Transpose.Yes, -2f, a.Features, b.Points, 0f, output, context, Tail);
+        // The cross term ⟨S·aᵢ, S·bⱼ⟩ of the prepared features (the points themselves for the Euclidean kernels).
+        Gemm.Compute(Transpose.No, Transpose.Yes, -2f, a.Features, b.Features, 0f, output, context, Tail);
     }
 
     /// <summary>
-    /// (x − z)ᵀM(x − z) in float64 from the difference vector and the difference of the prepared features, O(d) per
-    /// pair: identical rows give exactly 0, near pairs an accurate distance.
+    /// ‖f(x) − f(z)‖² in float64 from the difference of the features, O(d) per pair: near pairs get an accurate
+    /// distance, and identical rows exactly 0 (checked on the rows themselves when the features are transformed).
     /// </summary>
     private static double NearSquaredDistance(KernelRows a, int i, KernelRows b, int j, bool transformed)
     {
-        var x = a.Points.Row(i);
-        var z = b.Points.Row(j);
-        var fx = transformed ? a.Features.Row(i) : x;
-        var fz = transformed ? b.Features.Row(j) : z;
+        if (transformed && a.Points.Row(i).SequenceEqual(b.Points.Row(j))) return 0;
+        var fx = a.Features.Row(i);
+        var fz = b.Features.Row(j);
         double s = 0;
-        for (int k = 0; k < x.Length; k++) s += ((double)x[k] - z[k]) * ((double)fx[k] - fz[k]);
-        return Math.Max(s, 0);
+        for (int k = 0; k < fx.Length; k++)
+        {
+            double v = (double)fx[k] - fz[k];
+            s += v * v;
+        }
+        return s;
     }
 
     /// <summary>k → γ: −2·dk/d(d²) = −scale·k/d (profile of the distance) or −2·scale·k (of d²); 0 at coincident points.</summary>

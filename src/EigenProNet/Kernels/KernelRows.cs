@@ -4,7 +4,7 @@ namespace EigenProNet.Kernels;
 
 /// <summary>
 /// Points prepared once for repeated kernel evaluation: the rows, the rows as the kernel computes with them
-/// (<see cref="Features"/>: X·M for a Mahalanobis kernel, the points themselves otherwise) and the per-row quantity
+/// (<see cref="Features"/>: S·x with S = M^{1/2} for a Mahalanobis kernel, the points themselves otherwise) and the per-row quantity
 /// the kernel needs (squared norm for distance kernels, squared M-norm for Mahalanobis, norm for the NTK). Solvers
 /// prepare their centers and training rows once and evaluate many blocks against them; <see cref="Slice"/> gives
 /// zero-copy row ranges.
@@ -30,8 +30,8 @@ public sealed class KernelRows
     public MatrixView Points { get; }
 
     /// <summary>
-    /// The points transformed once by the kernel's feature map (for a Mahalanobis kernel row i is M·xᵢ, so the cross
-    /// term xᵀMz is one GEMM of Features against Points); the same view as <see cref="Points"/> for other kernels.
+    /// The points transformed once by the kernel's feature map (for a Mahalanobis kernel row i is M^{1/2}·xᵢ, so
+    /// ‖x − z‖_M is a Euclidean distance of features); the same view as <see cref="Points"/> for other kernels.
     /// </summary>
     public MatrixView Features { get; }
 

@@ -8,10 +8,12 @@ namespace EigenProNet.Kernels;
 /// M — the kernels of Recursive Feature Machines (spec rfm-and-dynamics.md §1.1, §1.3 "diag").
 /// </summary>
 /// <remarks>
-/// <see cref="Kernel.Prepare"/> computes the rows' features X·M once (one GEMM for a full M), so the cross term
-/// aᵀMb of every later block is a single GEMM of those features against the plain rows, and a solver that evaluates
-/// many batches against the same prepared rows never transforms them again. The per-row statistic is xᵀMx; near
-/// pairs are recomputed in float64 as (x − z)ᵀ(Mx − Mz), so identical rows are at distance exactly 0.
+/// <see cref="Kernel.Prepare"/> maps the rows once to features S·x with S = M^{1/2} (one GEMM for a full M; the
+/// square root is computed once per kernel from M's eigendecomposition, negative eigenvalues of a nearly singular M
+/// clamped to 0), and the kernel is the Euclidean one on those features. So every computed K is the kernel of
+/// slightly perturbed points — positive semi-definite like the exact one — even for an ill-conditioned learned M,
+/// where the cross term xᵀM·z in the form (X·M)·Zᵀ loses its accuracy against ‖Mx‖‖z‖ ≫ xᵀMx. A solver that
+/// evaluates many batches against the same prepared rows never transforms them again.
 /// </remarks>
 public abstract class MahalanobisKernel : DistanceKernel
 {
@@ -84,31 +86,47 @@ public abstract class MahalanobisKernel : DistanceKernel
     /// <inheritdoc/>
     public override double Diagonal(ReadOnlySpan<float> x) => 1.0;
 
+    private Matrix? _squareRoot;
+
+    /// <summary>S = M^{1/2} (d × d, symmetric) for a full M; the feature map and the AGOP's sandwich use it.</summary>
+    internal Matrix SquareRoot(ComputeContext context)
+    {
+        if (_full is null) throw new InvalidOperationException("A diagonal M has no dense square root here; use its diagonal.");
+        // Computed once, on first use; a race computes the same matrix twice, harmlessly.
+        return _squareRoot ??= ComputeSquareRoot(_full, context);
+    }
+
+    private static Matrix ComputeSquareRoot(Matrix m, ComputeContext context)
+    {
+        var eig = SymmetricEigen.Full(m, context);
+        int d = m.Rows;
+        var scaled = eig.Vectors.Clone();
+        for (int j = 0; j < d; j++)
+        {
+            float r = (float)Math.Sqrt(Math.Max(eig.Values[j], 0));
+            for (int i = 0; i < d; i++) scaled[i, j] *= r;
+        }
+        var s = Gemm.Multiply(scaled, eig.Vectors, Transpose.No, Transpose.Yes, context);
+        for (int i = 0; i < d; i++) for (int j = 0; j < i; j++) s[i, j] = s[j, i] = 0.5f * (s[i, j] + s[j, i]);
+        return s;
+    }
+
+    /// <summary>√(diagonal of M), the feature scale of a diagonal M.</summary>
+    internal float[] DiagonalSquareRoot() => _diagonal!.Select(v => MathF.Sqrt(v)).ToArray();
+
     private protected override Matrix Transform(MatrixView points, ComputeContext context)
     {
         var features = new Matrix(points.Rows, Dimension);
         if (_diagonal is not null)
-            for (int i = 0; i < points.Rows; i++) TensorPrimitives.Multiply(points.Row(i), _diagonal, features.Row(i));
+        {
+            var root = DiagonalSquareRoot();
+            for (int i = 0; i < points.Rows; i++) TensorPrimitives.Multiply(points.Row(i), root, features.Row(i));
+        }
         else
-            // M is symmetric, so row i of X·M is M·xᵢ.
-            Gemm.Compute(Transpose.No, Transpose.No, 1f, points, _full!, 0f, features, context);
+            // S is symmetric, so row i of X·S is S·xᵢ.
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, points, SquareRoot(context), 0f, features, context);
         return features;
     }
-
-    private protected override void ComputeStatistics(MatrixView points, MatrixView features, Span<float> statistics)
-    {
-        for (int i = 0; i < points.Rows; i++)
-        {
-            var x = points.Row(i);
-            var f = features.Row(i);
-            double s = 0;
-            for (int k = 0; k < x.Length; k++) s += (double)x[k] * f[k];
-            statistics[i] = (float)Math.Max(s, 0);
-        }
-    }
-
-    // The cross term passes through two products (X·M, then ·Zᵀ); allow for both roundings.
-    private protected override double CrossErrorFactor(int dimension) => (2.0 * dimension + 2) / (1 << 24);
 
     private protected string Describe(string family) =>
         FormattableString.Invariant($"{family}(L={Bandwidth:G6}, {(IsDiagonal ? "diagonal" : "full")} M, d={Dimension})");

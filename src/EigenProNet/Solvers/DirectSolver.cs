@@ -53,6 +53,18 @@ public sealed class DirectSolver : IKernelSolver
         var k = new Matrix(n, n);
         Kernel.Evaluate(points, points, k, Compute);
         cancellationToken.ThrowIfCancellationRequested();
+        // A kernel whose cross term is not a symmetric product (the Mahalanobis (X·M)·Xᵀ) gives K(i, j) and K(j, i)
+        // with different float32 roundings; the factorisation needs one symmetric matrix: take their mean.
+        for (int i = 0; i < n; i++)
+        {
+            var row = k.Row(i);
+            for (int j = 0; j < i; j++)
+            {
+                float mean = 0.5f * (row[j] + k[j, i]);
+                row[j] = mean;
+                k[j, i] = mean;
+            }
+        }
         if (Ridge > 0)
             for (int i = 0; i < n; i++) k[i, i] += (float)Ridge;
         var factor = Cholesky.Factor(k, context: Compute);

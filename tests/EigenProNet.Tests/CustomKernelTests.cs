@@ -1,0 +1,72 @@
+using EigenProNet.Data;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Tests;
+
+/// <summary>A kernel written outside the library, through the public surface only, works with the solvers.</summary>
+public class CustomKernelTests
+{
+    /// <summary>k(a, b) = (⟨a, b⟩/d + 1)²: the GEMM of the rows with its tail fused as the epilogue.</summary>
+    private sealed class PolynomialKernel : Kernel
+    {
+        public override string Name => "poly2";
+        public override string ToString() => "Polynomial(degree=2)";
+        public override double Diagonal(ReadOnlySpan<float> x)
+        {
+            double s = 0;
+            foreach (float v in x) s += (double)v * v;
+            return Math.Pow(s / x.Length + 1, 2);
+        }
+
+        protected override void ComputeBlock(KernelRows a, KernelRows b, MatrixView output, ComputeContext context, GemmEpilogue? then)
+        {
+            void Tail(int worker, int row0, int rows, int col0, int cols)
+            {
+                for (int i = row0; i < row0 + rows; i++)
+                {
+                    var row = output.Row(i).Slice(col0, cols);
+                    for (int j = 0; j < row.Length; j++) row[j] = (row[j] + 1) * (row[j] + 1);
+                }
+                then?.Invoke(worker, row0, rows, col0, cols);
+            }
+            Gemm.Compute(Transpose.No, Transpose.Yes, 1f / a.Dimension, a.Points, b.Points, 0f, output, context, Tail);
+        }
+    }
+
+    [Fact]
+    public void AUserKernelEvaluatesMultipliesAndTrains()
+    {
+        var kernel = new PolynomialKernel();
+        var a = Reference.Random(37, 5, 1);
+        var b = Reference.Random(300, 5, 2);
+        var k = kernel.Evaluate(a, b);
+        for (int i = 0; i < a.Rows; i++)
+            for (int j = 0; j < b.Rows; j++)
+            {
+                double dot = 0;
+                for (int p = 0; p < 5; p++) dot += (double)a[i, p] * b[j, p];
+                double exact = Math.Pow(dot / 5 + 1, 2);
+                Assert.True(Math.Abs(k[i, j] - exact) <= 1e-6 * Math.Max(1, exact), $"K[{i},{j}] = {k[i, j]}, exact {exact}");
+            }
+        // The fused, blocked product K·W (tiny budget: many blocks) equals the product of the whole matrix.
+        var w = Reference.Random(300, 3, 3);
+        var fused = new Matrix(37, 3);
+        kernel.Multiply(kernel.Prepare(a), kernel.Prepare(b), w, fused, new MemoryBudget(16 << 10));
+        var plain = Gemm.Multiply(k, w);
+        for (int i = 0; i < fused.Data.Length; i++) Assert.True(Math.Abs(plain.Data[i] - fused.Data[i]) <= 1e-4 * (1 + Math.Abs(plain.Data[i])));
+
+        // EigenPro 2 trains with it: y = x₀² is in the kernel's span.
+        var x = Reference.Random(400, 5, 4);
+        var y = new Matrix(400, 1);
+        for (int i = 0; i < 400; i++) y[i, 0] = x[i, 0] * x[i, 0];
+        var result = new EigenPro2(kernel, new EigenPro2Options { Epochs = 20, SubsampleSize = 100 }).Fit(x, y);
+        Assert.True(result.Epochs[^1].TrainMse < 0.05 * result.Epochs[0].TrainMse + 1e-3, $"MSE {result.Epochs[0].TrainMse} → {result.Epochs[^1].TrainMse}");
+        // A model file cannot describe it, and says so.
+        using var dir = new TempDir();
+        var e = Assert.Throws<NotSupportedException>(() => result.Model.Save(dir.File("m.epn")));
+        Assert.Contains("Polynomial", e.Message);
+    }
+}
