@@ -87,7 +87,20 @@ internal static class BenchCommand
             return Report(Benchmarks.Benchmarks.Cholesky(n, r, EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
         });
 
+        var agopN = new Option<int>("--n") { Description = "Points (centers = sample points).", DefaultValueFactory = _ => 5000 };
+        var agopDim = new Option<int>("--dim") { Description = "Feature dimension.", DefaultValueFactory = _ => 3072 };
+        var agopOut = new Option<int>("--outputs") { Description = "Outputs c.", DefaultValueFactory = _ => 10 };
+        var agop = new Command("agop", "RFM's AGOP update (gradient weights, gradients, their Gram, the sandwich by M's factor) for a full-M Laplace predictor.")
+            { agopN, agopDim, agopOut, json, threads };
+        agop.SetAction(p =>
+        {
+            int n = p.GetValue(agopN), d = p.GetValue(agopDim), c = p.GetValue(agopOut);
+            if (n < 1 || d < 1 || c < 1) throw new UsageException($"--n, --dim and --outputs must be at least 1, found {n}, {d}, {c}.");
+            return Report(Benchmarks.Benchmarks.Agop(n, d, c, EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+        });
+
         bench.Add(gemm);
+        bench.Add(agop);
         bench.Add(eigh);
         bench.Add(cholesky);
         bench.Add(kernel);

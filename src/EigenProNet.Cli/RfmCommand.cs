@@ -100,7 +100,10 @@ internal static class RfmCommand
                 Ridge = p.GetValue(ridge),
                 Diagonal = p.GetValue(diag),
                 Solver = p.GetValue(solver) switch { "direct" => RfmSolver.Direct, "eigenpro2" => RfmSolver.EigenPro2, _ => RfmSolver.Auto },
-                EigenPro = new EigenPro2Options { Epochs = p.GetValue(epochs), SubsampleSize = p.GetValue(subsample), Seed = seed, Budget = budget, Compute = compute },
+                EigenPro = new EigenPro2Options
+                {
+                    Epochs = p.GetValue(epochs), SubsampleSize = p.GetValue(subsample), EvaluateEveryEpoch = false, Seed = seed, Budget = budget, Compute = compute,
+                },
                 AgopSampleSize = p.GetValue(agopSamples),
                 Normalization = p.GetValue(normalizeM) == "max" ? AgopNormalization.MaxEntry : AgopNormalization.Mean,
                 CenterGradients = p.GetValue(centerGrads),

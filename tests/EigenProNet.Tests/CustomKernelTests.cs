@@ -70,3 +70,25 @@ public class CustomKernelTests
         Assert.Contains("Polynomial", e.Message);
     }
 }
+
+public class KeptColumnsTests
+{
+    [Fact]
+    public void MultiplyHandsOutTheKeptColumnsOfEveryBlock()
+    {
+        foreach (Kernel kernel in new Kernel[] { new LaplaceKernel(2), new NtkReluKernel(2), new MahalanobisLaplaceKernel(2, Matrix.FromRows([2f, 0.5f, 0f], [0.5f, 1f, 0f], [0f, 0f, 0.3f])) })
+        {
+            var a = kernel.Prepare(Reference.Random(70, 3, 1));
+            var b = kernel.Prepare(Reference.Random(500, 3, 2));
+            int[] keep = [499, 3, 0, 250, 17, 251];
+            var kept = new Matrix(70, keep.Length);
+            var output = new Matrix(70, 2);
+            // A small budget: many row and column blocks.
+            kernel.Multiply(a, b, Reference.Random(500, 2, 3), output, new MemoryBudget(8 << 10), keepColumns: keep, keptColumns: kept);
+            var full = kernel.Evaluate(a.Points, b.Points);
+            for (int i = 0; i < 70; i++)
+                for (int t = 0; t < keep.Length; t++) Assert.Equal(full[i, keep[t]], kept[i, t], 5);
+            Assert.Throws<ArgumentException>(() => kernel.Multiply(a, b, new Matrix(500, 1), new Matrix(70, 1), keepColumns: [3, 3], keptColumns: new Matrix(70, 2)));
+        }
+    }
+}

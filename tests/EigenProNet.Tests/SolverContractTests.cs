@@ -170,3 +170,32 @@ public class SolverContractTests
         Assert.Contains("another dataset or other settings", e.Message);
     }
 }
+
+public class EvaluationScheduleTests
+{
+    [Theory]
+    [InlineData("eigenpro2")]
+    [InlineData("eigenpro3")]
+    [InlineData("eigenpro4")]
+    public void EvaluatingOnlyAfterTheLastEpochTrainsTheSameWeights(string name)
+    {
+        var x = Matrix.RandomNormal(300, 6, 1);
+        var y = Matrix.RandomNormal(300, 2, 2);
+        IKernelSolver Make(bool every) => name switch
+        {
+            "eigenpro2" => new EigenPro2(new LaplaceKernel(2), new EigenPro2Options { Epochs = 3, SubsampleSize = 100, EvaluateEveryEpoch = every }),
+            "eigenpro3" => new EigenPro3(new LaplaceKernel(2), new EigenPro3Options { Epochs = 3, CenterCount = 100, DataSubsampleSize = 100, DataLevel = 20, EvaluateEveryEpoch = every }),
+            _ => new EigenPro4(new LaplaceKernel(2), new EigenPro4Options
+            {
+                Epochs = 3, CenterCount = 200, DataSubsampleSize = 100, DataLevel = 20, ModelSubsampleSize = 100, ModelLevel = 20, BatchSize = 50,
+                Projection = ProjectionMode.Inexact, EvaluateEveryEpoch = every,
+            }),
+        };
+        var every = Make(true).Fit(x, y, x, y);
+        var last = Make(false).Fit(x, y, x, y);
+        Assert.Equal([1, 2, 3], every.Epochs.Select(e => e.Epoch));
+        Assert.Equal([3], last.Epochs.Select(e => e.Epoch));
+        Assert.Equal(every.Model.Weights.Data, last.Model.Weights.Data);
+        Assert.Equal(every.Epochs[^1].TestMse, last.Epochs[^1].TestMse);
+    }
+}

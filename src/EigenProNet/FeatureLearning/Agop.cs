@@ -17,9 +17,9 @@ public enum AgopNormalization
 /// The average gradient outer product of a kernel predictor f(z) = Σᵢ αᵢ k(z, xᵢ) (spec rfm-and-dynamics.md §1.3):
 /// AGOP = (1/m)·Σ_z J(z)ᵀJ(z) over sample points z, J the c × d Jacobian. Accumulated batch by batch as GEMMs — never
 /// an m × c × d tensor: with Γ = the kernel's gradient weights (∇_z k(z, xᵢ) = −γ(z, xᵢ)·M(z − xᵢ)) and the prepared
-/// features f = S·x (S = M^{1/2}; S = I for the Euclidean kernels), ∇f_k(z) = S·g_k(z) with
+/// features f = Rᵀ·x (M = R·Rᵀ; R = I for the Euclidean kernels), ∇f_k(z) = R·g_k(z) with
 /// g_k(z) = Σᵢ γ(z, xᵢ)·α_ik·f(xᵢ) − (Γα)_zk·f(z): the c gradients of a batch are one GEMM of the rows Γ_z ∘ α_k
-/// against the centers' features, Σ g gᵀ one rank-k update, and the AGOP S·(Σ g gᵀ)·S at the end.
+/// against the centers' features, Σ g gᵀ one rank-k update, and the AGOP R·(Σ g gᵀ)·Rᵀ at the end.
 /// </summary>
 public static class Agop
 {
@@ -140,7 +140,7 @@ public static class Agop
                     result[p, q] = v;
                     result[q, p] = v;
                 }
-        // Back from the features' coordinates: S·A·S.
+        // Back from the features' coordinates: R·A·Rᵀ.
         if (kernel is MahalanobisKernel mk)
         {
             if (mk.IsDiagonal)
@@ -151,9 +151,9 @@ public static class Agop
             }
             else if (!diagonal)
             {
-                var root = mk.SquareRoot(context);
-                var half = Gemm.Multiply(root, result, context: context);
-                Gemm.Compute(Transpose.No, Transpose.No, 1f, half, root, 0f, result, context);
+                var factor = mk.Factor(context);
+                var half = Gemm.Multiply(factor, result, context: context);
+                Gemm.Compute(Transpose.No, Transpose.Yes, 1f, half, factor, 0f, result, context);
                 for (int p = 0; p < d; p++) for (int q = 0; q < p; q++) result[p, q] = result[q, p] = 0.5f * (result[p, q] + result[q, p]);
             }
         }

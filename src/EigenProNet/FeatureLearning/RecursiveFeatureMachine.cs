@@ -245,7 +245,8 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
 
     private EigenPro2Options InnerEigenPro(int n, MemoryBudget budget, ComputeContext compute)
     {
-        var given = Options.EigenPro ?? new EigenPro2Options { Epochs = 10 };
+        // Only the final model of each inner solve is scored (per-epoch evaluation would cost more than the training).
+        var given = Options.EigenPro ?? new EigenPro2Options { Epochs = 10, EvaluateEveryEpoch = false };
         int s = given.SubsampleIndices?.Count ?? given.SubsampleSize ?? (n < 100_000 ? Math.Min(n, 2000) : 12_000);
         if (s > n) throw new ArgumentException($"The EigenPro subsample size {s} is larger than the {n} training rows.", nameof(Options));
         int seed = Options.EigenPro is null ? Options.Seed : given.Seed;

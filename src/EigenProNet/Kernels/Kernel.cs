@@ -71,12 +71,15 @@ public abstract class Kernel
 
     /// <summary>
     /// output = K(a, b)·weights (+ output when <paramref name="accumulate"/>), never holding more than one block
-    /// of K: blocks of rows of a × blocks of b, each block sized to <paramref name="budget"/>.
+    /// of K: blocks of rows of a × blocks of b, each block sized to <paramref name="budget"/>. With
+    /// <paramref name="keepColumns"/>, the kernel values of those columns of b are also copied out as they pass
+    /// (<paramref name="keptColumns"/>[i, t] = k(aᵢ, b[keepColumns[t]])): EigenPro 2's K(X_B, S) for S ⊂ X comes free.
     /// </summary>
-    /// <exception cref="ArgumentException">Shapes disagree.</exception>
+    /// <exception cref="ArgumentException">Shapes disagree, or a kept column is out of range or repeated.</exception>
     /// <exception cref="InvalidOperationException">The budget cannot hold even a small block.</exception>
     public void Multiply(KernelRows a, KernelRows b, MatrixView weights, MatrixView output, MemoryBudget? budget = null,
-        bool accumulate = false, CancellationToken cancellationToken = default, ComputeContext? context = null)
+        bool accumulate = false, CancellationToken cancellationToken = default, ComputeContext? context = null,
+        IReadOnlyList<int>? keepColumns = null, MatrixView keptColumns = default)
     {
         context ??= ComputeContext.Default;
         CheckOwned(a, nameof(a));
@@ -85,8 +88,27 @@ public abstract class Kernel
         Guard.Shape(output, a.Count, weights.Columns, nameof(output));
         if (a.Dimension != b.Dimension)
             throw new ArgumentException($"Expected b with {a.Dimension} features like a, found shape {b.Points.Shape}.", nameof(b));
+        if (keepColumns is not null) Guard.Shape(keptColumns, a.Count, keepColumns.Count, nameof(keptColumns));
         if (!accumulate) output.Fill(0f);
-        if (a.Count == 0 || b.Count == 0 || weights.Columns == 0) return;
+        if (a.Count == 0 || b.Count == 0) return;
+        // slot[j] = where column j of K goes in keptColumns, or −1.
+        int[]? slot = null;
+        if (keepColumns is { Count: > 0 })
+        {
+            slot = System.Buffers.ArrayPool<int>.Shared.Rent(b.Count);
+            Array.Fill(slot, -1, 0, b.Count);
+            for (int t = 0; t < keepColumns.Count; t++)
+            {
+                int j = keepColumns[t];
+                if ((uint)j >= (uint)b.Count || slot[j] >= 0)
+                {
+                    System.Buffers.ArrayPool<int>.Shared.Return(slot);
+                    throw new ArgumentException($"Kept column {j} is out of [0, {b.Count}) or repeated.", nameof(keepColumns));
+                }
+                slot[j] = t;
+            }
+        }
+        if (weights.Columns == 0 && slot is null) return;
         var (rowsPerBlock, colsPerBlock) = BlockShape(a.Count, b.Count, budget ?? MemoryBudget.Default);
         int c = weights.Columns, threads = context.Threads;
         // Wᵀ (c × n): the fused product reads, for each kernel row, c contiguous runs of it against one run of K.
@@ -119,8 +141,15 @@ public abstract class Kernel
                     {
                         var wt = new MatrixView(weightsT, c0 + bc, c, bcols, b.Count);
                         for (int i = br; i < br + brows; i++)
-                            KernelRowProduct.Accumulate(context.Path, kBlock.Row(i).Slice(bc, bcols), wt,
-                                partials.AsSpan((worker * rows + i) * c, c));
+                        {
+                            var kRow = kBlock.Row(i).Slice(bc, bcols);
+                            if (c > 0) KernelRowProduct.Accumulate(context.Path, kRow, wt, partials.AsSpan((worker * rows + i) * c, c));
+                            if (slot is null) continue;
+                            var kept = keptColumns.Row(r0 + i);
+                            var slots = slot.AsSpan(c0 + bc, bcols);
+                            for (int j = 0; j < slots.Length; j++)
+                                if (slots[j] >= 0) kept[slots[j]] = kRow[j];
+                        }
                     }
                     ComputeBlock(aBlock, b.Slice(c0, cols), kBlock, context, Product);
                 }
@@ -134,6 +163,7 @@ public abstract class Kernel
             System.Buffers.ArrayPool<float>.Shared.Return(block);
             System.Buffers.ArrayPool<float>.Shared.Return(partials);
             System.Buffers.ArrayPool<float>.Shared.Return(weightsT);
+            if (slot is not null) System.Buffers.ArrayPool<int>.Shared.Return(slot);
         }
     }
 

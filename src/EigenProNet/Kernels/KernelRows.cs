@@ -44,7 +44,41 @@ public sealed class KernelRows
     /// <summary>The per-row statistic (see the class remarks), one per point.</summary>
     public ReadOnlySpan<float> Statistics => new(_statistics, _start, Points.Rows);
 
+    /// <summary>True when <see cref="Features"/> is a transformed copy rather than the points themselves.</summary>
+    internal bool IsTransformed => !ReferenceEquals(Features.Storage, Points.Storage);
+
+    /// <summary>
+    /// The rows <paramref name="indices"/>, copied with their features and statistics into <paramref name="buffer"/>:
+    /// a batch of already prepared rows costs no kernel work (a Mahalanobis kernel's X·R is not recomputed).
+    /// </summary>
+    internal KernelRows Gather(ReadOnlySpan<int> indices, KernelRowsBuffer buffer)
+    {
+        int m = indices.Length;
+        if (m > buffer.Capacity) throw new ArgumentException($"A batch of {m} rows exceeds the buffer's {buffer.Capacity}.", nameof(indices));
+        var points = buffer.Points.View.RowBlock(0, m);
+        for (int i = 0; i < m; i++) Points.Row(indices[i]).CopyTo(points.Row(i));
+        var features = points;
+        if (IsTransformed)
+        {
+            buffer.Features ??= new Matrix(buffer.Capacity, Features.Columns);
+            features = buffer.Features.View.RowBlock(0, m);
+            for (int i = 0; i < m; i++) Features.Row(indices[i]).CopyTo(features.Row(i));
+        }
+        var stats = Statistics;
+        for (int i = 0; i < m; i++) buffer.Statistics[i] = stats[indices[i]];
+        return new KernelRows(Kernel, points, features, buffer.Statistics, 0);
+    }
+
     /// <summary>Rows [start, start + count) without copying.</summary>
     public KernelRows Slice(int start, int count) =>
         new(Kernel, Points.RowBlock(start, count), Features.RowBlock(start, count), _statistics, _start + start);
+}
+
+/// <summary>Caller-owned storage for <see cref="KernelRows.Gather"/>: up to <see cref="Capacity"/> rows of dimension d.</summary>
+internal sealed class KernelRowsBuffer(int capacity, int dimension)
+{
+    public int Capacity { get; } = capacity;
+    public Matrix Points { get; } = new(capacity, dimension);
+    public Matrix? Features { get; set; }
+    public float[] Statistics { get; } = new float[capacity];
 }

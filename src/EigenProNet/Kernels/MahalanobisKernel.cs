@@ -8,12 +8,13 @@ namespace EigenProNet.Kernels;
 /// M — the kernels of Recursive Feature Machines (spec rfm-and-dynamics.md §1.1, §1.3 "diag").
 /// </summary>
 /// <remarks>
-/// <see cref="Kernel.Prepare"/> maps the rows once to features S·x with S = M^{1/2} (one GEMM for a full M; the
-/// square root is computed once per kernel from M's eigendecomposition, negative eigenvalues of a nearly singular M
-/// clamped to 0), and the kernel is the Euclidean one on those features. So every computed K is the kernel of
-/// slightly perturbed points — positive semi-definite like the exact one — even for an ill-conditioned learned M,
-/// where the cross term xᵀM·z in the form (X·M)·Zᵀ loses its accuracy against ‖Mx‖‖z‖ ≫ xᵀMx. A solver that
-/// evaluates many batches against the same prepared rows never transforms them again.
+/// <see cref="Kernel.Prepare"/> maps the rows once to features Rᵀ·x, where M = R·Rᵀ with R the Cholesky factor of M
+/// (one GEMM for a full M; computed once per kernel), and the kernel is the Euclidean one on those features. So every
+/// computed K is the kernel of slightly perturbed points — positive semi-definite like the exact one — even for an
+/// ill-conditioned learned M, where the cross term in the form (X·M)·Zᵀ loses its accuracy against ‖Mx‖‖z‖ ≫ xᵀMx.
+/// A singular M (RFM's learned M often is) is factored with the smallest diagonal jitter that works, from
+/// 1e-7·mean(diag M) up (<see cref="FactorJitter"/>): far below the float32 resolution of the distances. A solver
+/// that evaluates many batches against the same prepared rows never transforms them again.
 /// </remarks>
 public abstract class MahalanobisKernel : DistanceKernel
 {
@@ -86,30 +87,18 @@ public abstract class MahalanobisKernel : DistanceKernel
     /// <inheritdoc/>
     public override double Diagonal(ReadOnlySpan<float> x) => 1.0;
 
-    private Matrix? _squareRoot;
+    private CholeskyFactor? _factor;
 
-    /// <summary>S = M^{1/2} (d × d, symmetric) for a full M; the feature map and the AGOP's sandwich use it.</summary>
-    internal Matrix SquareRoot(ComputeContext context)
+    /// <summary>R with M (+ <see cref="FactorJitter"/>·I) = R·Rᵀ, lower triangular (full M only); the feature map and the AGOP's sandwich use it.</summary>
+    internal Matrix Factor(ComputeContext context)
     {
-        if (_full is null) throw new InvalidOperationException("A diagonal M has no dense square root here; use its diagonal.");
-        // Computed once, on first use; a race computes the same matrix twice, harmlessly.
-        return _squareRoot ??= ComputeSquareRoot(_full, context);
+        if (_full is null) throw new InvalidOperationException("A diagonal M is applied through its diagonal.");
+        // Computed once, on first use; a race computes the same factor twice, harmlessly.
+        return (_factor ??= Cholesky.Factor(_full, maxJitterAttempts: 6, context)).Lower;
     }
 
-    private static Matrix ComputeSquareRoot(Matrix m, ComputeContext context)
-    {
-        var eig = SymmetricEigen.Full(m, context);
-        int d = m.Rows;
-        var scaled = eig.Vectors.Clone();
-        for (int j = 0; j < d; j++)
-        {
-            float r = (float)Math.Sqrt(Math.Max(eig.Values[j], 0));
-            for (int i = 0; i < d; i++) scaled[i, j] *= r;
-        }
-        var s = Gemm.Multiply(scaled, eig.Vectors, Transpose.No, Transpose.Yes, context);
-        for (int i = 0; i < d; i++) for (int j = 0; j < i; j++) s[i, j] = s[j, i] = 0.5f * (s[i, j] + s[j, i]);
-        return s;
-    }
+    /// <summary>Diagonal jitter the factorisation of a full M needed (0 for a positive definite M; null before the first Prepare).</summary>
+    public double? FactorJitter => _full is null ? 0 : _factor?.Jitter;
 
     /// <summary>√(diagonal of M), the feature scale of a diagonal M.</summary>
     internal float[] DiagonalSquareRoot() => _diagonal!.Select(v => MathF.Sqrt(v)).ToArray();
@@ -123,8 +112,8 @@ public abstract class MahalanobisKernel : DistanceKernel
             for (int i = 0; i < points.Rows; i++) TensorPrimitives.Multiply(points.Row(i), root, features.Row(i));
         }
         else
-            // S is symmetric, so row i of X·S is S·xᵢ.
-            Gemm.Compute(Transpose.No, Transpose.No, 1f, points, SquareRoot(context), 0f, features, context);
+            // Row i of X·R is Rᵀ·xᵢ, and ‖Rᵀ(x − z)‖² = (x − z)ᵀM(x − z).
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, points, Factor(context), 0f, features, context);
         return features;
     }
 

@@ -148,7 +148,7 @@ public sealed class EigenPro2 : IKernelSolver
                     return false;
                 }
                 return report.Epoch - bestEpoch >= patience;
-            }, o.ResumeFrom);
+            }, o.ResumeFrom, evaluateEveryEpoch: o.EvaluateEveryEpoch || o.EarlyStoppingPatience is not null);
         if (bestWeights is not null && bestEpoch != reports.Count)
             bestWeights.Data.CopyTo(weights.Data, 0);
         return new TrainingResult(model, reports, settings, bestWeights is not null ? bestEpoch : null);

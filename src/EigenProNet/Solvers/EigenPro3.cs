@@ -112,7 +112,8 @@ public sealed class EigenPro3 : IKernelSolver
         var outerStep = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared, compute);
         var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, weights, step, evaluation,
             (ids, _, _, _) => { outerStep.Run(ids, weights, (float)step, cancellationToken); return true; },
-            progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (_, _) => projector.Skip(1));
+            progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (_, _) => projector.Skip(1),
+            evaluateEveryEpoch: o.EvaluateEveryEpoch);
         return new TrainingResult(model, reports, settings);
     }
 
@@ -120,16 +121,15 @@ public sealed class EigenPro3 : IKernelSolver
     private sealed class Step(Kernel kernel, KernelRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
         CenterProjection projector, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
     {
-        private readonly Matrix _xb = new(batch, points.Dimension), _kbz = new(batch, z.Count);
+        private readonly KernelRowsBuffer _xb = new(batch, points.Dimension);
+        private readonly Matrix _kbz = new(batch, z.Count);
         private readonly Matrix? _kbs = subsampleLeadsCenters ? null : new(batch, pre.SubsampleSize);
         private readonly Matrix _g = new(batch, c), _h = new(z.Count, c), _projected = new(pre.Directions, c), _scratch = new(pre.SubsampleSize, c);
 
         public void Run(ReadOnlySpan<int> ids, Matrix weights, float step, CancellationToken ct)
         {
             int m = ids.Length;
-            var xb = _xb.RowBlock(0, m);
-            for (int i = 0; i < m; i++) points.Points.Row(ids[i]).CopyTo(xb.Row(i));
-            var rows = kernel.Prepare(xb, "batch", compute);
+            var rows = points.Gather(ids, _xb);
             var kbz = _kbz.RowBlock(0, m);
             kernel.Evaluate(rows, z, kbz, compute);                                              // K(X_B, Z)
             var g = _g.RowBlock(0, m);

@@ -126,7 +126,7 @@ public sealed class EigenPro4 : IKernelSolver
                 // The same projection schedule as the epochs being skipped (epochs end projected, so α is the whole model).
                 if ((globalStep + 1) % interval == 0 || batchIndex == batchCount - 1) projection.Skip(1);
                 globalStep++;
-            });
+            }, evaluateEveryEpoch: o.EvaluateEveryEpoch);
         return new TrainingResult(model, reports, settings);
     }
 }
@@ -146,7 +146,8 @@ internal sealed class DelayedProjectionState
     private readonly ComputeContext _compute;
     private readonly bool _subsampleLeadsCenters;
     private readonly Matrix _temporary, _temporaryWeights, _nystromWeights, _acc;
-    private readonly Matrix _xb, _kbz, _kbt, _g, _projected, _scratch, _correction;
+    private readonly KernelRowsBuffer _xb;
+    private readonly Matrix _kbz, _kbt, _g, _projected, _scratch, _correction;
     private readonly Matrix? _kbs;
     private int _used;
 
@@ -161,7 +162,7 @@ internal sealed class DelayedProjectionState
         _temporaryWeights = new Matrix(capacity, c);
         _nystromWeights = new Matrix(s, c);
         _acc = new Matrix(p, c);
-        _xb = new Matrix(batch, points.Dimension);
+        _xb = new KernelRowsBuffer(batch, points.Dimension);
         _kbz = new Matrix(batch, p);
         _kbt = new Matrix(batch, capacity);
         _kbs = subsampleLeadsCenters ? null : new Matrix(batch, s);
@@ -193,9 +194,8 @@ internal sealed class DelayedProjectionState
         int m = ids.Length, c = Alpha.Columns, s = _pre.SubsampleSize;
         if (_used + m > _temporary.Rows)
             throw new InvalidOperationException($"Out of capacity: {_used} + {m} temporary centers exceed the {_temporary.Rows} allowed; project first.");
-        var xb = _xb.RowBlock(0, m);
-        for (int i = 0; i < m; i++) _points.Points.Row(ids[i]).CopyTo(xb.Row(i));
-        var rows = _kernel.Prepare(xb, "batch", _compute);
+        var rows = _points.Gather(ids, _xb);
+        var xb = rows.Points;
         // 1–2. G = f(X_b) − Y_b with the whole training-time model.
         var kbz = _kbz.RowBlock(0, m);
         _kernel.Evaluate(rows, _z, kbz, _compute);

@@ -12,7 +12,8 @@ namespace EigenProNet.Solvers;
 /// </summary>
 public sealed class EigenProIteration
 {
-    private readonly Matrix _batch, _residual, _batchBySubsample, _projected, _scratch, _correction;
+    private readonly KernelRowsBuffer _batch;
+    private readonly Matrix _residual, _batchBySubsample, _projected, _scratch, _correction;
     private readonly MemoryBudget _budget;
     private readonly ComputeContext _compute;
 
@@ -46,7 +47,7 @@ public sealed class EigenProIteration
         _budget = budget ?? MemoryBudget.Default;
         _compute = compute ?? ComputeContext.Default;
         int s = preconditioner.SubsampleSize;
-        _batch = new Matrix(batchSize, points.Dimension);
+        _batch = new KernelRowsBuffer(batchSize, points.Dimension);
         _residual = new Matrix(batchSize, outputs);
         _batchBySubsample = new Matrix(batchSize, s);
         _projected = new Matrix(preconditioner.Directions, outputs);
@@ -78,18 +79,15 @@ public sealed class EigenProIteration
         if (m < 1 || m > BatchSize) throw new ArgumentException($"Expected a batch of 1 to {BatchSize} indices, found {m}.", nameof(batch));
         Guard.Shape(targets, Points.Count, c, nameof(targets));
         Guard.Shape(weights, Points.Count, c, nameof(weights));
-        var x = Points.Points;
-        var xb = _batch.RowBlock(0, m);
-        for (int i = 0; i < m; i++) x.Row(batch[i]).CopyTo(xb.Row(i));
         var kernel = Points.Kernel;
-        var batchRows = kernel.Prepare(xb, "batch", _compute);
+        var batchRows = Points.Gather(batch, _batch);
         var g = _residual.RowBlock(0, m);
-        // 1. G = K(X_B, X)·α − Y_B
-        kernel.Multiply(batchRows, Points, weights, g, _budget, cancellationToken: cancellationToken, context: _compute);
+        // 1. G = K(X_B, X)·α − Y_B, keeping K(X_B, S) as it passes: the subsample is part of the points.
+        var kbs = _batchBySubsample.RowBlock(0, m);
+        kernel.Multiply(batchRows, Points, weights, g, _budget, cancellationToken: cancellationToken, context: _compute,
+            keepColumns: Preconditioner.SubsampleIndices, keptColumns: kbs);
         for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), targets.Row(batch[i]), g.Row(i));
         // 3. the correction from K(X_B, S), before α changes (both updates use the same G).
-        var kbs = _batchBySubsample.RowBlock(0, m);
-        kernel.Evaluate(batchRows, Preconditioner.Subsample, kbs, _compute);
         Preconditioner.Project(kbs, g, _projected, _scratch);
         Preconditioner.Lift(_projected, _correction);
         // 2. α[B] −= η·G;  4. α[S] += η·correction  (scatter-add: an index may be in both).

@@ -15,14 +15,14 @@ internal delegate bool BatchStep(ReadOnlySpan<int> ids, int epoch, int batchInde
 internal static class EpochLoop
 {
     /// <summary>
-    /// Runs the epochs; <paramref name="afterEpoch"/> may stop early by returning true. With <paramref name="resume"/>,
+    /// Runs the epochs (evaluating after each, or only after the last); <paramref name="afterEpoch"/> may stop early by returning true. With <paramref name="resume"/>,
     /// its weights are installed and the first checkpoint.Epoch epochs only replay their random choices: the shuffles,
     /// and whatever <paramref name="replayBatch"/> draws for a batch (the inexact projections' shuffles).
     /// </summary>
     public static List<EpochReport> Run(int epochs, int n, int batch, Random random, KernelModel model, Matrix weights, double step,
         Evaluation evaluation, BatchStep batchStep, IProgress<TrainingProgress>? progress, ITrainingObserver? observer,
         CancellationToken cancellationToken, Func<EpochReport, bool>? afterEpoch = null, TrainingCheckpoint? resume = null,
-        Action<int, int>? replayBatch = null)
+        Action<int, int>? replayBatch = null, bool evaluateEveryEpoch = true)
     {
         int batches = (n + batch - 1) / batch;
         var reports = new List<EpochReport>();
@@ -57,6 +57,7 @@ internal static class EpochLoop
             }
             double seconds = epochClock.Elapsed.TotalSeconds;
             GuardFinite(weights, epoch, step);
+            if (!evaluateEveryEpoch && epoch < epochs) continue;
             progress?.Report(new TrainingProgress("evaluate", epoch, epochs, batches, batches, n, epochClock.Elapsed));
             var evalClock = Stopwatch.StartNew();
             var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);

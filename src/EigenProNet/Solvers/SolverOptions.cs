@@ -8,6 +8,13 @@ public abstract record SolverOptions
     /// <summary>Number of epochs.</summary>
     public int Epochs { get; init; } = 10;
 
+    /// <summary>
+    /// Evaluate after every epoch (default), or only after the last one — the result then holds that one report, and
+    /// observers see no other epoch ends. RFM's inner solves need only the final score; early stopping evaluates
+    /// every epoch regardless.
+    /// </summary>
+    public bool EvaluateEveryEpoch { get; init; } = true;
+
     /// <summary>Training rows evaluated after each epoch (a fixed random subset).</summary>
     public int TrainEvaluationRows { get; init; } = 5000;
 
