@@ -375,3 +375,38 @@ public class FeatureLearningTests
         Assert.Equal("x", Assert.Throws<ArgumentException>(() => new RecursiveFeatureMachine().Fit(nan, y)).ParamName);
     }
 }
+
+/// <summary>RFM on real CIFAR-10 rows (the bundled sample) against a float64 NumPy run of the same loop.</summary>
+public class RfmOnCifarSampleTests
+{
+    [Fact]
+    public void MatchesTheFloat64ReferenceIterationByIteration()
+    {
+        // The first 600 training records of data/cifar10-sample and its 500 test records, rows L2-normalised; L = 10,
+        // ridge 1e-3, direct solves, mean AGOP. Reference: NumPy float64 (np.linalg.solve, the §1.3 gradient in matrix
+        // form), run once when this test was written: test MSE and tr(M_t) per iteration.
+        string folder = Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+        var train = EigenProNet.Data.CifarBinary.Load([Path.Combine(folder, "data_batch_1.bin")]).Subset(Enumerable.Range(0, 600).ToArray());
+        var test = EigenProNet.Data.CifarBinary.Load([Path.Combine(folder, "test_batch.bin")]);
+        var scaling = EigenProNet.Data.Preprocessor.Fit(EigenProNet.Data.Scaling.L2, train.Features);
+        scaling.TransformInPlace(train.Features);
+        scaling.TransformInPlace(test.Features);
+        var result = new RecursiveFeatureMachine(new RecursiveFeatureMachineOptions { Iterations = 3, Solver = RfmSolver.Direct }).Fit(train, test);
+        double[] mse = [0.08055466, 0.09179372, 0.09508736];
+        double[] accuracy = [0.338, 0.302, 0.282];
+        double[] trace = [3072, 320.614830, 1169.027228, 1530.282072];
+        for (int t = 0; t < 3; t++)
+        {
+            Assert.True(Math.Abs(result.Iterations[t].ValidationMse!.Value - mse[t]) <= 1e-3 * mse[t], $"t = {t}: MSE {result.Iterations[t].ValidationMse} vs {mse[t]}");
+            Assert.InRange(result.Iterations[t].ValidationAccuracy!.Value, accuracy[t] - 0.005, accuracy[t] + 0.005);
+        }
+        for (int t = 0; t <= 3; t++)
+        {
+            var m = result.Matrices[t];
+            double tr = Enumerable.Range(0, m.Rows).Sum(i => (double)m[i, i]);
+            Assert.True(Math.Abs(tr - trace[t]) <= 2e-3 * trace[t], $"tr(M_{t}) = {tr} vs {trace[t]}");
+        }
+        // On raw pixels the learned metric does not help: the best iteration is the plain Laplace machine (t = 0).
+        Assert.Equal(0, result.BestIteration);
+    }
+}
