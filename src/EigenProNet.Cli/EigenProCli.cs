@@ -70,7 +70,7 @@ public static class EigenProCli
             "  eigenpro train --data data/cifar10-sample --kernel laplace --bandwidth 1 --scaling l2 --save model.epn\n" +
             "  eigenpro predict --model model.epn --data data/cifar10-sample --predictions predictions.csv\n" +
             "  eigenpro rfm --data data/cifar10-sample --iterations 5\n" +
-            "  eigenpro uci-benchmark --root ../shared/data/uci --csv results.csv\n" +
+            "  eigenpro uci-benchmark --root ../shared/data/uci --out results.csv\n" +
             "  eigenpro data info --data fashion-mnist\n" +
             "  eigenpro bench gemm --size 2048 --json");
         root.Add(TrainCommand.Build(stdout, stderr));

@@ -14,7 +14,6 @@ internal static class UciBenchmarkCommand
     {
         var common = new CommonOptions();
         var root = new Option<string>("--root") { Description = "The collection: a folder of dataset folders (<name>/<name>.txt, *_R.dat, conxuntos*.dat).", Required = true };
-        var csv = new Option<string?>("--csv") { Description = "Write one CSV row per dataset to this file (atomically)." };
         var only = new Option<string?>("--datasets") { Description = "Comma-separated dataset names to run (default: every folder under --root)." };
         var iterations = new Option<int>("--iterations") { Description = "RFM iterations T.", DefaultValueFactory = _ => 5 };
         var bandwidth = new Option<double>("--bandwidth") { Description = "Bandwidth L.", DefaultValueFactory = _ => 10.0 };
@@ -26,19 +25,22 @@ internal static class UciBenchmarkCommand
             (M = I) beside it. A dataset that fails is reported and the run goes on (exit code 1 at the end).
 
             Examples:
-              eigenpro uci-benchmark --root ../shared/data/uci --csv results.csv --out results.json
+              eigenpro uci-benchmark --root ../shared/data/uci --out results.csv
+              eigenpro uci-benchmark --root ../shared/data/uci --out results.json
               eigenpro uci-benchmark --root ../shared/data/uci --datasets iris,wine-quality-red --json
             """)
-        { root, csv, only, iterations, bandwidth, diag };
+        { root, only, iterations, bandwidth, diag };
         common.AddTo(command);
         command.Options.Remove(common.Seed); // the protocol has no random choice
+        common.Out.Description = "Write the results to this file (atomically): one CSV row per dataset when it ends in .csv, else the JSON document.";
 
         command.SetAction(p =>
         {
             var budget = common.Budget(p);
             var compute = common.Compute(p);
             common.CheckOut(p);
-            CommonOptions.CheckWritable(p.GetValue(csv), "--csv");
+            string? outPath = p.GetValue(common.Out);
+            bool csvOut = outPath is not null && outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase);
             var human = common.Human(p, stdout, stderr);
             string rootPath = p.GetValue(root)!;
             if (!Directory.Exists(rootPath)) throw new UsageException($"--root {rootPath}: no such folder.");
@@ -95,23 +97,28 @@ internal static class UciBenchmarkCommand
             if (meanRfm is double mr)
                 human.WriteLine(string.Create(inv, $"mean over {results.Count} datasets: RFM {100 * mr:F2}%, Laplace {100 * meanLaplace!.Value:F2}%"));
             if (failures.Count > 0) human.WriteLine($"{failures.Count} dataset(s) failed: {string.Join(", ", failures.Select(f => f.Name))}");
-            if (p.GetValue(csv) is string csvPath)
+            if (csvOut)
             {
                 var sb = new StringBuilder("name,rows,features,classes,rfm_accuracy,laplace_accuracy,best_reg,best_normalize,best_iteration,validation_accuracy,laplace_reg,laplace_normalize,seconds,error\n");
                 foreach (var r in results)
                     sb.Append(string.Create(inv, $"{r.Name},{r.Rows},{r.Features},{r.Classes},{r.RfmAccuracy:R},{r.LaplaceAccuracy:R},{r.BestReg:R},{r.BestNormalize},{r.BestIteration},{r.ValidationAccuracy:R},{r.LaplaceReg:R},{r.LaplaceNormalize},{r.Seconds:F2},\n"));
                 foreach (var (name, error) in failures)
                     sb.Append(name).Append(",,,,,,,,,,,,,\"").Append(error.Replace("\"", "\"\"")).Append("\"\n");
-                AtomicFile.WriteText(csvPath, sb.ToString());
+                AtomicFile.WriteText(outPath!, sb.ToString());
             }
-            common.Emit(p, new
+            var document = new
             {
                 Datasets = results,
                 Failed = failures.Select(f => new { f.Name, f.Error }),
                 MeanRfmAccuracy = meanRfm,
                 MeanLaplaceAccuracy = meanLaplace,
                 Protocol = new { options.Ridges, options.RowNormalization, options.Iterations, options.Bandwidth, options.Diagonal },
-            }, stdout);
+            };
+            if (csvOut)
+            {
+                if (p.GetValue(common.Json)) stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(document, EigenProCli.Json));
+            }
+            else common.Emit(p, document, stdout);
             return failures.Count > 0 ? EigenProCli.RuntimeError : EigenProCli.Ok;
         });
         return command;

@@ -299,6 +299,19 @@ public class FeatureLearningTests
         Assert.Equal(result.Model.Weights.Data, rfm.Fit(x, y, vx, vy).Model.Weights.Data);
     }
 
+    [Fact]
+    public void AgopSampleCapDrawsAReproducibleSample()
+    {
+        var (x, y, vx, vy) = ProductTask(6, 120);
+        RfmResult Run(int cap, int seed) => new RecursiveFeatureMachine(new RecursiveFeatureMachineOptions { Iterations = 2, AgopSampleSize = cap, Seed = seed }).Fit(x, y, vx, vy);
+        var all = Run(20_000, 1);
+        var capped = Run(40, 1);
+        Assert.NotEqual(all.Matrices[1].Data, capped.Matrices[1].Data);             // 40 of 120 points, not all of them
+        Assert.Equal(capped.Matrices[1].Data, Run(40, 1).Matrices[1].Data);        // the same seed, the same sample
+        Assert.NotEqual(capped.Matrices[1].Data, Run(40, 2).Matrices[1].Data);
+        Assert.True(MassOnFirstTwo(capped.Matrices[1]) > 0.5);                     // still an AGOP of the same predictor
+    }
+
     private sealed class Observer(Action<RfmIteration> on) : IFeatureLearningObserver
     {
         public void OnIteration(RfmIteration iteration) => on(iteration);

@@ -94,7 +94,7 @@ public class RfmCliTests
         File.Delete(Path.Combine(dir.Path, "no-folds", "conxuntos_kfold.dat"));
 
         string csv = Path.Combine(dir.Path, "results.csv");
-        var (code, stdout, stderr) = Run("uci-benchmark", "--root", dir.Path, "--csv", csv, "--json", "--iterations", "3");
+        var (code, stdout, stderr) = Run("uci-benchmark", "--root", dir.Path, "--out", csv, "--json", "--iterations", "3");
         Assert.Equal(1, code);
         using var doc = JsonDocument.Parse(stdout);
         var root = doc.RootElement;
