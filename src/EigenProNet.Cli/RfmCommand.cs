@@ -30,8 +30,7 @@ internal static class RfmCommand
         var centerGrads = new Option<bool>("--center-grads") { Description = "Subtract the mean gradient per output before the outer products." };
         var scaling = new Option<string>("--scaling") { Description = "auto | none | pixels | unit-range | l2 | standardize (auto: l2 for image data, as in the study; none otherwise).", DefaultValueFactory = _ => "auto" };
         scaling.AcceptOnlyFromAmong("auto", "none", "pixels", "unit-range", "l2", "standardize");
-        var trainRows = new Option<int?>("--train-rows") { Description = "Use a stratified sample of this many training rows." };
-        var testRows = new Option<int?>("--test-rows") { Description = "Use a stratified sample of this many test rows." };
+        var samples = new SampleOptions();
         var validation = new Option<double?>("--validation-fraction") { Description = "Hold out this fraction of the training rows to select the iteration on (default: select on the test split)." };
         var save = new Option<string?>("--save") { Description = "Write the selected model (with its M) to this .epn file." };
 
@@ -44,8 +43,9 @@ internal static class RfmCommand
               eigenpro rfm --data ../shared/data/cifar-10-batches-bin --train-rows 5000 --test-rows 5000 --solver eigenpro2 --subsample-size 2000 --json
               eigenpro rfm --data ../shared/data/uci/iris --diag --ridge 0.1
             """)
-        { iterations, kernel, bandwidth, ridge, diag, solver, epochs, subsample, agopSamples, normalizeM, centerGrads, scaling, trainRows, testRows, validation, save };
+        { iterations, kernel, bandwidth, ridge, diag, solver, epochs, subsample, agopSamples, normalizeM, centerGrads, scaling, validation, save };
         data.AddTo(command);
+        samples.AddTo(command);
         common.AddTo(command);
 
         command.SetAction(p =>
@@ -64,18 +64,9 @@ internal static class RfmCommand
             if (!(p.GetValue(ridge) >= 0)) throw new UsageException($"--ridge must be ≥ 0, found {p.GetValue(ridge)}.");
 
             var (split, format, loadSeconds) = data.Load(p);
-            var train = split.Train;
+            var train = samples.Train(p, split.Train, seed);
             var test = split.Test;
-            if (p.GetValue(trainRows) is int tr)
-            {
-                if (tr < 2) throw new UsageException($"--train-rows must be at least 2, found {tr}.");
-                train = Preprocessing.Sample(train, tr, seed);
-            }
-            if (test is not null && p.GetValue(testRows) is int te)
-            {
-                if (te < 1) throw new UsageException($"--test-rows must be at least 1, found {te}.");
-                test = Preprocessing.Sample(test, te, seed);
-            }
+            test = samples.Test(p, test, seed);
             Dataset? selectOn = test;
             string selection = test is null ? "none" : "test";
             if (p.GetValue(validation) is double f)
@@ -111,9 +102,7 @@ internal static class RfmCommand
                 Budget = budget,
                 Compute = compute,
             };
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            using var cancel = new ConsoleCancellation();
             RfmResult result;
             try
             {
@@ -123,10 +112,6 @@ internal static class RfmCommand
             {
                 stderr.WriteLine("error: training was cancelled; nothing was written.");
                 return EigenProCli.RuntimeError;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
             var model = result.Model.WithPreprocessor(scale == Scaling.None ? null : preprocessor);
             double? testAccuracy = test is not null && test.IsClassification ? result.Model.Score(test, budget, cancel.Token, compute) : null;

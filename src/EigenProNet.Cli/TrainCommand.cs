@@ -36,8 +36,7 @@ internal static class TrainCommand
         var ridge = new Option<double>("--ridge") { Description = "Ridge λ of the direct solver.", DefaultValueFactory = _ => 0.0 };
         var scaling = new Option<string>("--scaling") { Description = "auto | none | pixels | unit-range | l2 | standardize (auto: pixels for image data, none otherwise).", DefaultValueFactory = _ => "auto" };
         scaling.AcceptOnlyFromAmong("auto", "none", "pixels", "unit-range", "l2", "standardize");
-        var trainRows = new Option<int?>("--train-rows") { Description = "Use a stratified sample of this many training rows." };
-        var testRows = new Option<int?>("--test-rows") { Description = "Use a stratified sample of this many test rows." };
+        var samples = new SampleOptions();
         var validation = new Option<double?>("--validation-fraction") { Description = "When the data has no test split, hold out this fraction for validation." };
         var evalRows = new Option<int>("--train-eval-rows") { Description = "Training rows evaluated after each epoch.", DefaultValueFactory = _ => 5000 };
         var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation MSE (keeps the best weights)." };
@@ -54,8 +53,9 @@ internal static class TrainCommand
               eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
               eigenpro train --data ../shared/data/cifar-10-batches-bin --solver eigenpro3 --centers 5000 --kernel ntk --scaling unit-range --epochs 10
             """)
-        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, modelSubsample, modelLevel, scaling, trainRows, testRows, validation, evalRows, patience, save, checkpointDir, resume };
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume };
         data.AddTo(command);
+        samples.AddTo(command);
         common.AddTo(command);
 
         command.SetAction(p =>
@@ -74,20 +74,11 @@ internal static class TrainCommand
             catch (ArgumentException e) { throw new UsageException(e.Message); }
 
             var (split, format, loadSeconds) = data.Load(p);
-            var train = split.Train;
+            var train = samples.Train(p, split.Train, seed);
             var test = split.Test;
-            if (p.GetValue(trainRows) is int tr)
-            {
-                if (tr < 2) throw new UsageException($"--train-rows must be at least 2, found {tr}.");
-                train = Preprocessing.Sample(train, tr, seed);
-            }
             if (test is null && p.GetValue(validation) is double f)
                 (train, test) = Preprocessing.TrainValidationSplit(train, f, seed);
-            if (test is not null && p.GetValue(testRows) is int te)
-            {
-                if (te < 1) throw new UsageException($"--test-rows must be at least 1, found {te}.");
-                test = Preprocessing.Sample(test, te, seed);
-            }
+            test = samples.Test(p, test, seed);
             stderr.WriteLine($"data: {train}{(test is null ? "; no test data" : $"; test: {test.Count} rows")} (loaded in {loadSeconds:F2} s)");
 
             var scale = ParseScaling(p.GetValue(scaling)!, format);
@@ -112,9 +103,7 @@ internal static class TrainCommand
             };
             var checkpoints = Checkpoints.Open(p.GetValue(checkpointDir), p.GetValue(resume), chosen, identity, p.GetValue(epochs));
             var resumeFrom = checkpoints?.Resume;
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            using var cancel = new ConsoleCancellation();
             TrainingResult result;
             try
             {
@@ -171,10 +160,6 @@ internal static class TrainCommand
             {
                 stderr.WriteLine("error: training was cancelled; nothing was written.");
                 return EigenProCli.RuntimeError;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
 
             if (checkpoints is not null) result = result with { Epochs = [.. checkpoints.EarlierEpochs, .. result.Epochs] };

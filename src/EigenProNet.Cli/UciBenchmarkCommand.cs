@@ -60,9 +60,7 @@ internal static class UciBenchmarkCommand
             var results = new List<UciDatasetResult>();
             var failures = new List<(string Name, string Error)>();
             var inv = CultureInfo.InvariantCulture;
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
+            using var cancel = new ConsoleCancellation();
             try
             {
                 RunAll(stderr, folders, (folder, i) =>
@@ -86,10 +84,6 @@ internal static class UciBenchmarkCommand
             {
                 stderr.WriteLine("error: the benchmark was cancelled; nothing was written.");
                 return EigenProCli.RuntimeError;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
             }
 
             double? meanRfm = results.Count > 0 ? results.Average(r => r.RfmAccuracy) : null;
