@@ -55,7 +55,7 @@ public class EigenPro4Tests
         var lift = new Matrix(300, 20);
         pre.LiftAt(zs, lift);
         var projection = CenterProjection.Exact(centers, new MemoryBudget(1L << 30), ComputeContext.Default);
-        var state = new DelayedProjectionState(Kernel, points, y, centers, pre, lift, projection, 300, 100, 3, false, ComputeContext.Default);
+        var state = new DelayedProjectionState(Kernel, TrainingRows.InMemory(points), y, centers, pre, lift, projection, 300, 100, 3, false, ComputeContext.Default);
         int[] order = [.. EigenProNet.Data.Preprocessing.Permutation(900, new Random(2))];
         state.Step(order.AsSpan(0, 100), 0.9f, default);
         state.Step(order.AsSpan(100, 100), 0.9f, default);

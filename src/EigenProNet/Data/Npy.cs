@@ -115,6 +115,35 @@ public static class Npy
     /// <summary>Reads one array from <paramref name="stream"/>; <paramref name="name"/> is used in messages.</summary>
     public static NpyArray Read(Stream stream, string name)
     {
+        var (descr, fortran, shape, dataOffset, type, bigEndian) = ReadHeader(stream, name);
+        int size = Marshal.SizeOf(type == typeof(bool) ? typeof(byte) : type);
+        long count = 1;
+        foreach (int s in shape) count = checked(count * s);
+        if (count * size > Array.MaxLength) throw DataFormatException.AtOffset(name, dataOffset, $"{count} elements are too many.");
+        var data = Array.CreateInstance(type, count);
+        var bytes = new byte[count * size];
+        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        if (read < bytes.Length)
+            throw DataFormatException.AtOffset(name, dataOffset + read, $"truncated data: {read} of {bytes.Length} bytes for shape ({string.Join(", ", shape)}) of {descr} (file not fully written?).");
+        if (bigEndian && size > 1)
+            for (long i = 0; i < bytes.LongLength; i += size) Array.Reverse(bytes, (int)i, size);
+        if (type == typeof(bool))
+        {
+            var b = (bool[])data;
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                if (bytes[i] > 1) throw DataFormatException.AtOffset(name, dataOffset + i, $"byte {bytes[i]} is not a boolean.");
+                b[i] = bytes[i] != 0;
+            }
+        }
+        else Buffer.BlockCopy(bytes, 0, data, 0, bytes.Length);
+        if (fortran && shape.Length > 1) data = ToCOrder(data, shape);
+        return new NpyArray(data, shape);
+    }
+
+    /// <summary>The header of a .npy stream, leaving the stream at the first data byte.</summary>
+    internal static (string Descr, bool Fortran, int[] Shape, long DataOffset, Type Type, bool BigEndian) ReadHeader(Stream stream, string name)
+    {
         var pre = new byte[10];
         int got = stream.ReadAtLeast(pre, 10, throwOnEndOfStream: false);
         if (got == 0) throw new DataFormatException($"{name}: the file is empty (expected a NumPy .npy file).");
@@ -144,29 +173,7 @@ public static class Npy
         var (descr, fortran, shape) = ParseHeader(header, name, dataOffset - headerLength);
 
         var (type, bigEndian) = ParseDescr(descr, name, dataOffset - headerLength);
-        int size = Marshal.SizeOf(type == typeof(bool) ? typeof(byte) : type);
-        long count = 1;
-        foreach (int s in shape) count = checked(count * s);
-        if (count * size > Array.MaxLength) throw DataFormatException.AtOffset(name, dataOffset, $"{count} elements are too many.");
-        var data = Array.CreateInstance(type, count);
-        var bytes = new byte[count * size];
-        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
-        if (read < bytes.Length)
-            throw DataFormatException.AtOffset(name, dataOffset + read, $"truncated data: {read} of {bytes.Length} bytes for shape ({string.Join(", ", shape)}) of {descr} (file not fully written?).");
-        if (bigEndian && size > 1)
-            for (long i = 0; i < bytes.LongLength; i += size) Array.Reverse(bytes, (int)i, size);
-        if (type == typeof(bool))
-        {
-            var b = (bool[])data;
-            for (int i = 0; i < bytes.Length; i++)
-            {
-                if (bytes[i] > 1) throw DataFormatException.AtOffset(name, dataOffset + i, $"byte {bytes[i]} is not a boolean.");
-                b[i] = bytes[i] != 0;
-            }
-        }
-        else Buffer.BlockCopy(bytes, 0, data, 0, bytes.Length);
-        if (fortran && shape.Length > 1) data = ToCOrder(data, shape);
-        return new NpyArray(data, shape);
+        return (descr, fortran, shape, dataOffset, type, bigEndian);
     }
 
     /// <summary>Writes <paramref name="array"/> as a version 1.0 .npy file (little-endian, C order), atomically.</summary>

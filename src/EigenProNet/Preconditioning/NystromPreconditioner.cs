@@ -229,9 +229,19 @@ public sealed class NystromPreconditioner
     public static NystromPreconditioner Build(KernelRows points, NystromOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(points);
+        return Build(points.Kernel, points.Count, ids =>
+        {
+            var rows = new Matrix(ids.Length, points.Dimension);
+            for (int i = 0; i < ids.Length; i++) points.Points.Row(ids[i]).CopyTo(rows.Row(i));
+            return rows;
+        }, options, cancellationToken);
+    }
+
+    /// <summary>The same, on n points of which only the subsample is ever read (<paramref name="gather"/> copies rows by index).</summary>
+    internal static NystromPreconditioner Build(Kernel kernel, int n, Func<int[], Matrix> gather, NystromOptions options, CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(options);
-        int n = points.Count;
-        if (n < 2) throw new ArgumentException($"A Nyström preconditioner needs at least 2 points, found {n}.", nameof(points));
+        if (n < 2) throw new ArgumentException($"A Nyström preconditioner needs at least 2 points, found {n}.", "points");
         if (options.SubsampleSize < 2) throw new ArgumentException($"The subsample size must be at least 2, found {options.SubsampleSize}.", nameof(options));
         if (options.SubsampleSize > n)
             throw new ArgumentException($"The subsample size {options.SubsampleSize} exceeds the {n} available points.", nameof(options));
@@ -243,13 +253,12 @@ public sealed class NystromPreconditioner
 
         var indices = options.SubsampleIndices is { } given ? CheckIndices(given, s, n) : Preprocessing.Permutation(n, new Random(options.Seed))[..s];
         Array.Sort(indices);
-        var subsamplePoints = new Matrix(s, points.Dimension);
-        for (int i = 0; i < s; i++) points.Points.Row(indices[i]).CopyTo(subsamplePoints.Row(i));
+        var subsamplePoints = gather(indices);
         var compute = options.Compute ?? ComputeContext.Default;
-        var subsample = points.Kernel.Prepare(subsamplePoints, "subsample", compute);
+        var subsample = kernel.Prepare(subsamplePoints, "subsample", compute);
 
         double beta = 0;
-        for (int i = 0; i < s; i++) beta = Math.Max(beta, points.Kernel.Diagonal(subsamplePoints.Row(i)));
+        for (int i = 0; i < s; i++) beta = Math.Max(beta, kernel.Diagonal(subsamplePoints.Row(i)));
 
         long bytes = 4L * s * s;
         var budget = options.Budget ?? MemoryBudget.Default;
@@ -257,7 +266,7 @@ public sealed class NystromPreconditioner
             throw new MemoryBudgetExceededException($"The {s}×{s} Nyström kernel matrix needs {MemoryBudget.Format(bytes)}, more than the memory budget {budget}; lower the subsample size or raise the budget.");
         cancellationToken.ThrowIfCancellationRequested();
         var ks = new Matrix(s, s);
-        points.Kernel.Evaluate(subsample, subsample, ks, compute);
+        kernel.Evaluate(subsample, subsample, ks, compute);
         float inv = 1f / s;
         for (int i = 0; i < ks.Data.Length; i++) ks.Data[i] *= inv;
 
@@ -270,7 +279,7 @@ public sealed class NystromPreconditioner
         while (directions > 0 && !(spectrum[directions] > 0)) directions--;
         var vectors = new Matrix(s, directions);
         eig.Vectors.View.Block(0, 0, s, directions).CopyTo(vectors);
-        return new NystromPreconditioner(points.Kernel, indices, subsample, spectrum, vectors, directions, beta, options);
+        return new NystromPreconditioner(kernel, indices, subsample, spectrum, vectors, directions, beta, options);
     }
 
     /// <summary>

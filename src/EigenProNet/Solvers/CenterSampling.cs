@@ -14,21 +14,21 @@ internal static class CenterSampling
     /// are then uniform random samples of the training rows, as in the reference, and K(X_b, S) is a column block of
     /// K(X_b, Z), which each batch computes anyway: the data correction costs no kernel evaluations of its own.
     /// </summary>
-    public static (Matrix Centers, int[]? Shared) Centers(Matrix x, Matrix? given, int count, int s, int seed, IReadOnlyList<int>? pinnedSample)
+    public static (Matrix Centers, int[]? Shared) Centers(TrainingRows x, Matrix? given, int count, int s, int seed, IReadOnlyList<int>? pinnedSample)
     {
         const string options = "Options";
         if (given is not null)
         {
             if (given.Rows < 1) throw new ArgumentException("Expected at least one center, found none.", options);
-            if (given.Columns != x.Columns)
-                throw new ArgumentException($"The centers have {given.Columns} features, the training data {x.Columns}.", options);
+            if (given.Columns != x.Dimension)
+                throw new ArgumentException($"The centers have {given.Columns} features, the training data {x.Dimension}.", options);
             Guard.AllFinite(given, "centers");
             return (given, null);
         }
         int p = count;
         if (p < 1) throw new ArgumentException($"Expected at least one center, found {p}.", options);
-        if (p > x.Rows) throw new ArgumentException($"Cannot sample {p} centers from {x.Rows} training rows.", options);
-        var rows = Preprocessing.Permutation(x.Rows, new Random(seed ^ 0x2c3))[..p];
+        if (p > x.Count) throw new ArgumentException($"Cannot sample {p} centers from {x.Count} training rows.", options);
+        var rows = Preprocessing.Permutation(x.Count, new Random(seed ^ 0x2c3))[..p];
         int[]? shared = null;
         if (s <= p && pinnedSample is null)
         {
@@ -39,9 +39,7 @@ internal static class CenterSampling
             shared.CopyTo(rows, 0);
         }
         else Array.Sort(rows);
-        var centers = new Matrix(p, x.Columns);
-        for (int i = 0; i < p; i++) x.Row(rows[i]).CopyTo(centers.Row(i));
-        return (centers, shared);
+        return (x.Gather(rows), shared);
     }
 }
 
@@ -49,15 +47,15 @@ internal static class CenterSampling
 /// The setup EigenPro 3 and 4 share (spec eigenpro.md §2.3, §3.5): the centers, the prepared points, the data
 /// preconditioner on a Nyström sample of the training rows, and its lift evaluated at the centers, K(Z, S)·U·diag(r).
 /// </summary>
-internal sealed record CenterModelData(Matrix Centers, KernelRows Points, KernelRows Z, NystromPreconditioner Data, Matrix LiftAtCenters,
+internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, KernelRows Z, NystromPreconditioner Data, Matrix LiftAtCenters,
     bool SubsampleLeadsCenters)
 {
     /// <summary>Checks and clamps the data sample and level (each clamp noted in <paramref name="warnings"/>), then builds everything.</summary>
-    public static CenterModelData Build(Kernel kernel, Matrix x, CenterModelOptions o, StepRule rule, List<string> warnings,
+    public static CenterModelData Build(Kernel kernel, TrainingRows x, CenterModelOptions o, StepRule rule, List<string> warnings,
         MemoryBudget budget, ComputeContext compute, ITrainingObserver? observer, CancellationToken ct)
     {
         const string options = "Options";
-        int n = x.Rows, s = o.DataSubsampleSize;
+        int n = x.Count, s = o.DataSubsampleSize;
         if (s < 2) throw new ArgumentException($"The data Nyström sample must be at least 2, found {s}.", options);
         if (s > n)
         {
@@ -68,10 +66,9 @@ internal sealed record CenterModelData(Matrix Centers, KernelRows Points, Kernel
         int q = Math.Min(o.DataLevel, s - 1);
         if (q < o.DataLevel) warnings.Add($"data preconditioner level {o.DataLevel} clamped to s − 1 = {q}");
         var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
-        var points = kernel.Prepare(x, nameof(x), compute);
         var z = kernel.Prepare(centers, "centers", compute);
         // α = 1 (no damping) and the version's own step rule.
-        var pre = NystromPreconditioner.Build(points, new NystromOptions
+        var pre = NystromPreconditioner.Build(kernel, n, ids => x.Gather(ids), new NystromOptions
         {
             SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = rule, Seed = o.Seed,
             Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
@@ -81,7 +78,7 @@ internal sealed record CenterModelData(Matrix Centers, KernelRows Points, Kernel
         kernel.Evaluate(z, pre.Subsample, centersBySubsample, compute);
         var liftAtCenters = new Matrix(centers.Rows, pre.Directions);
         pre.LiftAt(centersBySubsample, liftAtCenters);
-        return new CenterModelData(centers, points, z, pre, liftAtCenters, shared is not null);
+        return new CenterModelData(centers, x, z, pre, liftAtCenters, shared is not null);
     }
 
     /// <summary>What EigenPro 3 and 4 report about a run's setup (batch, step, spectrum, projection, notes).</summary>
@@ -89,7 +86,7 @@ internal sealed record CenterModelData(Matrix Centers, KernelRows Points, Kernel
         IReadOnlyList<string> warnings, double setupSeconds, int seed) => new()
     {
         Solver = solver,
-        Kernel = Points.Kernel.ToString(),
+        Kernel = Z.Kernel.ToString(),
         TrainingRows = trainingRows,
         Centers = Centers.Rows,
         SubsampleSize = Data.SubsampleSize,

@@ -66,8 +66,28 @@ public sealed class EigenPro3 : IKernelSolver
         IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
         TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 3");
+        var compute = Options.Compute ?? ComputeContext.Default;
+        return Fit(TrainingRows.InMemory(Kernel.Prepare(x, nameof(x), compute)), y, validationX, validationY, classCount, progress, observer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Trains on rows read a batch at a time from <paramref name="x"/> (e.g. a memory-mapped <see cref="NpyRows"/>: n·d may
+    /// exceed one array and RAM) with targets <paramref name="y"/> (n × c, in memory). Only the centers, the data Nyström
+    /// sample, the evaluation rows and one batch are held; same seed and rows give the same model as the in-memory Fit.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad shapes, a non-finite value in a row read (names the row), or options out of range.</exception>
+    public TrainingResult Fit(IRowSource x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
+        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 3");
+        return Fit(TrainingRows.Streamed(x, Kernel), y, validationX, validationY, classCount, progress, observer, cancellationToken);
+    }
+
+    private TrainingResult Fit(TrainingRows x, Matrix y, Matrix? validationX, Matrix? validationY, int classCount,
+        IProgress<TrainingProgress>? progress, ITrainingObserver? observer, CancellationToken cancellationToken)
+    {
         var o = Options;
-        int n = x.Rows, c = y.Columns;
+        int n = x.Count, c = y.Columns;
         if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
         if (o.ProjectionEpochs < 1) throw new ArgumentException($"Projection epochs must be at least 1, found {o.ProjectionEpochs}.", nameof(Options));
         var budget = o.Budget ?? MemoryBudget.Default;
@@ -83,7 +103,7 @@ public sealed class EigenPro3 : IKernelSolver
 
         // Batch: the reference's int(β/λ_tail) can exceed n (one full-batch step per "epoch"): capped by n and memory.
         // Per batch row: K(X_b, Z), K(X_b, S) (unless S is part of Z), the gathered features and the residual.
-        long bytesPerRow = 4L * (p + (shared ? 0 : s) + x.Columns + c);
+        long bytesPerRow = 4L * (p + (shared ? 0 : s) + x.Dimension + c);
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 3 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(critical, n), memoryBatch);
@@ -118,7 +138,7 @@ public sealed class EigenPro3 : IKernelSolver
     }
 
     /// <summary>One outer step of §2.4 with its buffers, allocated once for the largest batch.</summary>
-    private sealed class Step(Kernel kernel, KernelRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
+    private sealed class Step(Kernel kernel, TrainingRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
         CenterProjection projector, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
     {
         private readonly KernelRowsBuffer _xb = new(batch, points.Dimension);
@@ -129,7 +149,7 @@ public sealed class EigenPro3 : IKernelSolver
         public void Run(ReadOnlySpan<int> ids, Matrix weights, float step, CancellationToken ct)
         {
             int m = ids.Length;
-            var rows = points.Gather(ids, _xb);
+            var rows = points.Batch(ids, _xb, compute);
             var kbz = _kbz.RowBlock(0, m);
             kernel.Evaluate(rows, z, kbz, compute);                                              // K(X_B, Z)
             var g = _g.RowBlock(0, m);

@@ -57,8 +57,28 @@ public sealed class EigenPro4 : IKernelSolver
         IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
     {
         TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 4");
+        var compute = Options.Compute ?? ComputeContext.Default;
+        return Fit(TrainingRows.InMemory(Kernel.Prepare(x, nameof(x), compute)), y, validationX, validationY, classCount, progress, observer, cancellationToken);
+    }
+
+    /// <summary>
+    /// Trains on rows read a batch at a time from <paramref name="x"/> (e.g. a memory-mapped <see cref="NpyRows"/>: n·d may
+    /// exceed one array and RAM) with targets <paramref name="y"/> (n × c, in memory). Only the centers, the data Nyström
+    /// sample, the evaluation rows and one batch are held; same seed and rows give the same model as the in-memory Fit.
+    /// </summary>
+    /// <exception cref="ArgumentException">Bad shapes, a non-finite value in a row read (names the row), or options out of range.</exception>
+    public TrainingResult Fit(IRowSource x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
+        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    {
+        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 4");
+        return Fit(TrainingRows.Streamed(x, Kernel), y, validationX, validationY, classCount, progress, observer, cancellationToken);
+    }
+
+    private TrainingResult Fit(TrainingRows x, Matrix y, Matrix? validationX, Matrix? validationY, int classCount,
+        IProgress<TrainingProgress>? progress, ITrainingObserver? observer, CancellationToken cancellationToken)
+    {
         var o = Options;
-        int n = x.Rows, c = y.Columns;
+        int n = x.Count, c = y.Columns;
         if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
         if (o.ModelLevel < 1) throw new ArgumentException($"The projection preconditioner's level must be at least 1, found {o.ModelLevel}.", nameof(Options));
         if (o.TemporaryCentersCoefficient < 2)
@@ -75,7 +95,7 @@ public sealed class EigenPro4 : IKernelSolver
 
         // Batch min(10 000, m*_data) capped by n and memory; T batches fill (coefficient − 1)·p temporary centers.
         int capacity = (o.TemporaryCentersCoefficient - 1) * p;
-        long bytesPerRow = 4L * (p + capacity + (shared ? 0 : s) + x.Columns + c);
+        long bytesPerRow = 4L * (p + capacity + (shared ? 0 : s) + x.Dimension + c);
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 4 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(10_000, critical), Math.Min(n, memoryBatch));
@@ -92,7 +112,7 @@ public sealed class EigenPro4 : IKernelSolver
                 nameof(Options));
         int interval = Math.Max(1, capacity / batch);
         double step = pre.StepSize(batch);
-        long temporaryBytes = 4L * capacity * (x.Columns + c);
+        long temporaryBytes = 4L * capacity * (x.Dimension + c);
         if (temporaryBytes > budget.Bytes)
             throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {budget}.");
 
@@ -139,7 +159,8 @@ public sealed class EigenPro4 : IKernelSolver
 internal sealed class DelayedProjectionState
 {
     private readonly Kernel _kernel;
-    private readonly KernelRows _points, _z;
+    private readonly TrainingRows _points;
+    private readonly KernelRows _z;
     private readonly Matrix _y, _liftAtCenters;
     private readonly NystromPreconditioner _pre;
     private readonly CenterProjection _projection;
@@ -151,7 +172,7 @@ internal sealed class DelayedProjectionState
     private readonly Matrix? _kbs;
     private int _used;
 
-    public DelayedProjectionState(Kernel kernel, KernelRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
+    public DelayedProjectionState(Kernel kernel, TrainingRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
         CenterProjection projection, int capacity, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
     {
         _kernel = kernel; _points = points; _y = y; _z = z; _pre = pre; _liftAtCenters = liftAtCenters; _projection = projection;
@@ -194,7 +215,7 @@ internal sealed class DelayedProjectionState
         int m = ids.Length, c = Alpha.Columns, s = _pre.SubsampleSize;
         if (_used + m > _temporary.Rows)
             throw new InvalidOperationException($"Out of capacity: {_used} + {m} temporary centers exceed the {_temporary.Rows} allowed; project first.");
-        var rows = _points.Gather(ids, _xb);
+        var rows = _points.Batch(ids, _xb, _compute);
         var xb = rows.Points;
         // 1–2. G = f(X_b) − Y_b with the whole training-time model.
         var kbz = _kbz.RowBlock(0, m);

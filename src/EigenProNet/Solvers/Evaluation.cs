@@ -18,27 +18,29 @@ internal sealed class Evaluation
 
     public Evaluation(Kernel kernel, KernelRows x, Matrix y, Matrix? testX, Matrix? testY, int trainRows, bool classification, int seed, MemoryBudget budget,
         ComputeContext compute)
+        : this(kernel, TrainingRows.InMemory(x), y, testX, testY, trainRows, classification, seed, budget, compute)
+    {
+    }
+
+    public Evaluation(Kernel kernel, TrainingRows x, Matrix y, Matrix? testX, Matrix? testY, int trainRows, bool classification, int seed, MemoryBudget budget,
+        ComputeContext compute)
     {
         _classification = classification;
         _budget = budget;
         _compute = compute;
-        if (trainRows >= x.Count)
+        if (trainRows >= x.Count && x.All is { } all)
         {
-            _train = x;
+            _train = all;
             _trainTargets = y;
         }
         else
         {
-            var rows = Preprocessing.Permutation(x.Count, new Random(seed ^ 0x5eed))[..trainRows];
+            // A fixed random subset (all rows of a streamed source when there are no more than asked for).
+            var rows = Preprocessing.Permutation(x.Count, new Random(seed ^ 0x5eed))[..Math.Min(trainRows, x.Count)];
             Array.Sort(rows);
-            var sub = new Matrix(trainRows, x.Dimension);
-            _trainTargets = new Matrix(trainRows, y.Columns);
-            for (int i = 0; i < rows.Length; i++)
-            {
-                x.Points.Row(rows[i]).CopyTo(sub.Row(i));
-                y.Row(rows[i]).CopyTo(_trainTargets.Row(i));
-            }
-            _train = kernel.Prepare(sub, "training evaluation rows", compute);
+            _trainTargets = new Matrix(rows.Length, y.Columns);
+            for (int i = 0; i < rows.Length; i++) y.Row(rows[i]).CopyTo(_trainTargets.Row(i));
+            _train = kernel.Prepare(x.Gather(rows), "training evaluation rows", compute);
         }
         if (testX is not null && testY is not null)
         {

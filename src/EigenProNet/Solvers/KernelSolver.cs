@@ -41,15 +41,28 @@ internal static class TrainingInput
     public static void Check(Matrix x, Matrix y, Matrix? validationX, Matrix? validationY, int minRows, string solver)
     {
         ArgumentNullException.ThrowIfNull(x);
+        Check(x.Rows, x.Columns, y, validationX, validationY, minRows, solver);
+    }
+
+    /// <summary>The same for rows read from a source (their values are checked as they are read).</summary>
+    public static void Check(IRowSource x, Matrix y, Matrix? validationX, Matrix? validationY, int minRows, string solver)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Count > Array.MaxLength) throw new ArgumentException($"{x.Name}: {x.Count} rows; at most {Array.MaxLength} are supported.", nameof(x));
+        Check(x.Count, x.Dimension, y, validationX, validationY, minRows, solver);
+    }
+
+    private static void Check(long rows, int columns, Matrix y, Matrix? validationX, Matrix? validationY, int minRows, string solver)
+    {
         ArgumentNullException.ThrowIfNull(y);
-        if (x.Rows < minRows) throw new ArgumentException($"{solver} needs at least {minRows} training rows, found {x.Rows}.", nameof(x));
-        if (y.Rows != x.Rows) throw new ArgumentException($"x has {x.Rows} rows but y has {y.Rows}.", nameof(y));
+        if (rows < minRows) throw new ArgumentException($"{solver} needs at least {minRows} training rows, found {rows}.", "x");
+        if (y.Rows != rows) throw new ArgumentException($"x has {rows} rows but y has {y.Rows}.", nameof(y));
         if (y.Columns < 1) throw new ArgumentException("y has no columns.", nameof(y));
         Guard.AllFinite(y, nameof(y));
         if ((validationX is null) != (validationY is null)) throw new ArgumentException("Give both validation features and targets, or neither.");
         if (validationX is null) return;
-        if (validationX.Columns != x.Columns)
-            throw new ArgumentException($"Validation features have {validationX.Columns} columns, training features {x.Columns}.", nameof(validationX));
+        if (validationX.Columns != columns)
+            throw new ArgumentException($"Validation features have {validationX.Columns} columns, training features {columns}.", nameof(validationX));
         if (validationY!.Rows != validationX.Rows)
             throw new ArgumentException($"Validation features have {validationX.Rows} rows but targets {validationY.Rows}.", nameof(validationY));
         if (validationY.Columns != y.Columns)
