@@ -43,6 +43,8 @@ internal static class TrainCommand
         var save = new Option<string?>("--save") { Description = "Write the trained model to this .epn file." };
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "After every epoch, save the run's state atomically to DIR/checkpoint.epn (EigenPro 2/3/4)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint-dir (same data and settings; --epochs is the new total)." };
+        var memoryMap = new Option<bool>("--memory-map") { Description = "EigenPro 3/4: --data is a 2-D float32 .npy of features (already scaled) read a batch at a time from a memory map, so it may exceed RAM; labels come from --labels." };
+        var labels = new Option<string?>("--labels") { Description = "With --memory-map: a .npy of n integer class labels (0 … classes − 1) for the rows of --data." };
 
         var command = new Command("train", """
             Train a kernel model and report train/test MSE and accuracy per epoch.
@@ -53,7 +55,7 @@ internal static class TrainCommand
               eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
               eigenpro train --data ../shared/data/cifar-10-batches-bin --solver eigenpro3 --centers 5000 --kernel ntk --scaling unit-range --epochs 10
             """)
-        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume };
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume, memoryMap, labels };
         data.AddTo(command);
         samples.AddTo(command);
         common.AddTo(command);
@@ -73,29 +75,41 @@ internal static class TrainCommand
             try { k = spec.Create(); }
             catch (ArgumentException e) { throw new UsageException(e.Message); }
 
-            var (split, format, loadSeconds) = data.Load(p);
-            var train = samples.Train(p, split.Train, seed);
-            var test = split.Test;
-            if (test is null && p.GetValue(validation) is double f)
-                (train, test) = Preprocessing.TrainValidationSplit(train, f, seed);
+            string chosen = p.GetValue(solver)!;
+            // Training rows: loaded and scaled in memory, or (--memory-map) read a batch at a time from a float32 .npy.
+            using var mapped = p.GetValue(memoryMap) ? MappedRows.Open(p, data, labels, samples, validation, scaling, chosen) : null;
+            DatasetFormat format;
+            double loadSeconds;
+            Dataset? train, test;
+            if (mapped is null)
+            {
+                DataSplit split;
+                (split, format, loadSeconds) = data.Load(p);
+                train = samples.Train(p, split.Train, seed);
+                test = split.Test;
+                if (test is null && p.GetValue(validation) is double f)
+                    (train, test) = Preprocessing.TrainValidationSplit(train, f, seed);
+            }
+            else (train, test, format, loadSeconds) = (null, mapped.Test, DatasetFormat.Npy, mapped.LoadSeconds);
             test = samples.Test(p, test, seed);
-            stderr.WriteLine($"data: {train}{(test is null ? "; no test data" : $"; test: {test.Count} rows")} (loaded in {loadSeconds:F2} s)");
+            int trainCount = train?.Count ?? (int)mapped!.Rows.Count, dimension = train?.Dimension ?? mapped!.Rows.Dimension;
+            int classCount = train?.ClassCount ?? mapped!.ClassCount;
+            stderr.WriteLine($"data: {(train?.ToString() ?? $"{mapped!.Rows.Name}: {trainCount} rows × {dimension} features, memory-mapped, {classCount} classes")}{(test is null ? "; no test data" : $"; test: {test.Count} rows")} (loaded in {loadSeconds:F2} s)");
 
-            var scale = ParseScaling(p.GetValue(scaling)!, format);
-            var preprocessor = Preprocessor.Fit(scale, train.Features);
+            var scale = mapped is null ? ParseScaling(p.GetValue(scaling)!, format) : Scaling.None;
+            var preprocessor = Preprocessor.Fit(scale, train?.Features ?? new LinearAlgebra.Matrix(1, dimension));
             // The loaded matrices are ours alone: scale them in place rather than holding a second copy.
-            preprocessor.TransformInPlace(train.Features, compute);
+            if (train is not null) preprocessor.TransformInPlace(train.Features, compute);
             if (test is not null) preprocessor.TransformInPlace(test.Features, compute);
 
-            string chosen = p.GetValue(solver)!;
-            if (chosen == "auto") chosen = train.Count <= 5000 && DirectSolver.RequiredBytes(train.Count) <= budget.Bytes ? "direct" : "eigenpro2";
+            if (chosen == "auto") chosen = trainCount <= 5000 && DirectSolver.RequiredBytes(trainCount) <= budget.Bytes ? "direct" : "eigenpro2";
             // Checkpoints: the run's identity (everything that shapes the weights except the number of epochs) goes
             // with the weights, and --resume refuses a checkpoint of another run, naming what differs.
             var identity = new SortedDictionary<string, string>
             {
                 ["solver"] = chosen, ["kernel"] = k.ToString(), ["data"] = Path.GetFullPath(DatasetLoader.Resolve(p.GetValue(data.Data)!)),
-                ["train_rows"] = Inv(train.Count), ["test_rows"] = Inv(test?.Count ?? 0), ["features"] = Inv(train.Dimension),
-                ["classes"] = Inv(train.ClassCount), ["scaling"] = scale.ToString(), ["seed"] = Inv(seed),
+                ["train_rows"] = Inv(trainCount), ["test_rows"] = Inv(test?.Count ?? 0), ["features"] = Inv(dimension),
+                ["classes"] = Inv(classCount), ["scaling"] = scale.ToString(), ["seed"] = Inv(seed),
                 ["subsample_size"] = Inv(p.GetValue(subsample)), ["top_q"] = Inv(p.GetValue(topQ)), ["batch_size"] = Inv(p.GetValue(batch)),
                 ["eta"] = Inv(p.GetValue(eta)), ["centers"] = Inv(p.GetValue(centers)), ["data_level"] = Inv(p.GetValue(dataLevel)),
                 ["projection"] = p.GetValue(projection)!, ["model_subsample_size"] = Inv(p.GetValue(modelSubsample)),
@@ -104,13 +118,24 @@ internal static class TrainCommand
             var checkpoints = Checkpoints.Open(p.GetValue(checkpointDir), p.GetValue(resume), chosen, identity, p.GetValue(epochs));
             var resumeFrom = checkpoints?.Resume;
             using var cancel = new ConsoleCancellation();
+            // EigenPro 3/4 on the loaded dataset, or on the memory-mapped rows with the labels read beside them.
+            TrainingResult Fit(IKernelSolver solver, IProgress<TrainingProgress> progress)
+            {
+                if (mapped is null) return solver.Fit(train!, test, progress, checkpoints, cancel.Token);
+                return solver switch
+                {
+                    EigenPro3 ep3 => ep3.Fit(mapped.Rows, mapped.Targets, test?.Features, test?.TargetMatrix(), classCount, progress, checkpoints, cancel.Token),
+                    EigenPro4 ep4 => ep4.Fit(mapped.Rows, mapped.Targets, test?.Features, test?.TargetMatrix(), classCount, progress, checkpoints, cancel.Token),
+                    _ => throw new UsageException("--memory-map trains EigenPro 3 or 4 only."),
+                };
+            }
             TrainingResult result;
             try
             {
                 result = ProgressDisplay.Run(stderr, $"{chosen} {k}", progress => chosen switch
                 {
-                    "direct" => new DirectSolver(k, p.GetValue(ridge), budget, compute).Fit(train, test, progress, null, cancel.Token),
-                    "eigenpro3" => new EigenPro3(k, new EigenPro3Options
+                    "direct" => new DirectSolver(k, p.GetValue(ridge), budget, compute).Fit(train!, test, progress, null, cancel.Token),
+                    "eigenpro3" => Fit(new EigenPro3(k, new EigenPro3Options
                     {
                         Epochs = p.GetValue(epochs),
                         CenterCount = p.GetValue(centers),
@@ -123,8 +148,8 @@ internal static class TrainCommand
                         Budget = budget,
                         Compute = compute,
                         ResumeFrom = resumeFrom,
-                    }).Fit(train, test, progress, checkpoints, cancel.Token),
-                    "eigenpro4" => new EigenPro4(k, new EigenPro4Options
+                    }), progress),
+                    "eigenpro4" => Fit(new EigenPro4(k, new EigenPro4Options
                     {
                         Epochs = p.GetValue(epochs),
                         CenterCount = p.GetValue(centers),
@@ -139,7 +164,7 @@ internal static class TrainCommand
                         Budget = budget,
                         Compute = compute,
                         ResumeFrom = resumeFrom,
-                    }).Fit(train, test, progress, checkpoints, cancel.Token),
+                    }), progress),
                     _ => new EigenPro2(k, new EigenPro2Options
                     {
                         Epochs = p.GetValue(epochs),
@@ -153,7 +178,7 @@ internal static class TrainCommand
                         Budget = budget,
                         Compute = compute,
                         ResumeFrom = resumeFrom,
-                    }).Fit(train, test, progress, checkpoints, cancel.Token),
+                    }).Fit(train!, test, progress, checkpoints, cancel.Token),
                 });
             }
             catch (OperationCanceledException)
@@ -170,7 +195,7 @@ internal static class TrainCommand
                 {
                     ["solver"] = result.Settings.Solver,
                     ["data"] = Path.GetFullPath(DatasetLoader.Resolve(p.GetValue(data.Data)!)),
-                    ["training_rows"] = train.Count.ToString(CultureInfo.InvariantCulture),
+                    ["training_rows"] = trainCount.ToString(CultureInfo.InvariantCulture),
                     ["seed"] = seed.ToString(CultureInfo.InvariantCulture),
                     ["created"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
                 });
@@ -183,10 +208,11 @@ internal static class TrainCommand
                 {
                     Path = DatasetLoader.Resolve(p.GetValue(data.Data)!),
                     Format = format.ToString(),
-                    TrainRows = train.Count,
+                    TrainRows = trainCount,
                     TestRows = test?.Count,
-                    Features = train.Dimension,
-                    Classes = train.ClassCount,
+                    Features = dimension,
+                    Classes = classCount,
+                    MemoryMapped = mapped is not null,
                     Scaling = scale.ToString(),
                     LoadSeconds = loadSeconds,
                 },

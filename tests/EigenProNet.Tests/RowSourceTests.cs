@@ -77,3 +77,44 @@ public class RowSourceTests
         Assert.Equal("y", Assert.Throws<ArgumentException>(() => ((EigenPro4)Create("eigenpro4")).Fit(ok, new Matrix(9, 2))).ParamName);
     }
 }
+
+public class MemoryMapCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = EigenProNet.Cli.EigenProCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void TrainFromAMemoryMappedNpyMatchesTheInMemoryRun()
+    {
+        string sample = Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+        using var dir = new TempDir();
+        // The sample's training rows scaled as `--scaling pixels` scales them, written as float32 features + labels.
+        var train = CifarBinary.Load([Path.Combine(sample, "data_batch_1.bin")]);
+        Preprocessor.Fit(Scaling.Pixels, train.Features).TransformInPlace(train.Features);
+        Npy.Write(dir.File("x.npy"), train.Features);
+        Npy.Write(dir.File("y.npy"), new NpyArray(train.Labels!.Select(l => (long)l).ToArray(), train.Count));
+        string[] options = ["--solver", "eigenpro3", "--centers", "600", "--subsample-size", "500", "--data-level", "100", "--epochs", "2",
+            "--kernel", "laplace", "--bandwidth", "10", "--json"];
+        var (code, stdout, stderr) = Run(["train", "--data", sample, "--scaling", "pixels", .. options]);
+        Assert.True(code == 0, stderr);
+        using var inMemory = System.Text.Json.JsonDocument.Parse(stdout);
+        (code, stdout, stderr) = Run(["train", "--data", dir.File("x.npy"), "--labels", dir.File("y.npy"), "--memory-map",
+            "--test", Path.Combine(sample, "test_batch.bin"), .. options]);
+        Assert.True(code == 0, stderr);
+        using var mapped = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.True(mapped.RootElement.GetProperty("data").GetProperty("memory_mapped").GetBoolean());
+        double Accuracy(System.Text.Json.JsonDocument d) => d.RootElement.GetProperty("epochs")[1].GetProperty("train_accuracy").GetDouble();
+        Assert.Equal(Accuracy(inMemory), Accuracy(mapped));
+
+        Assert.Equal(2, Run("train", "--data", dir.File("x.npy"), "--memory-map").Code);                                     // no --labels
+        Assert.Equal(2, Run("train", "--data", dir.File("x.npy"), "--labels", dir.File("y.npy"), "--memory-map").Code);     // EigenPro 2
+        var bad = Run("train", "--data", dir.File("x.npy"), "--labels", dir.File("x.npy"), "--memory-map", "--solver", "eigenpro4");
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("one label per training row", bad.Err);
+    }
+}
