@@ -125,3 +125,44 @@ public class EigenPro3Tests
         for (int i = 0; i < a.Length; i++) Assert.True(Math.Abs(a[i] - b[i]) <= 1e-4 * scale, $"weight {i}: {a[i]} vs {b[i]}");
     }
 }
+
+public class EigenPro3ModelTests
+{
+    [Fact]
+    public void FitBatchOverAnEpochsBatchesIsTheEpochOfFit()
+    {
+        var x = Matrix.RandomNormal(600, 8, 11);
+        var y = new Matrix(600, 3);
+        for (int i = 0; i < 600; i++) { y[i, i % 3] = 1f; x[i, i % 3] += 2f; }
+        var kernel = new EigenProNet.Kernels.LaplaceKernel(3);
+        var centers = new Matrix(120, 8);
+        for (int i = 0; i < 120; i++) x.Row(5 * i).CopyTo(centers.Row(i));
+        int[] sample = Enumerable.Range(0, 150).Select(i => 4 * i + 1).ToArray();
+        var options = new EigenPro3Options { Epochs = 1, Centers = centers, DataSubsampleSize = 150, DataSubsampleIndices = sample, DataLevel = 40, BatchSize = 100, Seed = 7 };
+        var fit = new EigenPro3(kernel, options).Fit(x, y);
+
+        var dataSample = new Matrix(150, 8);
+        for (int i = 0; i < 150; i++) x.Row(sample[i]).CopyTo(dataSample.Row(i));
+        var streaming = new EigenPro3Model(kernel, centers, 3, dataSample, options, maxBatchSize: 100);
+        Assert.Equal("exact", streaming.Projection);
+        Assert.Equal(40, streaming.EigenvaluesData.Count);
+        Assert.Equal((150, 40), (streaming.EigenvectorsData.Rows, streaming.EigenvectorsData.Columns));
+        // The epoch's batches: the same shuffle the epoch loop draws from the seed.
+        var order = EigenProNet.Data.Preprocessing.Permutation(600, new Random(7));
+        for (int b = 0; b < 6; b++)
+        {
+            var xb = new Matrix(100, 8);
+            var yb = new Matrix(100, 3);
+            for (int i = 0; i < 100; i++) { x.Row(order[100 * b + i]).CopyTo(xb.Row(i)); y.Row(order[100 * b + i]).CopyTo(yb.Row(i)); }
+            streaming.FitBatch(xb, yb);
+        }
+        Assert.Equal(6, streaming.BatchesFitted);
+        Assert.Equal(fit.Model.Weights.Data, streaming.Weights.Data);
+        var model = streaming.ToModel(classCount: 3);
+        Assert.Equal(fit.Model.Predict(x).Data, model.Predict(x).Data);
+        // Bad input is named.
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(101, 8), new Matrix(101, 3))).ParamName);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(10, 8), new Matrix(10, 2))).ParamName);
+        Assert.Equal("dataSample", Assert.Throws<ArgumentException>(() => new EigenPro3Model(kernel, centers, 3, new Matrix(10, 7))).ParamName);
+    }
+}

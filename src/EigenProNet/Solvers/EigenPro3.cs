@@ -112,17 +112,7 @@ public sealed class EigenPro3 : IKernelSolver
             warnings.Add($"batch size int(β/λ_tail) = {critical} capped to {batch} ({(critical > n ? "the training rows" : "the memory budget")})");
         double step = pre.StepSize(batch);
 
-        // Projection (§2.5): exact by a Cholesky factor of K(Z, Z) when it fits, else EigenPro 2 over the centers.
-        var mode = data.ProjectionFor(o.Projection, budget);
-        // The inexact projection's own preconditioner (§2.5): s_z centers, EigenPro 2's automatic q and damping, and
-        // half its step in the linear regime.
-        var projector = mode == ProjectionMode.Exact
-            ? CenterProjection.Exact(z, budget, compute)
-            : CenterProjection.Inexact(z, new NystromOptions
-            {
-                SubsampleSize = Math.Min(p, o.ProjectionSubsampleSize ?? (p < 100_000 ? 2000 : 10_000)),
-                DampingExponent = 0.95, StepRule = StepRule.EigenPro3Projection, Seed = o.Seed + 1,
-            }, o.ProjectionEpochs, null, c, o.Seed + 2, budget, compute, cancellationToken);
+        var projector = Projector(data, o, c, budget, compute, cancellationToken);
 
         var settings = data.Settings("eigenpro3", n, batch, step, memoryBatch, projector, warnings, clock.Elapsed.TotalSeconds, o.Seed);
 
@@ -137,24 +127,52 @@ public sealed class EigenPro3 : IKernelSolver
         return new TrainingResult(model, reports, settings);
     }
 
+    /// <summary>
+    /// Projection (§2.5): exact by a Cholesky factor of K(Z, Z) when it fits, else EigenPro 2 over the centers with
+    /// their own preconditioner (s_z centers, EigenPro 2's automatic q and damping, half its step in the linear regime).
+    /// </summary>
+    internal static CenterProjection Projector(CenterModelData data, EigenPro3Options o, int c, MemoryBudget budget, ComputeContext compute,
+        CancellationToken cancellationToken)
+    {
+        int p = data.Z.Count;
+        return data.ProjectionFor(o.Projection, budget) == ProjectionMode.Exact
+            ? CenterProjection.Exact(data.Z, budget, compute)
+            : CenterProjection.Inexact(data.Z, new NystromOptions
+            {
+                SubsampleSize = Math.Min(p, o.ProjectionSubsampleSize ?? (p < 100_000 ? 2000 : 10_000)),
+                DampingExponent = 0.95, StepRule = StepRule.EigenPro3Projection, Seed = o.Seed + 1,
+            }, o.ProjectionEpochs, null, c, o.Seed + 2, budget, compute, cancellationToken);
+    }
+
     /// <summary>One outer step of §2.4 with its buffers, allocated once for the largest batch.</summary>
-    private sealed class Step(Kernel kernel, TrainingRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
+    internal sealed class Step(Kernel kernel, TrainingRows? points, Matrix? y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
         CenterProjection projector, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
     {
-        private readonly KernelRowsBuffer _xb = new(batch, points.Dimension);
+        private readonly KernelRowsBuffer _xb = new(batch, z.Dimension);
+        private readonly Matrix _yb = new(batch, c);
         private readonly Matrix _kbz = new(batch, z.Count);
         private readonly Matrix? _kbs = subsampleLeadsCenters ? null : new(batch, pre.SubsampleSize);
         private readonly Matrix _g = new(batch, c), _h = new(z.Count, c), _projected = new(pre.Directions, c), _scratch = new(pre.SubsampleSize, c);
 
+        /// <summary>The step on the training rows <paramref name="ids"/>.</summary>
         public void Run(ReadOnlySpan<int> ids, Matrix weights, float step, CancellationToken ct)
         {
-            int m = ids.Length;
-            var rows = points.Batch(ids, _xb, compute);
+            var rows = points!.Batch(ids, _xb, compute);
+            var yb = _yb.View.RowBlock(0, ids.Length);
+            for (int i = 0; i < ids.Length; i++) y!.Row(ids[i]).CopyTo(yb.Row(i));
+            Run(rows, yb, weights, step, ct);
+        }
+
+        /// <summary>The step on a batch given as prepared rows and their targets.</summary>
+        public void Run(KernelRows rows, MatrixView yb, Matrix weights, float step, CancellationToken ct)
+        {
+            int m = rows.Count;
+            if (m > batch) throw new ArgumentException($"A batch of {m} rows exceeds the {batch} this step was sized for.", nameof(rows));
             var kbz = _kbz.RowBlock(0, m);
             kernel.Evaluate(rows, z, kbz, compute);                                              // K(X_B, Z)
             var g = _g.RowBlock(0, m);
             Gemm.Compute(Transpose.No, Transpose.No, 1f, kbz, weights, 0f, g, compute);         // G = K(X_B, Z)·α − Y_B
-            for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), y.Row(ids[i]), g.Row(i));
+            for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), yb.Row(i), g.Row(i));
             Gemm.Compute(Transpose.Yes, Transpose.No, 1f, kbz, g, 0f, _h, compute);             // h = K(Z, X_B)·G …
             if (pre.Directions > 0)
             {
