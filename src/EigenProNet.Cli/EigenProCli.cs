@@ -78,6 +78,7 @@ public static class EigenProCli
         root.Add(PredictCommand.Build(stdout, stderr, evaluateOnly: true));
         root.Add(RfmCommand.Build(stdout, stderr));
         root.Add(UciBenchmarkCommand.Build(stdout, stderr));
+        root.Add(DynamicsCommand.Build(stdout, stderr));
         root.Add(DataCommand.Build(stdout, stderr));
         root.Add(BenchCommand.Build(stdout, stderr));
         return root;

@@ -14,9 +14,27 @@ internal static class RealData
 
     public static bool Required => Environment.GetEnvironmentVariable("EIGENPRO_REQUIRE_REAL_DATA") == "1";
 
+    /// <summary>Debian's Python with NumPy, for tests that check our files in the reader users have.</summary>
+    public const string Python = "/usr/bin/python3";
+
+    private static readonly Lazy<bool> NumPyAvailable = new(() =>
+    {
+        if (!File.Exists(Python)) return false;
+        try
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(Python, ["-c", "import numpy"])
+                { RedirectStandardError = true, RedirectStandardOutput = true })!;
+            process.WaitForExit();
+            return process.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; }
+    });
+
     /// <summary>The skip reason when <paramref name="kind"/> is absent (and not required), else null.</summary>
     public static string? SkipReason(RealDataKind kind)
     {
+        if (kind == RealDataKind.NumPy)
+            return NumPyAvailable.Value || Required ? null : "Needs a real NumPy (apt-get install python3-numpy) at /usr/bin/python3; CI installs it.";
         var (path, what) = kind switch
         {
             RealDataKind.Cifar10 => (CifarFolder, "the full CIFAR-10 batches (../shared/data/cifar-10-batches-bin beside the repository)"),
@@ -28,8 +46,8 @@ internal static class RealData
     }
 }
 
-/// <summary>Which outside dataset a test reads.</summary>
-internal enum RealDataKind { Cifar10, Uci, FashionMnist }
+/// <summary>Which outside dataset (or tool) a test needs.</summary>
+internal enum RealDataKind { Cifar10, Uci, FashionMnist, NumPy }
 
 /// <summary>A fact that needs real data from outside the repository (see <see cref="RealData"/>).</summary>
 internal sealed class RealDataFactAttribute : FactAttribute

@@ -1,0 +1,255 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using EigenProNet.Data;
+using EigenProNet.Dynamics;
+using EigenProNet.FeatureLearning;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Cli;
+
+/// <summary><c>eigenpro dynamics ntk|rfm</c>: train while recording the training-data eigenvector dynamics into a run directory.</summary>
+internal static class DynamicsCommand
+{
+    private static string BundledSample => Path.Combine("data", "cifar10-sample");
+
+    public static Command Build(TextWriter stdout, TextWriter stderr)
+    {
+        var dynamics = new Command("dynamics", "Record how the training-data eigenvectors move while a model trains (spec dynamics.md).");
+        dynamics.Add(Ntk(stdout, stderr));
+        dynamics.Add(Rfm(stdout, stderr));
+        return dynamics;
+    }
+
+    /// <summary>Options both studies share.</summary>
+    private sealed class StudyOptions
+    {
+        public Option<string?> Data { get; } = new("--data") { Description = "Dataset any loader reads (default: the bundled CIFAR-10 sample, data/cifar10-sample)." };
+        public Option<string?> Test { get; } = new("--test") { Description = "Test data (default: the dataset's own test split)." };
+        public Option<string> Out { get; } = new("--out") { Description = "Run directory to write (run.json, snapshots/, metrics.csv).", Required = true };
+        public Option<bool> Force { get; } = new("--force") { Description = "Replace the run in --out if it holds one." };
+        public Option<int> Subsample { get; } = new("--subsample-size") { Description = "Nyström subsample s, pinned for the whole run.", DefaultValueFactory = _ => 2000 };
+        public Option<int> Tracked { get; } = new("--k") { Description = "Eigenvectors tracked per snapshot (≤ s − 1).", DefaultValueFactory = _ => 500 };
+        public Option<int?> TrainRows { get; } = new("--train-rows") { Description = "Stratified sample of the training rows." };
+        public Option<int?> TestRows { get; } = new("--test-rows") { Description = "Stratified sample of the test rows." };
+        public CommonOptions Common { get; } = new();
+
+        public void AddTo(Command c)
+        {
+            c.Add(Data); c.Add(Test); c.Add(Out); c.Add(Force); c.Add(Subsample); c.Add(Tracked); c.Add(TrainRows); c.Add(TestRows);
+            Common.AddTo(c);
+            c.Options.Remove(Common.Out);   // --out names the run directory here
+        }
+
+        public (Dataset Train, Dataset? Test, string Path) Load(ParseResult p, int seed)
+        {
+            string path = p.GetValue(Data) ?? BundledSample;
+            if (p.GetValue(Data) is null && !Directory.Exists(path))
+                throw new UsageException($"No --data given and the bundled sample {Path.GetFullPath(path)} is not here: run from the repository root or pass --data.");
+            var split = DatasetLoader.Load(path, p.GetValue(Test));
+            var train = split.Train;
+            if (!train.IsClassification) throw new UsageException($"{path}: the dynamics studies need class labels.");
+            if (p.GetValue(TrainRows) is int tr)
+            {
+                if (tr < 2) throw new UsageException($"--train-rows must be at least 2, found {tr}.");
+                train = Preprocessing.Sample(train, tr, seed);
+            }
+            var test = split.Test;
+            if (test is not null && p.GetValue(TestRows) is int te)
+            {
+                if (te < 1) throw new UsageException($"--test-rows must be at least 1, found {te}.");
+                test = Preprocessing.Sample(test, te, seed);
+            }
+            return (train, test, path);
+        }
+
+        /// <summary>The pinned subsample: s training rows drawn once from the seed (sorted), with their rows and targets.</summary>
+        public (int[] Indices, Matrix Rows, Matrix Targets) Pin(ParseResult p, Dataset train, int seed)
+        {
+            int s = p.GetValue(Subsample), k = p.GetValue(Tracked);
+            if (s < 3) throw new UsageException($"--subsample-size must be at least 3, found {s}.");
+            if (s > train.Count) throw new UsageException($"--subsample-size {s} is larger than the {train.Count} training rows.");
+            if (k < 1 || k > s - 1) throw new UsageException($"--k must be between 1 and s − 1 = {s - 1}, found {k}.");
+            var indices = Preprocessing.Permutation(train.Count, new Random(seed ^ 0x51ab))[..s];
+            Array.Sort(indices);
+            var rows = new Matrix(s, train.Dimension);
+            var y = train.TargetMatrix();
+            var targets = new Matrix(s, y.Columns);
+            for (int i = 0; i < s; i++)
+            {
+                train.Features.Row(indices[i]).CopyTo(rows.Row(i));
+                y.Row(indices[i]).CopyTo(targets.Row(i));
+            }
+            return (indices, rows, targets);
+        }
+    }
+
+    private static Command Ntk(TextWriter stdout, TextWriter stderr)
+    {
+        var study = new StudyOptions();
+        var kernel = new Option<string>("--kernel") { Description = "ntk | laplace.", DefaultValueFactory = _ => "ntk" };
+        kernel.AcceptOnlyFromAmong("ntk", "laplace");
+        var depth = new Option<int>("--depth") { Description = "NTK depth (the study: 2; appendix: 20).", DefaultValueFactory = _ => 2 };
+        var bandwidth = new Option<double>("--bandwidth") { Description = "Laplace bandwidth L.", DefaultValueFactory = _ => 20.0 };
+        var solver = new Option<string>("--solver") { Description = "eigenpro3 | eigenpro4.", DefaultValueFactory = _ => "eigenpro3" };
+        solver.AcceptOnlyFromAmong("eigenpro3", "eigenpro4");
+        var centers = new Option<int>("--centers") { Description = "Centers p (random training rows; clamped to n).", DefaultValueFactory = _ => 5000 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs (a snapshot before training and after each).", DefaultValueFactory = _ => 20 };
+        var command = new Command("ntk", """
+            The NTK study: EigenPro 3 (or 4) on CIFAR-10-like data, a snapshot of the data eigensystem on a pinned Nyström
+            subsample, of the residual along it and of the scores before training and after every epoch.
+
+            Examples:
+              eigenpro dynamics ntk --out runs/ntk-sample
+              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --out runs/ntk-d2 --epochs 20
+              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --depth 20 --out runs/ntk-d20
+            """) { kernel, depth, bandwidth, solver, centers, epochs };
+        study.AddTo(command);
+        command.SetAction(p =>
+        {
+            var total = Stopwatch.StartNew();
+            var common = study.Common;
+            int seed = p.GetValue(common.Seed);
+            var budget = common.Budget(p);
+            var compute = common.Compute(p);
+            if (p.GetValue(epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(epochs)}.");
+            var human = common.Human(p, stdout, stderr);
+            var (train, test, path) = study.Load(p, seed);
+            // The study's preprocessing (EigenPro 3's load_dataset): unit-range scaling.
+            var scaling = Preprocessor.Fit(Scaling.UnitRange, train.Features);
+            scaling.TransformInPlace(train.Features, compute);
+            if (test is not null) scaling.TransformInPlace(test.Features, compute);
+            var (indices, rows, targets) = study.Pin(p, train, seed);
+            Kernel k = p.GetValue(kernel) == "laplace" ? new LaplaceKernel(p.GetValue(bandwidth)) : new NtkReluKernel(p.GetValue(depth));
+            int p0 = Math.Min(p.GetValue(centers), train.Count);
+            if (p0 < p.GetValue(centers)) stderr.WriteLine($"note: --centers {p.GetValue(centers)} clamped to the {train.Count} training rows");
+            int s = indices.Length, level = Math.Min(500, s - 1);
+            var settings = Settings("ntk", path, train, test, k.ToString(), p.GetValue(solver)!, seed, s, p.GetValue(study.Tracked),
+                ("centers", p0), ("epochs", p.GetValue(epochs)), ("scaling", "unit-range"), ("data_level", level));
+            IKernelSolver trainer = p.GetValue(solver) == "eigenpro4"
+                ? new EigenPro4(k, new EigenPro4Options
+                {
+                    Epochs = p.GetValue(epochs), CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = indices, DataLevel = Math.Min(150, s - 1),
+                    Seed = seed, Budget = budget, Compute = compute,
+                })
+                : new EigenPro3(k, new EigenPro3Options
+                {
+                    Epochs = p.GetValue(epochs), CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = indices, DataLevel = level,
+                    Seed = seed, Budget = budget, Compute = compute,
+                });
+            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, (progress, recorder, token) =>
+                trainer.Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
+        });
+        return command;
+    }
+
+    private static Command Rfm(TextWriter stdout, TextWriter stderr)
+    {
+        var study = new StudyOptions();
+        var iterations = new Option<int>("--iterations") { Description = "RFM iterations (a snapshot after each solve).", DefaultValueFactory = _ => 5 };
+        var bandwidth = new Option<double>("--bandwidth") { Description = "Bandwidth L.", DefaultValueFactory = _ => 10.0 };
+        var epochs = new Option<int>("--epochs") { Description = "EigenPro 2 epochs per iteration.", DefaultValueFactory = _ => 10 };
+        var diag = new Option<bool>("--diag") { Description = "Learn a diagonal M." };
+        var command = new Command("rfm", """
+            The RFM study: a Recursive Feature Machine whose inner EigenPro 2 uses the pinned Nyström subsample; a snapshot
+            of the data eigensystem of K_{M_t}, of M_t's eigensystem and of the scores after every iteration.
+
+            Examples:
+              eigenpro dynamics rfm --out runs/rfm-sample
+              eigenpro dynamics rfm --data ../shared/data/cifar-10-batches-bin --train-rows 5000 --test-rows 5000 --out runs/rfm
+            """) { iterations, bandwidth, epochs, diag };
+        study.AddTo(command);
+        command.SetAction(p =>
+        {
+            var total = Stopwatch.StartNew();
+            var common = study.Common;
+            int seed = p.GetValue(common.Seed);
+            var budget = common.Budget(p);
+            var compute = common.Compute(p);
+            if (p.GetValue(iterations) < 1) throw new UsageException($"--iterations must be at least 1, found {p.GetValue(iterations)}.");
+            if (p.GetValue(epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(epochs)}.");
+            var human = common.Human(p, stdout, stderr);
+            var (train, test, path) = study.Load(p, seed);
+            // The study's preprocessing: each image divided by its L2 norm.
+            var scaling = Preprocessor.Fit(Scaling.L2, train.Features);
+            scaling.TransformInPlace(train.Features, compute);
+            if (test is not null) scaling.TransformInPlace(test.Features, compute);
+            var (indices, rows, targets) = study.Pin(p, train, seed);
+            var options = new RecursiveFeatureMachineOptions
+            {
+                Iterations = p.GetValue(iterations), Bandwidth = p.GetValue(bandwidth), Diagonal = p.GetValue(diag), Solver = RfmSolver.EigenPro2,
+                EigenPro = new EigenPro2Options { Epochs = p.GetValue(epochs), SubsampleIndices = indices, EvaluateEveryEpoch = false, Seed = seed },
+                Seed = seed, Budget = budget, Compute = compute,
+            };
+            var rfm = new RecursiveFeatureMachine(options);
+            string family = $"MahalanobisLaplace(L={options.Bandwidth.ToString(CultureInfo.InvariantCulture)}, {(options.Diagonal ? "diagonal" : "full")} M learned, M₀ = I)";
+            var settings = Settings("rfm", path, train, test, family, "rfm (EigenPro 2 inside)", seed, indices.Length, p.GetValue(study.Tracked),
+                ("iterations", options.Iterations), ("bandwidth", options.Bandwidth), ("diagonal_m", options.Diagonal), ("inner_epochs", p.GetValue(epochs)),
+                ("scaling", "l2"));
+            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, (progress, recorder, token) =>
+                rfm.Fit(train, test, progress, recorder, token).Iterations.Sum(r => r.SolveSeconds + r.AgopSeconds));
+        });
+        return command;
+    }
+
+    private static Dictionary<string, object?> Settings(string study, string path, Dataset train, Dataset? test, string kernel, string solver, int seed,
+        int s, int k, params (string Key, object Value)[] extra)
+    {
+        var settings = new Dictionary<string, object?>
+        {
+            ["study"] = study, ["data"] = Path.GetFullPath(path), ["train_rows"] = train.Count, ["test_rows"] = test?.Count, ["features"] = train.Dimension,
+            ["classes"] = train.ClassCount, ["kernel"] = kernel, ["solver"] = solver, ["seed"] = seed, ["subsample_size"] = s,
+            ["tracked_eigenvectors"] = k, ["protocol"] = "in-run",
+        };
+        foreach (var (key, value) in extra) settings[key] = value;
+        return settings;
+    }
+
+    /// <summary>Trains with the recorder subscribed, writing each snapshot as it comes; prints the per-t table and the finding.</summary>
+    private static int Run(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, int[] indices, Matrix rows, Matrix targets,
+        MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total,
+        Func<IProgress<TrainingProgress>, DynamicsRecorder, CancellationToken, double> train)
+    {
+        var options = new DynamicsOptions { TrackedEigenvectors = p.GetValue(study.Tracked), Budget = budget, Compute = compute };
+        string dir = p.GetValue(study.Out)!;
+        var writer = new DynamicsRunWriter(dir, settings, indices, options, p.GetValue(study.Force));
+        DynamicsRecorder? recorder = null;
+        recorder = new DynamicsRecorder(rows, targets, options, snapshot => writer.Write(snapshot, recorder!.Snapshots));
+        using var cancel = new ConsoleCancellation();
+        double trainingSeconds;
+        try
+        {
+            trainingSeconds = ProgressDisplay.Run(stderr, $"dynamics {settings["study"]}", progress => train(progress, recorder, cancel.Token));
+        }
+        catch (OperationCanceledException)
+        {
+            stderr.WriteLine($"error: cancelled; {dir} holds the {recorder.Snapshots.Count} snapshot(s) completed before.");
+            return EigenProCli.RuntimeError;
+        }
+        var metrics = DynamicsMetrics.Compute(recorder.Snapshots, options, compute);
+        var timings = new Dictionary<string, object?>
+        {
+            ["training_seconds"] = trainingSeconds, ["recording_seconds"] = recorder.RecordSeconds,
+            ["recording_overhead"] = trainingSeconds > 0 ? recorder.RecordSeconds / trainingSeconds : null, ["total_seconds"] = total.Elapsed.TotalSeconds,
+        };
+        writer.Write(recorder.Snapshots[^1], recorder.Snapshots, timings);
+
+        var inv = CultureInfo.InvariantCulture;
+        var shown = metrics.Subspaces.Where(x => x.K is 10 or 50 or 100 || x.K == metrics.Subspaces[^1].K).ToArray();
+        human.WriteLine($"{settings["study"]}: {settings["kernel"]}, {settings["solver"]}, s = {indices.Length} pinned, k = {options.TrackedEigenvectors}");
+        human.WriteLine("    t   test_acc  " + string.Join("  ", shown.Select(x => $"d_top{x.K,-4}")) + "  mean_learned");
+        for (int i = 0; i < recorder.Snapshots.Count; i++)
+        {
+            var snap = recorder.Snapshots[i];
+            var finite = snap.LearnedFraction.Where(double.IsFinite).ToArray();
+            human.WriteLine(string.Create(inv,
+                $"{snap.T,5} {(snap.ValidationAccuracy is double a ? (100 * a).ToString("F2", inv) + "%" : "-"),10}  {string.Join("  ", shown.Select(x => x.FromStart[i].ToString("F4", inv).PadRight(8)))}  {(finite.Length > 0 ? finite.Average() : double.NaN),8:F3}"));
+        }
+        human.WriteLine(DynamicsRunWriter.Finding(metrics, options.CeaseTolerance));
+        human.WriteLine(string.Create(inv, $"recording: {recorder.RecordSeconds:F1} s beside {trainingSeconds:F1} s of training ({100 * recorder.RecordSeconds / Math.Max(trainingSeconds, 1e-9):F1} %); run written to {dir}"));
+        if (p.GetValue(study.Common.Json)) stdout.WriteLine(File.ReadAllText(Path.Combine(dir, "run.json")).TrimEnd());
+        return EigenProCli.Ok;
+    }
+}

@@ -1,0 +1,62 @@
+using EigenProNet.LinearAlgebra;
+
+namespace EigenProNet.Dynamics;
+
+/// <summary>Subspace change of the leading k eigenvectors over time.</summary>
+/// <param name="K">Subspace dimension.</param>
+/// <param name="FromStart">Projection distance between t = first snapshot and t, per snapshot.</param>
+/// <param name="Consecutive">Projection distance from the previous snapshot (0 for the first).</param>
+/// <param name="LargestAngleFromStart">Largest principal angle (radians) from the first snapshot.</param>
+public sealed record SubspaceChange(int K, double[] FromStart, double[] Consecutive, double[] LargestAngleFromStart);
+
+/// <summary>The metrics of a recorded run (spec dynamics.md §3), from-original and consecutive.</summary>
+/// <param name="Times">t of each snapshot.</param>
+/// <param name="Subspaces">Per k in the options (and k itself): projection distances and largest angles.</param>
+/// <param name="SumChange">[snapshot][j]: the study's Σe_t − Σe_0 per eigenvector (after the sign convention).</param>
+/// <param name="OverlapFromStart">[snapshot][j]: 1 − |⟨e_0^j, e_t^j⟩|.</param>
+/// <param name="EigenvalueChange">[snapshot][j]: |λ_t − λ_0| / λ_0.</param>
+/// <param name="LearnedFraction">[snapshot][j]: ρ_j(t).</param>
+/// <param name="CeasedAt">First t after which every consecutive distance of the largest reported subspace stays below the tolerance; null if it never did.</param>
+/// <param name="CeaseDimension">The k <paramref name="CeasedAt"/> refers to.</param>
+/// <param name="KernelFixed">True when no snapshot saw a new kernel: the data eigensystem could not move (EigenPro's fixed kernel).</param>
+public sealed record DynamicsMetrics(int[] Times, IReadOnlyList<SubspaceChange> Subspaces, double[][] SumChange, double[][] OverlapFromStart,
+    double[][] EigenvalueChange, double[][] LearnedFraction, int? CeasedAt, int CeaseDimension, bool KernelFixed)
+{
+    /// <summary>Computes every metric of <paramref name="snapshots"/> (in time order).</summary>
+    /// <exception cref="ArgumentException">No snapshots, or snapshots on subsamples of different sizes.</exception>
+    public static DynamicsMetrics Compute(IReadOnlyList<DynamicsSnapshot> snapshots, DynamicsOptions? options = null, ComputeContext? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(snapshots);
+        if (snapshots.Count == 0) throw new ArgumentException("No snapshots to compare.", nameof(snapshots));
+        options ??= new DynamicsOptions();
+        var first = snapshots[0];
+        int k = snapshots.Min(s => s.Eigenvectors.Columns);
+        var dims = options.SubspaceDimensions.Where(d => d >= 1 && d < k).Append(k).Distinct().Order().ToArray();
+        var subspaces = new List<SubspaceChange>();
+        foreach (int d in dims)
+        {
+            var fromStart = new double[snapshots.Count];
+            var consecutive = new double[snapshots.Count];
+            var angle = new double[snapshots.Count];
+            for (int t = 1; t < snapshots.Count; t++)
+            {
+                // The same eigensystem object (a kernel that did not change): no change, exactly.
+                if (ReferenceEquals(snapshots[t].Eigenvectors, first.Eigenvectors)) continue;
+                var angles = EigenvectorChange.PrincipalAngles(first.Eigenvectors, snapshots[t].Eigenvectors, d, context);
+                angle[t] = angles[^1];
+                fromStart[t] = Math.Sqrt(2 * angles.Sum(a => Math.Sin(a) * Math.Sin(a)));
+                consecutive[t] = ReferenceEquals(snapshots[t].Eigenvectors, snapshots[t - 1].Eigenvectors) ? 0
+                    : EigenvectorChange.ProjectionDistance(snapshots[t - 1].Eigenvectors, snapshots[t].Eigenvectors, d, context);
+            }
+            subspaces.Add(new SubspaceChange(d, fromStart, consecutive, angle));
+        }
+        var sums = snapshots.Select(s => EigenvectorChange.SumChange(first.Eigenvectors.View.Block(0, 0, first.Eigenvectors.Rows, k), s.Eigenvectors.View.Block(0, 0, s.Eigenvectors.Rows, k))).ToArray();
+        var overlap = snapshots.Select(s => EigenvectorChange.Overlap(first.Eigenvectors.View.Block(0, 0, first.Eigenvectors.Rows, k), s.Eigenvectors)).ToArray();
+        var values = snapshots.Select(s => EigenvectorChange.EigenvalueChange(first.Eigenvalues, s.Eigenvalues)).ToArray();
+        var ceaseOn = subspaces.Where(s => s.K <= 100).LastOrDefault() ?? subspaces[0];
+        int? ceased = EigenvectorChange.CeasedAt(ceaseOn.Consecutive.Skip(1).ToArray(), options.CeaseTolerance);
+        return new DynamicsMetrics(snapshots.Select(s => s.T).ToArray(), subspaces, sums, overlap, values,
+            snapshots.Select(s => s.LearnedFraction).ToArray(), ceased is int c ? snapshots[c].T : null, ceaseOn.K,
+            snapshots.All(s => !s.KernelChanged));
+    }
+}

@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using EigenProNet.FeatureLearning;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Dynamics;
+
+/// <summary>Settings of a <see cref="DynamicsRecorder"/>.</summary>
+public sealed record DynamicsOptions
+{
+    /// <summary>Eigenvectors tracked per snapshot, k (clamped to s − 1).</summary>
+    public int TrackedEigenvectors { get; init; } = 500;
+
+    /// <summary>Leading-subspace dimensions whose distances are reported (those above k are dropped; k itself is always added).</summary>
+    public IReadOnlyList<int> SubspaceDimensions { get; init; } = [10, 50, 100];
+
+    /// <summary>A consecutive subspace distance below this counts as no change (for "change ceased at t*").</summary>
+    public double CeaseTolerance { get; init; } = 1e-2;
+
+    /// <summary>Eigenpairs of RFM's M_t stored per snapshot.</summary>
+    public int FeatureEigenvectors { get; init; } = 20;
+
+    /// <summary>Memory budget and threads of the recorder's own kernel products.</summary>
+    public MemoryBudget? Budget { get; init; }
+
+    /// <summary>Threads and SIMD path.</summary>
+    public ComputeContext? Compute { get; init; }
+}
+
+/// <summary>
+/// What the recorder saw at time t (spec dynamics.md §2): the data eigensystem of the kernel in force at t on the
+/// pinned subsample (eigenvalues of K_t(X_s, X_s)/s, unit eigenvectors with the stored sign convention), the residual
+/// on the subsample projected onto them, the learned fraction per direction, RFM's M_t eigensystem, and the scores.
+/// </summary>
+/// <param name="T">EigenPro: 0 before training, then the epoch; RFM: the iteration (0 = the solve with M₀ = I).</param>
+/// <param name="Eigenvalues">λ₁ ≥ … ≥ λ_k of K_t(X_s, X_s)/s.</param>
+/// <param name="Eigenvectors">s × k, unit columns, each with its largest-magnitude entry positive.</param>
+/// <param name="Residual">R_t = E_tᵀ(Y_s − f_t(X_s)), k × c.</param>
+/// <param name="LearnedFraction">ρᵢ = 1 − ‖R_t[i]‖ / ‖E_tᵀY_s[i]‖ per direction (NaN where the targets have no component).</param>
+/// <param name="KernelChanged">Whether the kernel differs from the previous snapshot's (false for EigenPro's fixed kernel).</param>
+/// <param name="FeatureEigenvalues">Top eigenvalues of RFM's M_t, or null.</param>
+/// <param name="FeatureEigenvectors">d × m eigenvectors of M_t, or null.</param>
+/// <param name="TrainMse">Training MSE reported by the solver at t (null at t = 0 for EigenPro).</param>
+/// <param name="TrainAccuracy">Training accuracy, when classification.</param>
+/// <param name="ValidationMse">Validation MSE, when validation data was given.</param>
+/// <param name="ValidationAccuracy">Validation accuracy.</param>
+/// <param name="RecordSeconds">Time the recorder spent on this snapshot.</param>
+public sealed record DynamicsSnapshot(int T, double[] Eigenvalues, Matrix Eigenvectors, Matrix Residual, double[] LearnedFraction, bool KernelChanged,
+    double[]? FeatureEigenvalues, Matrix? FeatureEigenvectors, double? TrainMse, double? TrainAccuracy, double? ValidationMse,
+    double? ValidationAccuracy, double RecordSeconds);
+
+/// <summary>
+/// Records the training-data eigenvector dynamics of one run (spec dynamics.md §2): subscribed to EigenPro 2/3/4's
+/// <see cref="ITrainingObserver"/> (a snapshot before training and after every epoch) or RFM's
+/// <see cref="IFeatureLearningObserver"/> (one per iteration, the kernel K_{M_t} changing with t), it sees only the
+/// read-only views the solvers hand out: the current model. The data eigensystem is its own: of the kernel the model
+/// uses, on a subsample of training rows fixed for the whole run — computed once while the kernel stays the same
+/// object (EigenPro's fixed kernel cannot move it), again whenever it changes (RFM).
+/// </summary>
+public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserver
+{
+    private readonly Matrix _subsample, _targets;
+    private readonly DynamicsOptions _options;
+    private readonly MemoryBudget _budget;
+    private readonly ComputeContext _compute;
+    private readonly List<DynamicsSnapshot> _snapshots = [];
+    private readonly Action<DynamicsSnapshot>? _onSnapshot;
+    private Kernel? _kernel;
+    private KernelRows? _rows;
+    private double[]? _values;
+    private Matrix? _vectors;
+    private double[]? _targetEnergy;
+
+    /// <summary>
+    /// A recorder on the subsample <paramref name="subsample"/> (s × d, scaled as the solver sees the rows) with their
+    /// targets <paramref name="targets"/> (s × c). <paramref name="onSnapshot"/> runs after each snapshot (e.g. to write it).
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree, s &lt; 2, or k &lt; 1.</exception>
+    public DynamicsRecorder(Matrix subsample, Matrix targets, DynamicsOptions? options = null, Action<DynamicsSnapshot>? onSnapshot = null)
+    {
+        ArgumentNullException.ThrowIfNull(subsample);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (subsample.Rows < 2) throw new ArgumentException($"The subsample needs at least 2 rows, found {subsample.Rows}.", nameof(subsample));
+        Guard.Rows(targets, subsample.Rows, nameof(targets));
+        _options = options ?? new DynamicsOptions();
+        if (_options.TrackedEigenvectors < 1) throw new ArgumentException($"Expected at least 1 tracked eigenvector, found {_options.TrackedEigenvectors}.", nameof(options));
+        if (_options.TrackedEigenvectors > subsample.Rows - 1)
+            throw new ArgumentException($"k = {_options.TrackedEigenvectors} tracked eigenvectors need a subsample of more than k rows, found s = {subsample.Rows}.", nameof(options));
+        _subsample = subsample;
+        _targets = targets;
+        _budget = _options.Budget ?? MemoryBudget.Default;
+        _compute = _options.Compute ?? ComputeContext.Default;
+        _onSnapshot = onSnapshot;
+    }
+
+    /// <summary>The snapshots so far, in time order.</summary>
+    public IReadOnlyList<DynamicsSnapshot> Snapshots => _snapshots;
+
+    /// <summary>Seconds spent recording (the overhead on training).</summary>
+    public double RecordSeconds => _snapshots.Sum(s => s.RecordSeconds);
+
+    /// <summary>EigenPro: t = 0, the model before training.</summary>
+    public void OnStart(KernelModel model) => Record(0, model, null, null, null, null, null);
+
+    /// <summary>EigenPro: t = epoch.</summary>
+    public void OnEpoch(EpochReport report, KernelModel model) =>
+        Record(report.Epoch, model, null, report.TrainMse, report.TrainAccuracy, report.TestMse, report.TestAccuracy);
+
+    /// <summary>RFM: t = iteration (0 = the solve with M₀ = I).</summary>
+    public void OnIteration(RfmIteration iteration) =>
+        Record(iteration.Iteration, iteration.Model, iteration.M, iteration.Report.TrainMse, iteration.Report.TrainAccuracy,
+            iteration.Report.ValidationMse, iteration.Report.ValidationAccuracy);
+
+    private void Record(int t, KernelModel model, Matrix? m, double? trainMse, double? trainAccuracy, double? validationMse, double? validationAccuracy)
+    {
+        var clock = Stopwatch.StartNew();
+        bool changed = !ReferenceEquals(model.Kernel, _kernel);
+        if (changed) Eigensystem(model.Kernel);
+        var vectors = _vectors!;
+        // Residual on the subsample, projected onto the eigenvectors: R = Eᵀ(Y_s − f_t(X_s)).
+        var residual = _targets.Clone();
+        var predictions = model.PredictScaled(_rows!, _budget, default, _compute);
+        System.Numerics.Tensors.TensorPrimitives.Subtract(residual.Data, predictions.Data, residual.Data);
+        var projected = Gemm.Multiply(vectors, residual, Transpose.Yes, Transpose.No, _compute);
+        var learned = new double[projected.Rows];
+        for (int i = 0; i < learned.Length; i++)
+        {
+            double norm = Math.Sqrt(Sum2(projected.Row(i)));
+            learned[i] = _targetEnergy![i] > 0 ? 1 - norm / _targetEnergy[i] : double.NaN;
+        }
+        double[]? mValues = null;
+        Matrix? mVectors = null;
+        if (m is not null) (mValues, mVectors) = FeatureEigensystem(m);
+        var snapshot = new DynamicsSnapshot(t, _values!, vectors, projected, learned, changed && _snapshots.Count > 0, mValues, mVectors,
+            trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds);
+        _snapshots.Add(snapshot);
+        _onSnapshot?.Invoke(snapshot);
+    }
+
+    private void Eigensystem(Kernel kernel)
+    {
+        _kernel = kernel;
+        _rows = kernel.Prepare(_subsample, "dynamics subsample", _compute);
+        int s = _subsample.Rows, k = _options.TrackedEigenvectors;
+        var gram = new Matrix(s, s);
+        kernel.Evaluate(_rows, _rows, gram, _compute);
+        for (int i = 0; i < s; i++) for (int j = 0; j < i; j++) gram[i, j] = gram[j, i] = 0.5f * (gram[i, j] + gram[j, i]);
+        float inv = 1f / s;
+        for (int i = 0; i < gram.Data.Length; i++) gram.Data[i] *= inv;
+        var eig = SymmetricEigen.Top(gram, k, context: _compute);
+        _values = eig.Values;
+        _vectors = EigenvectorChange.WithSignConvention(eig.Vectors);
+        // ‖EᵢᵀY_s‖ per direction: what there is to learn along each.
+        var targetsProjected = Gemm.Multiply(_vectors, _targets, Transpose.Yes, Transpose.No, _compute);
+        _targetEnergy = new double[k];
+        for (int i = 0; i < k; i++) _targetEnergy[i] = Math.Sqrt(Sum2(targetsProjected.Row(i)));
+    }
+
+    private (double[] Values, Matrix Vectors) FeatureEigensystem(Matrix m)
+    {
+        int count = Math.Min(_options.FeatureEigenvectors, m.Columns);
+        if (m.Rows == 1)
+        {
+            // A diagonal M: its entries, largest first, with unit coordinate vectors.
+            var order = Enumerable.Range(0, m.Columns).OrderByDescending(i => m[0, i]).Take(count).ToArray();
+            var vectors = new Matrix(m.Columns, count);
+            for (int j = 0; j < count; j++) vectors[order[j], j] = 1f;
+            return (order.Select(i => (double)m[0, i]).ToArray(), vectors);
+        }
+        var eig = SymmetricEigen.Top(m, count, context: _compute);
+        return (eig.Values, EigenvectorChange.WithSignConvention(eig.Vectors));
+    }
+
+    private static double Sum2(ReadOnlySpan<float> v)
+    {
+        double s = 0;
+        foreach (float x in v) s += (double)x * x;
+        return s;
+    }
+}

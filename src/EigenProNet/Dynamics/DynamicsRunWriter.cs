@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using EigenProNet.Data;
+
+namespace EigenProNet.Dynamics;
+
+/// <summary>
+/// Writes a dynamics run directory (spec dynamics.md §5): <c>subsample_indices.npy</c> (the pinned training rows),
+/// <c>snapshots/tNNN/*.npy</c> as each snapshot arrives,
+/// <c>metrics.csv</c> and <c>run.json</c> after each — every file atomically, so an interrupted run leaves whole files
+/// describing the snapshots it completed.
+/// </summary>
+public sealed class DynamicsRunWriter
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private readonly string _directory;
+    private readonly IReadOnlyDictionary<string, object?> _settings;
+    private readonly IReadOnlyList<int> _subsampleIndices;
+    private readonly DynamicsOptions _options;
+
+    /// <summary>
+    /// A writer into <paramref name="directory"/>, which must not exist or be empty unless <paramref name="overwrite"/>
+    /// (then its previous run files are replaced). <paramref name="settings"/> describe the run (dataset, kernel,
+    /// solver, …) and go into run.json with the subsample's row indices.
+    /// </summary>
+    /// <exception cref="IOException">The directory holds other files and <paramref name="overwrite"/> is false.</exception>
+    public DynamicsRunWriter(string directory, IReadOnlyDictionary<string, object?> settings, IReadOnlyList<int> subsampleIndices,
+        DynamicsOptions options, bool overwrite = false)
+    {
+        if (Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any())
+        {
+            if (!overwrite)
+                throw new IOException($"{directory}: exists and is not empty; choose a new directory or pass --force to replace the run in it.");
+            foreach (var name in new[] { "run.json", "metrics.csv", "report.html", "subsample_indices.npy" }) File.Delete(Path.Combine(directory, name));
+            if (Directory.Exists(Path.Combine(directory, "snapshots"))) Directory.Delete(Path.Combine(directory, "snapshots"), recursive: true);
+        }
+        Directory.CreateDirectory(Path.Combine(directory, "snapshots"));
+        Npy.Write(Path.Combine(directory, "subsample_indices.npy"), new NpyArray(subsampleIndices.Select(i => (long)i).ToArray(), subsampleIndices.Count));
+        _directory = directory;
+        _settings = settings;
+        _subsampleIndices = subsampleIndices;
+        _options = options;
+    }
+
+    /// <summary>Writes <paramref name="snapshot"/>'s arrays and refreshes metrics.csv and run.json for <paramref name="all"/> so far.</summary>
+    public void Write(DynamicsSnapshot snapshot, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings = null)
+    {
+        string dir = Path.Combine(_directory, "snapshots", string.Create(CultureInfo.InvariantCulture, $"t{snapshot.T:D3}"));
+        Directory.CreateDirectory(dir);
+        Npy.Write(Path.Combine(dir, "eigenvalues.npy"), new NpyArray(snapshot.Eigenvalues.ToArray(), snapshot.Eigenvalues.Length));
+        Npy.Write(Path.Combine(dir, "eigenvectors.npy"), snapshot.Eigenvectors);
+        Npy.Write(Path.Combine(dir, "residual.npy"), snapshot.Residual);
+        Npy.Write(Path.Combine(dir, "learned_fraction.npy"), new NpyArray(snapshot.LearnedFraction.ToArray(), snapshot.LearnedFraction.Length));
+        if (snapshot.FeatureEigenvalues is { } mv)
+        {
+            Npy.Write(Path.Combine(dir, "m_eigenvalues.npy"), new NpyArray(mv.ToArray(), mv.Length));
+            Npy.Write(Path.Combine(dir, "m_eigenvectors.npy"), snapshot.FeatureEigenvectors!);
+        }
+        var metrics = DynamicsMetrics.Compute(all, _options);
+        AtomicFile.WriteText(Path.Combine(_directory, "metrics.csv"), Csv(metrics, all));
+        AtomicFile.WriteText(Path.Combine(_directory, "run.json"), JsonSerializer.Serialize(Document(metrics, all, timings), Json) + "\n");
+    }
+
+    /// <summary>The run.json document.</summary>
+    private object Document(DynamicsMetrics metrics, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings) => new
+    {
+        Format = "eigenpro-dynamics-run/1",
+        Settings = _settings,
+        SubsampleSize = _subsampleIndices.Count,
+        SubsampleIndicesFile = "subsample_indices.npy",
+        TrackedEigenvectors = all[0].Eigenvectors.Columns,
+        Timings = timings,
+        Summary = new
+        {
+            metrics.KernelFixed,
+            Finding = Finding(metrics, _options.CeaseTolerance),
+            metrics.CeasedAt,
+            metrics.CeaseDimension,
+            CeaseTolerance = _options.CeaseTolerance,
+            FinalSubspaceDistanceFromStart = metrics.Subspaces.ToDictionary(s => s.K.ToString(CultureInfo.InvariantCulture), s => s.FromStart[^1]),
+        },
+        Snapshots = all.Select((s, i) => new
+        {
+            s.T,
+            s.TrainMse,
+            s.TrainAccuracy,
+            s.ValidationMse,
+            s.ValidationAccuracy,
+            s.KernelChanged,
+            TopEigenvalue = s.Eigenvalues[0],
+            SubspaceDistanceFromStart = metrics.Subspaces.ToDictionary(c => c.K.ToString(CultureInfo.InvariantCulture), c => c.FromStart[i]),
+            SubspaceDistanceConsecutive = metrics.Subspaces.ToDictionary(c => c.K.ToString(CultureInfo.InvariantCulture), c => c.Consecutive[i]),
+            MeanLearnedFraction = Mean(s.LearnedFraction),
+            s.RecordSeconds,
+        }),
+    };
+
+    /// <summary>The measured finding in one sentence.</summary>
+    public static string Finding(DynamicsMetrics m, double tolerance)
+    {
+        var largest = m.Subspaces.First(s => s.K == m.CeaseDimension);
+        if (m.KernelFixed)
+            return "The kernel is fixed during training, so the training-data eigenvectors cannot move: every subspace distance is 0. What moves is the residual along them (the learned fraction per direction).";
+        string moved = string.Create(CultureInfo.InvariantCulture, $"the top-{largest.K} eigenvector subspace moved by {largest.FromStart[^1]:G3} (projection distance, at most √(2k)) from t = {m.Times[0]} to t = {m.Times[^1]}");
+        return m.CeasedAt is int t
+            ? string.Create(CultureInfo.InvariantCulture, $"Change ceased at t = {t}: every later step moved the top-{largest.K} subspace by less than {tolerance:G3}; {moved}.")
+            : $"Change had not ceased by the last snapshot; {moved}.";
+    }
+
+    private static string Csv(DynamicsMetrics m, IReadOnlyList<DynamicsSnapshot> all)
+    {
+        var sb = new StringBuilder("t,metric,index,value\n");
+        void Row(int t, string metric, int index, double value) =>
+            sb.Append(CultureInfo.InvariantCulture, $"{t},{metric},{index},{value:R}\n");
+        for (int i = 0; i < all.Count; i++)
+        {
+            int t = m.Times[i];
+            for (int j = 0; j < all[i].Eigenvalues.Length; j++) Row(t, "eigenvalue", j, all[i].Eigenvalues[j]);
+            for (int j = 0; j < m.SumChange[i].Length; j++) Row(t, "sum_change_from_start", j, m.SumChange[i][j]);
+            for (int j = 0; j < m.OverlapFromStart[i].Length; j++) Row(t, "overlap_change_from_start", j, m.OverlapFromStart[i][j]);
+            for (int j = 0; j < m.EigenvalueChange[i].Length; j++) Row(t, "eigenvalue_relative_change", j, m.EigenvalueChange[i][j]);
+            for (int j = 0; j < m.LearnedFraction[i].Length; j++) Row(t, "learned_fraction", j, m.LearnedFraction[i][j]);
+            foreach (var s in m.Subspaces)
+            {
+                Row(t, "subspace_distance_from_start", s.K, s.FromStart[i]);
+                Row(t, "subspace_distance_consecutive", s.K, s.Consecutive[i]);
+                Row(t, "largest_principal_angle_from_start", s.K, s.LargestAngleFromStart[i]);
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static double Mean(double[] values)
+    {
+        var finite = values.Where(double.IsFinite).ToArray();
+        return finite.Length == 0 ? double.NaN : finite.Average();
+    }
+}

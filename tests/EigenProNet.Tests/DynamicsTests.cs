@@ -1,0 +1,176 @@
+using System.Text.Json;
+using EigenProNet.Data;
+using EigenProNet.Dynamics;
+using EigenProNet.FeatureLearning;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Solvers;
+
+namespace EigenProNet.Tests;
+
+/// <summary>The dynamics recorder on EigenPro 3 and RFM, the run directory, and the CLI studies on the bundled sample.</summary>
+public class DynamicsTests
+{
+    private static (Dataset Train, int[] Pinned, Matrix Rows, Matrix Targets) Blobs(int n = 400, int s = 120)
+    {
+        var x = Matrix.RandomNormal(n, 6, 3);
+        var labels = new int[n];
+        for (int i = 0; i < n; i++) { labels[i] = i % 3; x[i, labels[i]] += 2.5f; }
+        var train = new Dataset(x, labels, 3, "blobs");
+        // A random sample (EigenPro's step rule assumes one: a sample of one class makes its spectrum, and the step, wrong).
+        var pinned = Preprocessing.Permutation(n, new Random(9))[..s];
+        Array.Sort(pinned);
+        var rows = new Matrix(s, 6);
+        var y = train.TargetMatrix();
+        var targets = new Matrix(s, 3);
+        for (int i = 0; i < s; i++) { x.Row(pinned[i]).CopyTo(rows.Row(i)); y.Row(pinned[i]).CopyTo(targets.Row(i)); }
+        return (train, pinned, rows, targets);
+    }
+
+    [Fact]
+    public void AFixedKernelsDataEigensystemIsIdenticalAcrossEpochsWhileTheResidualMoves()
+    {
+        var (train, pinned, rows, targets) = Blobs();
+        var recorder = new DynamicsRecorder(rows, targets, new DynamicsOptions { TrackedEigenvectors = 40 });
+        new EigenPro3(new LaplaceKernel(3), new EigenPro3Options
+        {
+            Epochs = 4, CenterCount = 200, DataSubsampleSize = pinned.Length, DataSubsampleIndices = pinned, DataLevel = 40,
+        }).Fit(train, null, null, recorder);
+        Assert.Equal([0, 1, 2, 3, 4], recorder.Snapshots.Select(s => s.T));
+        Assert.All(recorder.Snapshots, s => Assert.Same(recorder.Snapshots[0].Eigenvectors, s.Eigenvectors));
+        Assert.All(recorder.Snapshots, s => Assert.False(s.KernelChanged));
+        var metrics = DynamicsMetrics.Compute(recorder.Snapshots, new DynamicsOptions { TrackedEigenvectors = 40 });
+        Assert.True(metrics.KernelFixed);
+        Assert.All(metrics.Subspaces, sub => Assert.All(sub.FromStart, d => Assert.Equal(0, d)));
+        // Training learns along the top directions: the residual there shrinks.
+        Assert.Equal(0, recorder.Snapshots[0].LearnedFraction[0], 6);
+        Assert.True(recorder.Snapshots[^1].LearnedFraction[0] > 0.5, $"ρ₁ = {recorder.Snapshots[^1].LearnedFraction[0]}");
+        // The eigensystem is K(X_s, X_s)/s's: check the top pair against the definition.
+        var k = new LaplaceKernel(3).Evaluate(rows, rows);
+        var v = recorder.Snapshots[0].Eigenvectors;
+        double lambda = recorder.Snapshots[0].Eigenvalues[0];
+        for (int i = 0; i < rows.Rows; i++)
+        {
+            double kv = 0;
+            for (int j = 0; j < rows.Rows; j++) kv += k[i, j] * v[j, 0] / rows.Rows;
+            Assert.True(Math.Abs(kv - lambda * v[i, 0]) < 1e-4, $"row {i}");
+        }
+    }
+
+    [Fact]
+    public void RfmSnapshotsSeeTheKernelAndMChange()
+    {
+        var (train, pinned, rows, targets) = Blobs();
+        var recorder = new DynamicsRecorder(rows, targets, new DynamicsOptions { TrackedEigenvectors = 30, FeatureEigenvectors = 4 });
+        new RecursiveFeatureMachine(new RecursiveFeatureMachineOptions
+        {
+            Iterations = 3, Bandwidth = 3, Solver = RfmSolver.EigenPro2,
+            EigenPro = new EigenPro2Options { Epochs = 3, SubsampleIndices = pinned, EvaluateEveryEpoch = false },
+        }).Fit(train, train, null, recorder);
+        Assert.Equal([0, 1, 2], recorder.Snapshots.Select(s => s.T));
+        Assert.False(recorder.Snapshots[0].KernelChanged);
+        Assert.True(recorder.Snapshots[1].KernelChanged);
+        Assert.All(recorder.Snapshots, s => Assert.Equal(4, s.FeatureEigenvalues!.Length));
+        Assert.Equal(1.0, recorder.Snapshots[0].FeatureEigenvalues![0], 5);                 // M₀ = I
+        var metrics = DynamicsMetrics.Compute(recorder.Snapshots, new DynamicsOptions { TrackedEigenvectors = 30 });
+        Assert.False(metrics.KernelFixed);
+        Assert.True(metrics.Subspaces[^1].FromStart[^1] > 0.01);
+        Assert.All(recorder.Snapshots, s => Assert.NotNull(s.ValidationAccuracy));
+    }
+
+    [Fact]
+    public void BadRecorderInputIsNamed()
+    {
+        var (_, _, rows, targets) = Blobs(s: 20);
+        Assert.Contains("k = 20", Assert.Throws<ArgumentException>(() => new DynamicsRecorder(rows, targets, new DynamicsOptions { TrackedEigenvectors = 20 })).Message);
+        Assert.Equal("targets", Assert.Throws<ArgumentException>(() => new DynamicsRecorder(rows, new Matrix(19, 3))).ParamName);
+    }
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = EigenProNet.Cli.EigenProCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+
+    [Fact]
+    public void NtkAndRfmStudiesWriteARunDirectory()
+    {
+        using var dir = new TempDir();
+        string ntk = Path.Combine(dir.Path, "ntk");
+        var (code, stdout, stderr) = Run("dynamics", "ntk", "--data", Sample, "--out", ntk, "--epochs", "2", "--centers", "400", "--train-rows", "600",
+            "--subsample-size", "300", "--k", "40", "--json");
+        Assert.True(code == 0, stderr);
+        using (var run = JsonDocument.Parse(stdout))
+        {
+            Assert.True(run.RootElement.GetProperty("summary").GetProperty("kernel_fixed").GetBoolean());
+            Assert.Equal(3, run.RootElement.GetProperty("snapshots").GetArrayLength());
+            Assert.Contains("cannot move", run.RootElement.GetProperty("summary").GetProperty("finding").GetString());
+        }
+        foreach (var t in new[] { "t000", "t001", "t002" })
+            foreach (var f in new[] { "eigenvalues.npy", "eigenvectors.npy", "residual.npy", "learned_fraction.npy" })
+                Assert.True(File.Exists(Path.Combine(ntk, "snapshots", t, f)), $"{t}/{f}");
+        Assert.Equal((300, 40), (Npy.Read(Path.Combine(ntk, "snapshots", "t001", "eigenvectors.npy")).Shape[0], Npy.Read(Path.Combine(ntk, "snapshots", "t001", "eigenvectors.npy")).Shape[1]));
+        Assert.StartsWith("t,metric,index,value", File.ReadLines(Path.Combine(ntk, "metrics.csv")).First());
+        // An existing run is not overwritten without --force.
+        (code, _, stderr) = Run("dynamics", "ntk", "--data", Sample, "--out", ntk, "--epochs", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("--force", stderr);
+
+        string rfm = Path.Combine(dir.Path, "rfm");
+        (code, stdout, stderr) = Run("dynamics", "rfm", "--data", Sample, "--out", rfm, "--iterations", "2", "--train-rows", "400", "--test-rows", "100",
+            "--subsample-size", "200", "--k", "20", "--epochs", "2", "--diag");
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(rfm, "snapshots", "t001", "m_eigenvalues.npy")));
+        Assert.Equal(2, Run("dynamics", "rfm", "--data", Sample, "--out", Path.Combine(dir.Path, "x"), "--subsample-size", "200", "--k", "200").Code);
+    }
+
+    [RealDataFact(RealDataKind.NumPy)]
+    public void SnapshotsLoadInARealNumPy()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "run");
+        var (code, _, stderr) = Run("dynamics", "rfm", "--data", Sample, "--out", run, "--iterations", "2", "--train-rows", "300", "--test-rows", "100",
+            "--subsample-size", "150", "--k", "12", "--epochs", "2", "--diag");
+        Assert.True(code == 0, stderr);
+        string script = """
+            import json, sys, numpy as np
+            run = sys.argv[1]
+            meta = json.load(open(run + "/run.json"))
+            idx = np.load(run + "/subsample_indices.npy")
+            out = {"indices": int(idx.shape[0]), "snapshots": []}
+            for s in meta["snapshots"]:
+                d = run + "/snapshots/t%03d/" % s["t"]
+                v = np.load(d + "eigenvectors.npy"); lam = np.load(d + "eigenvalues.npy")
+                out["snapshots"].append({"shape": list(v.shape), "dtype": str(v.dtype), "top": float(lam[0]),
+                    "unit": float(np.abs(np.linalg.norm(v, axis=0) - 1).max()), "descending": bool(np.all(np.diff(lam) <= 0)),
+                    "m": list(np.load(d + "m_eigenvalues.npy").shape)})
+            print(json.dumps(out))
+            """;
+        string scriptPath = dir.WriteText("check.py", script);
+        var psi = new System.Diagnostics.ProcessStartInfo(RealData.Python, [scriptPath, run]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        string output = process.StandardOutput.ReadToEnd();
+        string error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, error);
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal(150, doc.RootElement.GetProperty("indices").GetInt32());
+        using var meta = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "run.json")));
+        var snaps = doc.RootElement.GetProperty("snapshots");
+        Assert.Equal(2, snaps.GetArrayLength());
+        for (int i = 0; i < 2; i++)
+        {
+            var s = snaps[i];
+            Assert.Equal("float32", s.GetProperty("dtype").GetString());
+            Assert.Equal(150, s.GetProperty("shape")[0].GetInt32());
+            Assert.Equal(12, s.GetProperty("shape")[1].GetInt32());
+            Assert.True(s.GetProperty("unit").GetDouble() < 1e-5);
+            Assert.True(s.GetProperty("descending").GetBoolean());
+            Assert.Equal(meta.RootElement.GetProperty("snapshots")[i].GetProperty("top_eigenvalue").GetDouble(), s.GetProperty("top").GetDouble(), 12);
+        }
+    }
+}
