@@ -6,6 +6,7 @@ using EigenProNet.Dynamics;
 using EigenProNet.FeatureLearning;
 using EigenProNet.Kernels;
 using EigenProNet.LinearAlgebra;
+using EigenProNet.Reporting;
 using EigenProNet.Solvers;
 
 namespace EigenProNet.Cli;
@@ -20,7 +21,34 @@ internal static class DynamicsCommand
         var dynamics = new Command("dynamics", "Record how the training-data eigenvectors move while a model trains (spec dynamics.md).");
         dynamics.Add(Ntk(stdout, stderr));
         dynamics.Add(Rfm(stdout, stderr));
+        dynamics.Add(Report(stdout, stderr));
         return dynamics;
+    }
+
+    private static Command Report(TextWriter stdout, TextWriter stderr)
+    {
+        var runs = new Argument<string[]>("runs") { Description = "Run directories written by 'eigenpro dynamics ntk|rfm'.", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "The report to write (HTML, self-contained).", DefaultValueFactory = _ => "report.html" };
+        var command = new Command("report", """
+            Rebuild the report from saved runs, several side by side (e.g. in-run vs resample, depth 2 vs 20), without
+            retraining: plots (PNG + SVG) into each run's plots/, one self-contained HTML page.
+
+            Examples:
+              eigenpro dynamics report runs/ntk-d2 --out ntk.html
+              eigenpro dynamics report runs/ntk-d2 runs/ntk-d20 runs/rfm --out all.html
+            """) { runs, output };
+        command.SetAction(p =>
+        {
+            string out_ = p.GetValue(output)!;
+            CommonOptions.CheckWritable(out_, "--out");
+            foreach (var dir in p.GetValue(runs)!)
+                if (!Directory.Exists(dir)) throw new UsageException($"{dir}: no such run directory.");
+            var read = DynamicsReport.Write(p.GetValue(runs)!, out_);
+            foreach (var run in read) stdout.WriteLine($"{run.Name}: {run.Finding}");
+            stdout.WriteLine($"report written to {out_}");
+            return EigenProCli.Ok;
+        });
+        return command;
     }
 
     /// <summary>Options both studies share.</summary>
@@ -248,6 +276,9 @@ internal static class DynamicsCommand
                 $"{snap.T,5} {(snap.ValidationAccuracy is double a ? (100 * a).ToString("F2", inv) + "%" : "-"),10}  {string.Join("  ", shown.Select(x => x.FromStart[i].ToString("F4", inv).PadRight(8)))}  {(finite.Length > 0 ? finite.Average() : double.NaN),8:F3}"));
         }
         human.WriteLine(DynamicsRunWriter.Finding(metrics, options.CeaseTolerance));
+        string report = Path.Combine(dir, "report.html");
+        DynamicsReport.Write([dir], report);
+        human.WriteLine($"report: {report}");
         human.WriteLine(string.Create(inv, $"recording: {recorder.RecordSeconds:F1} s beside {trainingSeconds:F1} s of training ({100 * recorder.RecordSeconds / Math.Max(trainingSeconds, 1e-9):F1} %); run written to {dir}"));
         if (p.GetValue(study.Common.Json)) stdout.WriteLine(File.ReadAllText(Path.Combine(dir, "run.json")).TrimEnd());
         return EigenProCli.Ok;

@@ -174,3 +174,82 @@ public class DynamicsTests
         }
     }
 }
+
+public class DynamicsReportTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = EigenProNet.Cli.EigenProCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+
+    /// <summary>Two small runs (NTK and RFM on the bundled sample) and their joint report.</summary>
+    private static string TwoRunsAndAReport(TempDir dir)
+    {
+        string ntk = Path.Combine(dir.Path, "ntk"), rfm = Path.Combine(dir.Path, "rfm"), report = Path.Combine(dir.Path, "report.html");
+        Assert.Equal(0, Run("dynamics", "ntk", "--data", Sample, "--out", ntk, "--epochs", "2", "--centers", "300", "--train-rows", "500",
+            "--subsample-size", "200", "--k", "30").Code);
+        Assert.Equal(0, Run("dynamics", "rfm", "--data", Sample, "--out", rfm, "--iterations", "2", "--train-rows", "300", "--test-rows", "100",
+            "--subsample-size", "150", "--k", "20", "--epochs", "2", "--diag").Code);
+        Assert.True(File.Exists(Path.Combine(ntk, "report.html")));   // each study writes its own report
+        var (code, stdout, stderr) = Run("dynamics", "report", ntk, rfm, "--out", report);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("cannot move", stdout);
+        return report;
+    }
+
+    [Fact]
+    public void ReportEmbedsEveryPlotAndWritesPngAndSvg()
+    {
+        using var dir = new TempDir();
+        string report = TwoRunsAndAReport(dir);
+        string html = File.ReadAllText(report);
+        Assert.Equal(12, System.Text.RegularExpressions.Regex.Matches(html, "<img alt=\"[a-z_]+\" src=\"data:image/png;base64,").Count);
+        Assert.Contains("Runs side by side", html);
+        foreach (var run in new[] { "ntk", "rfm" })
+            foreach (var stem in new[] { "eigenvector_entries", "change_from_original", "subspace_distance", "spectrum", "learned_fraction", "scores" })
+            {
+                var png = File.ReadAllBytes(Path.Combine(dir.Path, run, "plots", stem + ".png"));
+                Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+                Assert.Contains("<svg", File.ReadAllText(Path.Combine(dir.Path, run, "plots", stem + ".svg")));
+            }
+        // A directory that is not a run: a clear error, nothing written.
+        var (code, _, stderr) = Run("dynamics", "report", Path.Combine(dir.Path, "ntk", "snapshots"), "--out", Path.Combine(dir.Path, "bad.html"));
+        Assert.Equal(1, code);
+        Assert.Contains("not a dynamics run", stderr);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "bad.html")));
+    }
+
+    [RealDataFact(RealDataKind.Chromium)]
+    public void ReportRendersInARealBrowser()
+    {
+        using var dir = new TempDir();
+        string report = TwoRunsAndAReport(dir);
+        string Browse(params string[] args)
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo(RealData.Chromium,
+                ["--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0", .. args, new Uri(report).AbsoluteUri])
+                { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = System.Diagnostics.Process.Start(psi)!;
+            var stderrTask = process.StandardError.ReadToEndAsync();
+            string output = process.StandardOutput.ReadToEnd();
+            Assert.True(process.WaitForExit(120_000), "chromium did not finish");
+            string log = stderrTask.Result;
+            // The page's own messages: no script error, no failed resource.
+            Assert.DoesNotContain("Uncaught", log);
+            Assert.DoesNotMatch(@"CONSOLE\(\d+\)\].*(rror|Failed)", log);
+            return output;
+        }
+        string dom = Browse("--virtual-time-budget=10000", "--dump-dom");
+        Assert.Contains("12 images, 0 broken", dom);                 // every image decoded (the page checks naturalWidth)
+        string screenshot = Path.Combine(dir.Path, "report.png");
+        Browse("--window-size=1000,1600", $"--screenshot={screenshot}");
+        var png = File.ReadAllBytes(screenshot);
+        Assert.True(png.Length > 10_000, $"screenshot of {png.Length} bytes");
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+    }
+}

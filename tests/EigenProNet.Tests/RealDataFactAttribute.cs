@@ -17,6 +17,9 @@ internal static class RealData
     /// <summary>Debian's Python with NumPy, for tests that check our files in the reader users have.</summary>
     public const string Python = "/usr/bin/python3";
 
+    /// <summary>Debian's Chromium, which renders the dynamics report in the report test.</summary>
+    public const string Chromium = "/usr/bin/chromium";
+
     private static readonly Lazy<bool> NumPyAvailable = new(() =>
     {
         if (!File.Exists(Python)) return false;
@@ -33,6 +36,8 @@ internal static class RealData
     /// <summary>The skip reason when <paramref name="kind"/> is absent (and not required), else null.</summary>
     public static string? SkipReason(RealDataKind kind)
     {
+        if (kind == RealDataKind.Chromium)
+            return File.Exists(Chromium) || Required ? null : $"Needs Debian's chromium ({Chromium}; apt-get install chromium) to render the report; CI installs it.";
         if (kind == RealDataKind.NumPy)
             return NumPyAvailable.Value || Required ? null : "Needs a real NumPy (apt-get install python3-numpy) at /usr/bin/python3; CI installs it.";
         var (path, what) = kind switch
@@ -47,7 +52,7 @@ internal static class RealData
 }
 
 /// <summary>Which outside dataset (or tool) a test needs.</summary>
-internal enum RealDataKind { Cifar10, Uci, FashionMnist, NumPy }
+internal enum RealDataKind { Cifar10, Uci, FashionMnist, NumPy, Chromium }
 
 /// <summary>A fact that needs real data from outside the repository (see <see cref="RealData"/>).</summary>
 internal sealed class RealDataFactAttribute : FactAttribute
