@@ -58,6 +58,7 @@ internal static class DynamicsCommand
         public Option<string?> Test { get; } = new("--test") { Description = "Test data (default: the dataset's own test split)." };
         public Option<string> Out { get; } = new("--out") { Description = "Run directory to write (run.json, snapshots/, metrics.csv).", Required = true };
         public Option<bool> Force { get; } = new("--force") { Description = "Replace the run in --out if it holds one." };
+        public Option<bool> Resume { get; } = new("--resume") { Description = "Continue the run in --out from its last complete snapshot (same settings; --epochs may grow). NTK study only." };
         public Option<int> Subsample { get; } = new("--subsample-size") { Description = "Nyström subsample s, pinned for the whole run.", DefaultValueFactory = _ => 2000 };
         public Option<int> Tracked { get; } = new("--k") { Description = "Eigenvectors tracked per snapshot (≤ s − 1).", DefaultValueFactory = _ => 500 };
         public Option<int?> TrainRows { get; } = new("--train-rows") { Description = "Stratified sample of the training rows." };
@@ -66,7 +67,7 @@ internal static class DynamicsCommand
 
         public void AddTo(Command c)
         {
-            c.Add(Data); c.Add(Test); c.Add(Out); c.Add(Force); c.Add(Subsample); c.Add(Tracked); c.Add(TrainRows); c.Add(TestRows);
+            c.Add(Data); c.Add(Test); c.Add(Out); c.Add(Force); c.Add(Resume); c.Add(Subsample); c.Add(Tracked); c.Add(TrainRows); c.Add(TestRows);
             Common.AddTo(c);
             c.Options.Remove(Common.Out);   // --out names the run directory here
         }
@@ -156,19 +157,19 @@ internal static class DynamicsCommand
             int s = indices.Length, level = Math.Min(500, s - 1);
             var settings = Settings("ntk", path, train, test, k.ToString(), p.GetValue(solver)!, seed, s, p.GetValue(study.Tracked),
                 ("centers", p0), ("epochs", p.GetValue(epochs)), ("scaling", "unit-range"), ("data_level", level));
-            IKernelSolver trainer = p.GetValue(solver) == "eigenpro4"
+            IKernelSolver Trainer(TrainingCheckpoint? resumeFrom) => p.GetValue(solver) == "eigenpro4"
                 ? new EigenPro4(k, new EigenPro4Options
                 {
                     Epochs = p.GetValue(epochs), CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = indices, DataLevel = Math.Min(150, s - 1),
-                    Seed = seed, Budget = budget, Compute = compute,
+                    Seed = seed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
                 })
                 : new EigenPro3(k, new EigenPro3Options
                 {
                     Epochs = p.GetValue(epochs), CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = indices, DataLevel = level,
-                    Seed = seed, Budget = budget, Compute = compute,
+                    Seed = seed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
                 });
-            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, (progress, recorder, token) =>
-                trainer.Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
+            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, k, (progress, recorder, resumeFrom, token) =>
+                Trainer(resumeFrom).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
         });
         return command;
     }
@@ -216,7 +217,7 @@ internal static class DynamicsCommand
             var settings = Settings("rfm", path, train, test, family, "rfm (EigenPro 2 inside)", seed, indices.Length, p.GetValue(study.Tracked),
                 ("iterations", options.Iterations), ("bandwidth", options.Bandwidth), ("diagonal_m", options.Diagonal), ("inner_epochs", p.GetValue(epochs)),
                 ("scaling", "l2"));
-            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, (progress, recorder, token) =>
+            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, null, (progress, recorder, _, token) =>
                 rfm.Fit(train, test, progress, recorder, token).Iterations.Sum(r => r.SolveSeconds + r.AgopSeconds));
         });
         return command;
@@ -237,19 +238,34 @@ internal static class DynamicsCommand
 
     /// <summary>Trains with the recorder subscribed, writing each snapshot as it comes; prints the per-t table and the finding.</summary>
     private static int Run(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, int[] indices, Matrix rows, Matrix targets,
-        MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total,
-        Func<IProgress<TrainingProgress>, DynamicsRecorder, CancellationToken, double> train)
+        MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total, Kernel? resumableKernel,
+        Func<IProgress<TrainingProgress>, DynamicsRecorder, TrainingCheckpoint?, CancellationToken, double> train)
     {
         var options = new DynamicsOptions { TrackedEigenvectors = p.GetValue(study.Tracked), Budget = budget, Compute = compute };
         string dir = p.GetValue(study.Out)!;
-        var writer = new DynamicsRunWriter(dir, settings, indices, options, p.GetValue(study.Force));
+        DynamicsRunWriter writer;
+        IReadOnlyList<DynamicsSnapshot>? previous = null;
+        TrainingCheckpoint? checkpoint = null;
+        if (p.GetValue(study.Resume))
+        {
+            if (resumableKernel is null) throw new UsageException("--resume continues the NTK study (EigenPro 3/4) only.");
+            if (p.GetValue(study.Force)) throw new UsageException("--resume and --force contradict each other: resume the run, or replace it.");
+            writer = DynamicsRunWriter.Continue(dir, settings, indices, options, ["epochs"]);
+            previous = DynamicsRun.Read(dir).Snapshots;
+            var last = previous[^1];
+            if (last.Weights is null) throw new IOException($"{dir}: snapshot t = {last.T} has no weights.npy to resume from.");
+            checkpoint = new TrainingCheckpoint(last.T, last.Weights);
+            stderr.WriteLine($"resuming {dir} after t = {last.T}");
+        }
+        else writer = new DynamicsRunWriter(dir, settings, indices, options, p.GetValue(study.Force));
         DynamicsRecorder? recorder = null;
         recorder = new DynamicsRecorder(rows, targets, options, snapshot => writer.Write(snapshot, recorder!.Snapshots));
+        if (previous is not null) recorder.ContinueFrom(previous, resumableKernel!);
         using var cancel = new ConsoleCancellation();
         double trainingSeconds;
         try
         {
-            trainingSeconds = ProgressDisplay.Run(stderr, $"dynamics {settings["study"]}", progress => train(progress, recorder, cancel.Token));
+            trainingSeconds = ProgressDisplay.Run(stderr, $"dynamics {settings["study"]}", progress => train(progress, recorder, checkpoint, cancel.Token));
         }
         catch (OperationCanceledException)
         {

@@ -253,3 +253,55 @@ public class DynamicsReportTests
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
     }
 }
+
+public class DynamicsResumeTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = EigenProNet.Cli.EigenProCli.Run(args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+
+    private static string[] Study(string dir, int epochs, params string[] extra) =>
+        ["dynamics", "ntk", "--data", Sample, "--out", dir, "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--centers", "300",
+         "--train-rows", "500", "--subsample-size", "200", "--k", "30", .. extra];
+
+    /// <summary>run.json without what depends on the clock.</summary>
+    private static string Metrics(string dir)
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "run.json")))!;
+        node.AsObject().Remove("timings");
+        node["settings"]!.AsObject().Remove("data");
+        foreach (var s in node["snapshots"]!.AsArray()) s!.AsObject().Remove("record_seconds");
+        return node.ToJsonString();
+    }
+
+    [Fact]
+    public void KillAndResumeGivesTheUninterruptedRunsMetrics()
+    {
+        using var dir = new TempDir();
+        string whole = Path.Combine(dir.Path, "whole"), resumed = Path.Combine(dir.Path, "resumed");
+        Assert.Equal(0, Run(Study(whole, 3)).Code);
+        // "Killed" after the snapshot of epoch 1: the run directory holds t = 0 and t = 1.
+        Assert.Equal(0, Run(Study(resumed, 1)).Code);
+        var (code, _, stderr) = Run(Study(resumed, 3, "--resume"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("resuming", stderr);
+        Assert.Equal(Metrics(whole), Metrics(resumed));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "snapshots", "t003", "weights.npy")), File.ReadAllBytes(Path.Combine(resumed, "snapshots", "t003", "weights.npy")));
+
+        // Another run's settings are refused, naming the difference; a corrupt snapshot names its file.
+        (code, _, stderr) = Run(Study(resumed, 4, "--resume", "--seed", "2"));
+        Assert.Equal(1, code);
+        Assert.Contains("seed: 1 in the run, 2 now", stderr);
+        File.WriteAllBytes(Path.Combine(resumed, "snapshots", "t003", "eigenvalues.npy"), [0x93, (byte)'N', (byte)'U']);
+        (code, _, stderr) = Run(Study(resumed, 4, "--resume"));
+        Assert.Equal(1, code);
+        Assert.Contains("eigenvalues.npy", stderr);
+        Assert.Equal(2, Run(["dynamics", "rfm", "--data", Sample, "--out", Path.Combine(dir.Path, "r"), "--resume"]).Code);
+    }
+}

@@ -47,9 +47,10 @@ public sealed record DynamicsOptions
 /// <param name="ValidationMse">Validation MSE, when validation data was given.</param>
 /// <param name="ValidationAccuracy">Validation accuracy.</param>
 /// <param name="RecordSeconds">Time the recorder spent on this snapshot.</param>
+/// <param name="Weights">A copy of the model's weights at t (what a resumed run restarts from), when kept.</param>
 public sealed record DynamicsSnapshot(int T, double[] Eigenvalues, Matrix Eigenvectors, Matrix Residual, double[] LearnedFraction, bool KernelChanged,
     double[]? FeatureEigenvalues, Matrix? FeatureEigenvectors, double? TrainMse, double? TrainAccuracy, double? ValidationMse,
-    double? ValidationAccuracy, double RecordSeconds);
+    double? ValidationAccuracy, double RecordSeconds, Matrix? Weights = null);
 
 /// <summary>
 /// Records the training-data eigenvector dynamics of one run (spec dynamics.md §2): subscribed to EigenPro 2/3/4's
@@ -101,8 +102,33 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
     /// <summary>Seconds spent recording (the overhead on training).</summary>
     public double RecordSeconds => _snapshots.Sum(s => s.RecordSeconds);
 
-    /// <summary>EigenPro: t = 0, the model before training.</summary>
-    public void OnStart(KernelModel model) => Record(0, model, null, null, null, null, null);
+    /// <summary>
+    /// Continues a run that was interrupted: <paramref name="previous"/> are its snapshots (read back from its directory)
+    /// and <paramref name="kernel"/> the kernel object the resumed solver uses — the same kernel as before, so its data
+    /// eigensystem is the last snapshot's, not recomputed (and the fixed-kernel distances stay exactly 0).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Snapshots were already recorded.</exception>
+    public void ContinueFrom(IReadOnlyList<DynamicsSnapshot> previous, Kernel kernel)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        ArgumentNullException.ThrowIfNull(kernel);
+        if (_snapshots.Count > 0) throw new InvalidOperationException("This recorder has already recorded snapshots.");
+        if (previous.Count == 0) return;
+        _snapshots.AddRange(previous);
+        var last = previous[^1];
+        _kernel = kernel;
+        _rows = kernel.Prepare(_subsample, "dynamics subsample", _compute);
+        _values = last.Eigenvalues;
+        _vectors = last.Eigenvectors;
+        _targetEnergy = TargetEnergy(_vectors);
+    }
+
+    /// <summary>EigenPro: t = 0, the model before training (skipped when continuing a run that has it).</summary>
+    public void OnStart(KernelModel model)
+    {
+        if (_snapshots.Count > 0) return;
+        Record(0, model, null, null, null, null, null);
+    }
 
     /// <summary>EigenPro: t = epoch.</summary>
     public void OnEpoch(EpochReport report, KernelModel model) =>
@@ -134,7 +160,7 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         Matrix? mVectors = null;
         if (m is not null) (mValues, mVectors) = FeatureEigensystem(m);
         var snapshot = new DynamicsSnapshot(t, _values!, vectors, projected, learned, changed && _snapshots.Count > 0, mValues, mVectors,
-            trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds);
+            trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds, model.Weights.Clone());
         _snapshots.Add(snapshot);
         _onSnapshot?.Invoke(snapshot);
     }
@@ -152,10 +178,16 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         var eig = SymmetricEigen.Top(gram, k, context: _compute);
         _values = eig.Values;
         _vectors = EigenvectorChange.WithSignConvention(eig.Vectors);
-        // ‖EᵢᵀY_s‖ per direction: what there is to learn along each.
-        var targetsProjected = Gemm.Multiply(_vectors, _targets, Transpose.Yes, Transpose.No, _compute);
-        _targetEnergy = new double[k];
-        for (int i = 0; i < k; i++) _targetEnergy[i] = Math.Sqrt(Sum2(targetsProjected.Row(i)));
+        _targetEnergy = TargetEnergy(_vectors);
+    }
+
+    /// <summary>‖EᵢᵀY_s‖ per direction: what there is to learn along each.</summary>
+    private double[] TargetEnergy(Matrix vectors)
+    {
+        var targetsProjected = Gemm.Multiply(vectors, _targets, Transpose.Yes, Transpose.No, _compute);
+        var energy = new double[vectors.Columns];
+        for (int i = 0; i < energy.Length; i++) energy[i] = Math.Sqrt(Sum2(targetsProjected.Row(i)));
+        return energy;
     }
 
     private (double[] Values, Matrix Vectors) FeatureEigensystem(Matrix m)

@@ -49,6 +49,41 @@ public sealed class DynamicsRunWriter
         _options = options;
     }
 
+    /// <summary>
+    /// A writer that continues the run in <paramref name="directory"/> (after <c>--resume</c>): its run.json must have the
+    /// same settings — all but the keys in <paramref name="mayDiffer"/> — and the same pinned subsample.
+    /// </summary>
+    /// <exception cref="IOException">Not a run, or a run of other settings (each difference named).</exception>
+    public static DynamicsRunWriter Continue(string directory, IReadOnlyDictionary<string, object?> settings, IReadOnlyList<int> subsampleIndices,
+        DynamicsOptions options, IReadOnlyCollection<string> mayDiffer)
+    {
+        string runJson = Path.Combine(directory, "run.json");
+        if (!File.Exists(runJson)) throw new IOException($"{directory}: no run to resume (no run.json); start it without --resume.");
+        using var doc = JsonDocument.Parse(File.ReadAllText(runJson));
+        var saved = doc.RootElement.GetProperty("settings");
+        var differences = new List<string>();
+        foreach (var (key, value) in settings)
+        {
+            if (mayDiffer.Contains(key)) continue;
+            string now = JsonSerializer.Serialize(value, Json), before = saved.TryGetProperty(key, out var v) ? v.GetRawText() : "(missing)";
+            if (JsonSerializer.Serialize(JsonDocument.Parse(now).RootElement, Json) != JsonSerializer.Serialize(JsonDocument.Parse(before == "(missing)" ? "null" : before).RootElement, Json))
+                differences.Add($"{key}: {before} in the run, {now} now");
+        }
+        var indices = (long[])Npy.Read(Path.Combine(directory, "subsample_indices.npy")).Data;
+        if (!indices.Select(i => (int)i).SequenceEqual(subsampleIndices)) differences.Add("the pinned subsample differs");
+        if (differences.Count > 0)
+            throw new IOException($"{directory} holds a run of other settings ({string.Join("; ", differences)}); resume it with those, or start a new run.");
+        return new DynamicsRunWriter(directory, settings, subsampleIndices, options);
+    }
+
+    private DynamicsRunWriter(string directory, IReadOnlyDictionary<string, object?> settings, IReadOnlyList<int> subsampleIndices, DynamicsOptions options)
+    {
+        _directory = directory;
+        _settings = settings;
+        _subsampleIndices = subsampleIndices;
+        _options = options;
+    }
+
     /// <summary>Writes <paramref name="snapshot"/>'s arrays and refreshes metrics.csv and run.json for <paramref name="all"/> so far.</summary>
     public void Write(DynamicsSnapshot snapshot, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings = null)
     {
@@ -58,6 +93,7 @@ public sealed class DynamicsRunWriter
         Npy.Write(Path.Combine(dir, "eigenvectors.npy"), snapshot.Eigenvectors);
         Npy.Write(Path.Combine(dir, "residual.npy"), snapshot.Residual);
         Npy.Write(Path.Combine(dir, "learned_fraction.npy"), new NpyArray(snapshot.LearnedFraction.ToArray(), snapshot.LearnedFraction.Length));
+        if (snapshot.Weights is { } weights) Npy.Write(Path.Combine(dir, "weights.npy"), weights);
         if (snapshot.FeatureEigenvalues is { } mv)
         {
             Npy.Write(Path.Combine(dir, "m_eigenvalues.npy"), new NpyArray(mv.ToArray(), mv.Length));
