@@ -126,6 +126,9 @@ internal static class DynamicsCommand
         solver.AcceptOnlyFromAmong("eigenpro3", "eigenpro4");
         var centers = new Option<int>("--centers") { Description = "Centers p (random training rows; clamped to n).", DefaultValueFactory = _ => 5000 };
         var epochs = new Option<int>("--epochs") { Description = "Epochs (a snapshot before training and after each).", DefaultValueFactory = _ => 20 };
+        var protocol = new Option<string>("--protocol") { Description = "in-run (one model, a snapshot per epoch) | resample (the study's: a fresh model per epoch budget).", DefaultValueFactory = _ => "in-run" };
+        protocol.AcceptOnlyFromAmong("in-run", "resample");
+        var budgets = new Option<string>("--budgets") { Description = "resample: the epoch budgets, one fresh model each.", DefaultValueFactory = _ => "1,2,5,10,15,20" };
         var command = new Command("ntk", """
             The NTK study: EigenPro 3 (or 4) on CIFAR-10-like data, a snapshot of the data eigensystem on a pinned Nyström
             subsample, of the residual along it and of the scores before training and after every epoch.
@@ -134,7 +137,8 @@ internal static class DynamicsCommand
               eigenpro dynamics ntk --out runs/ntk-sample
               eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --out runs/ntk-d2 --epochs 20
               eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --depth 20 --out runs/ntk-d20
-            """) { kernel, depth, bandwidth, solver, centers, epochs };
+              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --protocol resample --out runs/ntk-resample
+            """) { kernel, depth, bandwidth, solver, centers, epochs, protocol, budgets };
         study.AddTo(command);
         command.SetAction(p =>
         {
@@ -155,21 +159,32 @@ internal static class DynamicsCommand
             int p0 = Math.Min(p.GetValue(centers), train.Count);
             if (p0 < p.GetValue(centers)) stderr.WriteLine($"note: --centers {p.GetValue(centers)} clamped to the {train.Count} training rows");
             int s = indices.Length, level = Math.Min(500, s - 1);
+            bool resample = p.GetValue(protocol) == "resample";
+            int[] epochBudgets = resample ? Budgets(p.GetValue(budgets)!) : [p.GetValue(epochs)];
             var settings = Settings("ntk", path, train, test, k.ToString(), p.GetValue(solver)!, seed, s, p.GetValue(study.Tracked),
-                ("centers", p0), ("epochs", p.GetValue(epochs)), ("scaling", "unit-range"), ("data_level", level));
-            IKernelSolver Trainer(TrainingCheckpoint? resumeFrom) => p.GetValue(solver) == "eigenpro4"
+                ("centers", p0), ("epochs", resample ? epochBudgets.Max() : p.GetValue(epochs)), ("scaling", "unit-range"), ("data_level", level));
+            IKernelSolver Trainer(TrainingCheckpoint? resumeFrom, int epochCount, int modelSeed, int[] sample) => p.GetValue(solver) == "eigenpro4"
                 ? new EigenPro4(k, new EigenPro4Options
                 {
-                    Epochs = p.GetValue(epochs), CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = indices, DataLevel = Math.Min(150, s - 1),
-                    Seed = seed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
+                    Epochs = epochCount, CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = sample, DataLevel = Math.Min(150, s - 1),
+                    Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
                 })
                 : new EigenPro3(k, new EigenPro3Options
                 {
-                    Epochs = p.GetValue(epochs), CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = indices, DataLevel = level,
-                    Seed = seed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
+                    Epochs = epochCount, CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = sample, DataLevel = level,
+                    Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
                 });
+            if (resample)
+            {
+                if (p.GetValue(study.Resume)) throw new UsageException("--resume continues an in-run study; a resample study restarts.");
+                settings["protocol"] = "resample";
+                settings["budgets"] = epochBudgets;
+                return RunResample(p, study, settings, train, epochBudgets, s, seed, budget, compute, human, stdout, stderr, total,
+                    (b, modelSeed, sample, recorder, progress, token) => Trainer(null, b, modelSeed, sample).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
+            }
+            IKernelSolver InRun(TrainingCheckpoint? resumeFrom) => Trainer(resumeFrom, p.GetValue(epochs), seed, indices);
             return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, k, (progress, recorder, resumeFrom, token) =>
-                Trainer(resumeFrom).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
+                InRun(resumeFrom).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
         });
         return command;
     }
@@ -272,30 +287,109 @@ internal static class DynamicsCommand
             stderr.WriteLine($"error: cancelled; {dir} holds the {recorder.Snapshots.Count} snapshot(s) completed before.");
             return EigenProCli.RuntimeError;
         }
-        var metrics = DynamicsMetrics.Compute(recorder.Snapshots, options, compute);
+        return Finish(p, study, settings, writer, recorder.Snapshots, recorder.RecordSeconds, trainingSeconds, indices.Length, options, compute, human, stdout, total, null);
+    }
+
+    /// <summary>The study's protocol: for each epoch budget a fresh model (new centers, new Nyström sample), snapshotted after training.</summary>
+    private static int RunResample(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, Dataset train, int[] budgets, int s, int seed,
+        MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total,
+        Func<int, int, int[], DynamicsRecorder, IProgress<TrainingProgress>, CancellationToken, double> train_)
+    {
+        var options = new DynamicsOptions { TrackedEigenvectors = p.GetValue(study.Tracked), Budget = budget, Compute = compute };
+        string dir = p.GetValue(study.Out)!;
+        var samples = budgets.Select((_, i) => Sample(train.Count, s, seed, i + 1)).ToArray();
+        var writer = new DynamicsRunWriter(dir, settings, samples[0], options, p.GetValue(study.Force));
+        var y = train.TargetMatrix();
+        var snapshots = new List<DynamicsSnapshot>();
+        double trainingSeconds = 0, recordSeconds = 0;
+        using var cancel = new ConsoleCancellation();
+        try
+        {
+            for (int i = 0; i < budgets.Length; i++)
+            {
+                var (rows, targets) = Rows(train.Features, y, samples[i]);
+                var recorder = new DynamicsRecorder(rows, targets, options);
+                int b = budgets[i];
+                trainingSeconds += ProgressDisplay.Run(stderr, $"dynamics ntk resample: model {i + 1}/{budgets.Length}, {b} epoch(s)",
+                    progress => train_(b, seed + 1000 * (i + 1), samples[i], recorder, progress, cancel.Token));
+                recordSeconds += recorder.RecordSeconds;
+                // The model's state after its budget, on its own Nyström sample, labelled t = its budget.
+                var final = recorder.Snapshots[^1] with { T = b, KernelChanged = i > 0 };
+                snapshots.Add(final);
+                writer.Write(final, snapshots, null, samples[i]);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            stderr.WriteLine($"error: cancelled; {dir} holds the {snapshots.Count} model(s) completed before.");
+            return EigenProCli.RuntimeError;
+        }
+        return Finish(p, study, settings, writer, snapshots, recordSeconds, trainingSeconds, s, options, compute, human, stdout, total, samples[^1]);
+    }
+
+    private static int[] Budgets(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var budgets = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out budgets[i]) || budgets[i] < 1)
+                throw new UsageException($"--budgets: '{parts[i]}' is not a positive number of epochs.");
+        if (budgets.Length == 0) throw new UsageException("--budgets: give at least one epoch budget.");
+        if (budgets.Distinct().Count() != budgets.Length || !budgets.SequenceEqual(budgets.Order()))
+            throw new UsageException($"--budgets must increase strictly, found {text}.");
+        return budgets;
+    }
+
+    private static int[] Sample(int n, int s, int seed, int draw)
+    {
+        var indices = Preprocessing.Permutation(n, new Random((seed ^ 0x51ab) + 7919 * draw))[..s];
+        Array.Sort(indices);
+        return indices;
+    }
+
+    private static (Matrix Rows, Matrix Targets) Rows(Matrix x, Matrix y, int[] indices)
+    {
+        var rows = new Matrix(indices.Length, x.Columns);
+        var targets = new Matrix(indices.Length, y.Columns);
+        for (int i = 0; i < indices.Length; i++)
+        {
+            x.Row(indices[i]).CopyTo(rows.Row(i));
+            y.Row(indices[i]).CopyTo(targets.Row(i));
+        }
+        return (rows, targets);
+    }
+
+    /// <summary>Refreshes run.json with the timings, prints the per-t table and the finding, and writes the run's report.</summary>
+    private static int Finish(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, DynamicsRunWriter writer,
+        IReadOnlyList<DynamicsSnapshot> snapshots, double recordSeconds, double trainingSeconds, int s, DynamicsOptions options, ComputeContext compute,
+        TextWriter human, TextWriter stdout, Stopwatch total, IReadOnlyList<int>? lastSubsample)
+    {
+        string dir = p.GetValue(study.Out)!;
+        var metrics = DynamicsMetrics.Compute(snapshots, options, compute);
         var timings = new Dictionary<string, object?>
         {
-            ["training_seconds"] = trainingSeconds, ["recording_seconds"] = recorder.RecordSeconds,
-            ["recording_overhead"] = trainingSeconds > 0 ? recorder.RecordSeconds / trainingSeconds : null, ["total_seconds"] = total.Elapsed.TotalSeconds,
+            ["training_seconds"] = trainingSeconds, ["recording_seconds"] = recordSeconds,
+            ["recording_overhead"] = trainingSeconds > 0 ? recordSeconds / trainingSeconds : null, ["total_seconds"] = total.Elapsed.TotalSeconds,
         };
-        writer.Write(recorder.Snapshots[^1], recorder.Snapshots, timings);
+        writer.Write(snapshots[^1], snapshots, timings, lastSubsample);
+        bool resampled = settings.TryGetValue("protocol", out var protocolName) && protocolName as string == "resample";
 
         var inv = CultureInfo.InvariantCulture;
         var shown = metrics.Subspaces.Where(x => x.K is 10 or 50 or 100 || x.K == metrics.Subspaces[^1].K).ToArray();
-        human.WriteLine($"{settings["study"]}: {settings["kernel"]}, {settings["solver"]}, s = {indices.Length} pinned, k = {options.TrackedEigenvectors}");
+        human.WriteLine($"{settings["study"]}: {settings["kernel"]}, {settings["solver"]}, s = {s} {(resampled ? "fresh per model" : "pinned")}, k = {options.TrackedEigenvectors}");
         human.WriteLine("    t   test_acc  " + string.Join("  ", shown.Select(x => $"d_top{x.K,-4}")) + "  mean_learned");
-        for (int i = 0; i < recorder.Snapshots.Count; i++)
+        for (int i = 0; i < snapshots.Count; i++)
         {
-            var snap = recorder.Snapshots[i];
+            var snap = snapshots[i];
             var finite = snap.LearnedFraction.Where(double.IsFinite).ToArray();
             human.WriteLine(string.Create(inv,
                 $"{snap.T,5} {(snap.ValidationAccuracy is double a ? (100 * a).ToString("F2", inv) + "%" : "-"),10}  {string.Join("  ", shown.Select(x => x.FromStart[i].ToString("F4", inv).PadRight(8)))}  {(finite.Length > 0 ? finite.Average() : double.NaN),8:F3}"));
         }
-        human.WriteLine(DynamicsRunWriter.Finding(metrics, options.CeaseTolerance));
+        human.WriteLine(DynamicsRunWriter.Finding(metrics, options.CeaseTolerance, resampled));
         string report = Path.Combine(dir, "report.html");
         DynamicsReport.Write([dir], report);
         human.WriteLine($"report: {report}");
-        human.WriteLine(string.Create(inv, $"recording: {recorder.RecordSeconds:F1} s beside {trainingSeconds:F1} s of training ({100 * recorder.RecordSeconds / Math.Max(trainingSeconds, 1e-9):F1} %); run written to {dir}"));
+        human.WriteLine(string.Create(inv, $"recording: {recordSeconds:F1} s beside {trainingSeconds:F1} s of training ({100 * recordSeconds / Math.Max(trainingSeconds, 1e-9):F1} %); run written to {dir}"));
         if (p.GetValue(study.Common.Json)) stdout.WriteLine(File.ReadAllText(Path.Combine(dir, "run.json")).TrimEnd());
         return EigenProCli.Ok;
     }

@@ -305,3 +305,27 @@ public class DynamicsResumeTests
         Assert.Equal(2, Run(["dynamics", "rfm", "--data", Sample, "--out", Path.Combine(dir.Path, "r"), "--resume"]).Code);
     }
 }
+
+public class DynamicsResampleTests
+{
+    [Fact]
+    public void ResampleProtocolBuildsAFreshModelPerBudget()
+    {
+        using var dir = new TempDir();
+        string run = Path.Combine(dir.Path, "rs");
+        var o = new StringWriter();
+        var e = new StringWriter();
+        int code = EigenProNet.Cli.EigenProCli.Run(["dynamics", "ntk", "--data", Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample"),
+            "--protocol", "resample", "--budgets", "1,3", "--out", run, "--centers", "300", "--train-rows", "600", "--subsample-size", "200", "--k", "20", "--json"], o, e);
+        Assert.True(code == 0, e.ToString());
+        using var doc = JsonDocument.Parse(o.ToString());
+        Assert.Equal([1, 3], doc.RootElement.GetProperty("snapshots").EnumerateArray().Select(s => s.GetProperty("t").GetInt32()));
+        Assert.Equal("resample", doc.RootElement.GetProperty("settings").GetProperty("protocol").GetString());
+        Assert.Contains("sampling variability", doc.RootElement.GetProperty("summary").GetProperty("finding").GetString());
+        var first = (long[])Npy.Read(Path.Combine(run, "snapshots", "t001", "subsample_indices.npy")).Data;
+        var second = (long[])Npy.Read(Path.Combine(run, "snapshots", "t003", "subsample_indices.npy")).Data;
+        Assert.NotEqual(first, second);                                                   // a fresh Nyström sample per model
+        Assert.True(doc.RootElement.GetProperty("summary").GetProperty("final_subspace_distance_from_start").GetProperty("20").GetDouble() > 0.1);
+        Assert.Equal(2, EigenProNet.Cli.EigenProCli.Run(["dynamics", "ntk", "--protocol", "resample", "--budgets", "3,1", "--out", Path.Combine(dir.Path, "x")], o, e));
+    }
+}

@@ -85,10 +85,14 @@ public sealed class DynamicsRunWriter
     }
 
     /// <summary>Writes <paramref name="snapshot"/>'s arrays and refreshes metrics.csv and run.json for <paramref name="all"/> so far.</summary>
-    public void Write(DynamicsSnapshot snapshot, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings = null)
+    public void Write(DynamicsSnapshot snapshot, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings = null,
+        IReadOnlyList<int>? snapshotSubsample = null)
     {
         string dir = Path.Combine(_directory, "snapshots", string.Create(CultureInfo.InvariantCulture, $"t{snapshot.T:D3}"));
         Directory.CreateDirectory(dir);
+        // The resample protocol: this snapshot's model had a Nyström sample of its own.
+        if (snapshotSubsample is not null)
+            Npy.Write(Path.Combine(dir, "subsample_indices.npy"), new NpyArray(snapshotSubsample.Select(i => (long)i).ToArray(), snapshotSubsample.Count));
         Npy.Write(Path.Combine(dir, "eigenvalues.npy"), new NpyArray(snapshot.Eigenvalues.ToArray(), snapshot.Eigenvalues.Length));
         Npy.Write(Path.Combine(dir, "eigenvectors.npy"), snapshot.Eigenvectors);
         Npy.Write(Path.Combine(dir, "residual.npy"), snapshot.Residual);
@@ -104,6 +108,8 @@ public sealed class DynamicsRunWriter
         AtomicFile.WriteText(Path.Combine(_directory, "run.json"), JsonSerializer.Serialize(Document(metrics, all, timings), Json) + "\n");
     }
 
+    private bool Resampled => _settings.TryGetValue("protocol", out var p) && p as string == "resample";
+
     /// <summary>The run.json document.</summary>
     private object Document(DynamicsMetrics metrics, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings) => new
     {
@@ -116,7 +122,7 @@ public sealed class DynamicsRunWriter
         Summary = new
         {
             metrics.KernelFixed,
-            Finding = Finding(metrics, _options.CeaseTolerance),
+            Finding = Finding(metrics, _options.CeaseTolerance, Resampled),
             metrics.CeasedAt,
             metrics.CeaseDimension,
             CeaseTolerance = _options.CeaseTolerance,
@@ -139,9 +145,12 @@ public sealed class DynamicsRunWriter
     };
 
     /// <summary>The measured finding in one sentence.</summary>
-    public static string Finding(DynamicsMetrics m, double tolerance)
+    public static string Finding(DynamicsMetrics m, double tolerance, bool resampled = false)
     {
         var largest = m.Subspaces.First(s => s.K == m.CeaseDimension);
+        if (resampled)
+            return string.Create(CultureInfo.InvariantCulture,
+                $"Resample protocol: every snapshot is a fresh model with fresh centers and a fresh Nyström sample (as the study built them), so these distances compare eigenvectors of different points — they measure sampling variability, not training: the top-{largest.K} subspace distance to the first model is {largest.FromStart[^1]:G3} at t = {m.Times[^1]} (max √(2k)).");
         if (m.KernelFixed)
             return "The kernel is fixed during training, so the training-data eigenvectors cannot move: every subspace distance is 0. What moves is the residual along them (the learned fraction per direction).";
         string moved = string.Create(CultureInfo.InvariantCulture, $"the top-{largest.K} eigenvector subspace moved by {largest.FromStart[^1]:G3} (projection distance, at most √(2k)) from t = {m.Times[0]} to t = {m.Times[^1]}");

@@ -78,7 +78,8 @@ public sealed class DynamicsRun
             TrackedEigenvectors = snapshots[0].Eigenvectors.Columns,
         };
         var metrics = DynamicsMetrics.Compute(snapshots, options);
-        return new DynamicsRun(directory, root.GetProperty("settings").Clone(), snapshots, metrics, DynamicsRunWriter.Finding(metrics, options.CeaseTolerance),
+        bool resampled = root.GetProperty("settings").TryGetProperty("protocol", out var protocol) && protocol.GetString() == "resample";
+        return new DynamicsRun(directory, root.GetProperty("settings").Clone(), snapshots, metrics, DynamicsRunWriter.Finding(metrics, options.CeaseTolerance, resampled),
             root.TryGetProperty("timings", out var timings) && timings.ValueKind == JsonValueKind.Object ? timings.Clone() : null);
     }
 
