@@ -94,6 +94,18 @@ internal static class DynamicsCommand
             return (train, test, path);
         }
 
+        /// <summary>Loads the data, scales train and test with the study's scaling, and pins the subsample.</summary>
+        public (Dataset Train, Dataset? Test, string Path, int[] Indices, Matrix Rows, Matrix Targets) Prepare(ParseResult p, int seed, Scaling scaling,
+            ComputeContext compute)
+        {
+            var (train, test, path) = Load(p, seed);
+            var preprocessor = Preprocessor.Fit(scaling, train.Features);
+            preprocessor.TransformInPlace(train.Features, compute);
+            if (test is not null) preprocessor.TransformInPlace(test.Features, compute);
+            var (indices, rows, targets) = Pin(p, train, seed);
+            return (train, test, path, indices, rows, targets);
+        }
+
         /// <summary>The pinned subsample: s training rows drawn once from the seed (sorted), with their rows and targets.</summary>
         public (int[] Indices, Matrix Rows, Matrix Targets) Pin(ParseResult p, Dataset train, int seed)
         {
@@ -149,12 +161,8 @@ internal static class DynamicsCommand
             var compute = common.Compute(p);
             if (p.GetValue(epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(epochs)}.");
             var human = common.Human(p, stdout, stderr);
-            var (train, test, path) = study.Load(p, seed);
             // The study's preprocessing (EigenPro 3's load_dataset): unit-range scaling.
-            var scaling = Preprocessor.Fit(Scaling.UnitRange, train.Features);
-            scaling.TransformInPlace(train.Features, compute);
-            if (test is not null) scaling.TransformInPlace(test.Features, compute);
-            var (indices, rows, targets) = study.Pin(p, train, seed);
+            var (train, test, path, indices, rows, targets) = study.Prepare(p, seed, Scaling.UnitRange, compute);
             Kernel k = p.GetValue(kernel) == "laplace" ? new LaplaceKernel(p.GetValue(bandwidth)) : new NtkReluKernel(p.GetValue(depth));
             int p0 = Math.Min(p.GetValue(centers), train.Count);
             if (p0 < p.GetValue(centers)) stderr.WriteLine($"note: --centers {p.GetValue(centers)} clamped to the {train.Count} training rows");
@@ -215,12 +223,8 @@ internal static class DynamicsCommand
             if (p.GetValue(iterations) < 1) throw new UsageException($"--iterations must be at least 1, found {p.GetValue(iterations)}.");
             if (p.GetValue(epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(epochs)}.");
             var human = common.Human(p, stdout, stderr);
-            var (train, test, path) = study.Load(p, seed);
             // The study's preprocessing: each image divided by its L2 norm.
-            var scaling = Preprocessor.Fit(Scaling.L2, train.Features);
-            scaling.TransformInPlace(train.Features, compute);
-            if (test is not null) scaling.TransformInPlace(test.Features, compute);
-            var (indices, rows, targets) = study.Pin(p, train, seed);
+            var (train, test, path, indices, rows, targets) = study.Prepare(p, seed, Scaling.L2, compute);
             var options = new RecursiveFeatureMachineOptions
             {
                 Iterations = p.GetValue(iterations), Bandwidth = p.GetValue(bandwidth), Diagonal = p.GetValue(diag), Solver = RfmSolver.EigenPro2,

@@ -5,13 +5,7 @@ namespace EigenProNet.Tests;
 
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = EigenProCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void BenchGemmPrintsOneJsonObjectWithPeak()
@@ -95,7 +89,7 @@ public class CliTests
         Assert.Contains("bench", stdout);
     }
 
-    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+    private static string Sample => CliRunner.Sample;
 
     [Fact]
     public void TrainPredictEvaluateOnTheBundledSample()

@@ -86,15 +86,9 @@ public class DynamicsTests
         Assert.Equal("targets", Assert.Throws<ArgumentException>(() => new DynamicsRecorder(rows, new Matrix(19, 3))).ParamName);
     }
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = EigenProNet.Cli.EigenProCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+    private static string Sample => CliRunner.Sample;
 
     [Fact]
     public void NtkAndRfmStudiesWriteARunDirectory()
@@ -177,15 +171,9 @@ public class DynamicsTests
 
 public class DynamicsReportTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = EigenProNet.Cli.EigenProCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+    private static string Sample => CliRunner.Sample;
 
     /// <summary>Two small runs (NTK and RFM on the bundled sample) and their joint report.</summary>
     private static string TwoRunsAndAReport(TempDir dir)
@@ -256,15 +244,9 @@ public class DynamicsReportTests
 
 public class DynamicsResumeTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = EigenProNet.Cli.EigenProCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+    private static string Sample => CliRunner.Sample;
 
     private static string[] Study(string dir, int epochs, params string[] extra) =>
         ["dynamics", "ntk", "--data", Sample, "--out", dir, "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--centers", "300",

@@ -10,15 +10,9 @@ namespace EigenProNet.Tests;
 /// <summary><c>eigenpro rfm</c> and <c>eigenpro uci-benchmark</c> end to end, and the protocol on real UCI data.</summary>
 public class RfmCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = EigenProCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static string Sample => Path.Combine(Reference.RepoRoot(), "data", "cifar10-sample");
+    private static string Sample => CliRunner.Sample;
 
     [Fact]
     public void RfmOnTheBundledSampleSavesAModelWithItsM()

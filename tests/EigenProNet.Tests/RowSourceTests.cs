@@ -80,13 +80,7 @@ public class RowSourceTests
 
 public class MemoryMapCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var o = new StringWriter();
-        var e = new StringWriter();
-        int code = EigenProNet.Cli.EigenProCli.Run(args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     [Fact]
     public void TrainFromAMemoryMappedNpyMatchesTheInMemoryRun()
