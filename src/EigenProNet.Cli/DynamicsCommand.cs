@@ -58,7 +58,7 @@ internal static class DynamicsCommand
         public Option<string?> Test { get; } = new("--test") { Description = "Test data (default: the dataset's own test split)." };
         public Option<string> Out { get; } = new("--out") { Description = "Run directory to write (run.json, snapshots/, metrics.csv).", Required = true };
         public Option<bool> Force { get; } = new("--force") { Description = "Replace the run in --out if it holds one." };
-        public Option<bool> Resume { get; } = new("--resume") { Description = "Continue the run in --out from its last complete snapshot (same settings; --epochs may grow). NTK study only." };
+        public Option<bool> Resume { get; } = new("--resume") { Description = "Continue the run in --out from its last complete snapshot (same settings; --epochs / --iterations may grow)." };
         public Option<int> Subsample { get; } = new("--subsample-size") { Description = "Nyström subsample s, pinned for the whole run.", DefaultValueFactory = _ => 2000 };
         public Option<int> Tracked { get; } = new("--k") { Description = "Eigenvectors tracked per snapshot (≤ s − 1).", DefaultValueFactory = _ => 500 };
         public Option<int?> TrainRows { get; } = new("--train-rows") { Description = "Stratified sample of the training rows." };
@@ -191,8 +191,15 @@ internal static class DynamicsCommand
                     (b, modelSeed, sample, recorder, progress, token) => Trainer(null, b, modelSeed, sample).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
             }
             IKernelSolver InRun(TrainingCheckpoint? resumeFrom) => Trainer(resumeFrom, p.GetValue(epochs), seed, indices);
-            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, k, (progress, recorder, resumeFrom, token) =>
-                InRun(resumeFrom).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
+            // Resuming: the same kernel (its eigensystem is kept), training restarts from the last snapshot's weights.
+            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, "epochs", k, redoLast: false,
+                (progress, recorder, last, token) =>
+                {
+                    TrainingCheckpoint? resumeFrom = null;
+                    if (last is not null)
+                        resumeFrom = new TrainingCheckpoint(last.T, last.Weights ?? throw new IOException($"snapshot t = {last.T} has no weights.npy to resume from."));
+                    return InRun(resumeFrom).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds);
+                });
         });
         return command;
     }
@@ -231,13 +238,25 @@ internal static class DynamicsCommand
                 EigenPro = new EigenPro2Options { Epochs = p.GetValue(epochs), SubsampleIndices = indices, EvaluateEveryEpoch = false, Seed = seed },
                 Seed = seed, Budget = budget, Compute = compute,
             };
-            var rfm = new RecursiveFeatureMachine(options);
             string family = $"MahalanobisLaplace(L={options.Bandwidth.ToString(CultureInfo.InvariantCulture)}, {(options.Diagonal ? "diagonal" : "full")} M learned, M₀ = I)";
             var settings = Settings("rfm", path, train, test, family, "rfm (EigenPro 2 inside)", seed, indices.Length, p.GetValue(study.Tracked),
                 ("iterations", options.Iterations), ("bandwidth", options.Bandwidth), ("diagonal_m", options.Diagonal), ("inner_epochs", p.GetValue(epochs)),
                 ("scaling", "l2"));
-            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, null, (progress, recorder, _, token) =>
-                rfm.Fit(train, test, progress, recorder, token).Iterations.Sum(r => r.SolveSeconds + r.AgopSeconds));
+            // Resuming: the interrupted run's last iteration t is redone from its saved M_t (every random choice is drawn
+            // before the first iteration, so it repeats exactly), then the run goes on to --iterations.
+            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, "iterations", null, redoLast: true,
+                (progress, recorder, last, token) =>
+                {
+                    var o = last is null ? options : options with
+                    {
+                        FirstIteration = last.T,
+                        Iterations = Math.Max(0, options.Iterations - last.T),
+                        InitialM = last.FeatureMatrix ?? throw new IOException($"snapshot t = {last.T} has no m.npy to resume from."),
+                    };
+                    if (o.Iterations == 0)
+                        throw new UsageException($"The run already has iteration t = {last!.T}; --iterations {options.Iterations} asks for no more.");
+                    return new RecursiveFeatureMachine(o).Fit(train, test, progress, recorder, token).Iterations.Sum(r => r.SolveSeconds + r.AgopSeconds);
+                });
         });
         return command;
     }
@@ -257,34 +276,33 @@ internal static class DynamicsCommand
 
     /// <summary>Trains with the recorder subscribed, writing each snapshot as it comes; prints the per-t table and the finding.</summary>
     private static int Run(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, int[] indices, Matrix rows, Matrix targets,
-        MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total, Kernel? resumableKernel,
-        Func<IProgress<TrainingProgress>, DynamicsRecorder, TrainingCheckpoint?, CancellationToken, double> train)
+        MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total, string lengthSetting,
+        Kernel? sameKernel, bool redoLast, Func<IProgress<TrainingProgress>, DynamicsRecorder, DynamicsSnapshot?, CancellationToken, double> train)
     {
         var options = new DynamicsOptions { TrackedEigenvectors = p.GetValue(study.Tracked), Budget = budget, Compute = compute };
         string dir = p.GetValue(study.Out)!;
         DynamicsRunWriter writer;
         IReadOnlyList<DynamicsSnapshot>? previous = null;
-        TrainingCheckpoint? checkpoint = null;
+        DynamicsSnapshot? last = null;
         if (p.GetValue(study.Resume))
         {
-            if (resumableKernel is null) throw new UsageException("--resume continues the NTK study (EigenPro 3/4) only.");
             if (p.GetValue(study.Force)) throw new UsageException("--resume and --force contradict each other: resume the run, or replace it.");
-            writer = DynamicsRunWriter.Continue(dir, settings, indices, options, ["epochs"]);
+            writer = DynamicsRunWriter.Continue(dir, settings, indices, options, [lengthSetting]);
             previous = DynamicsRun.Read(dir).Snapshots;
-            var last = previous[^1];
-            if (last.Weights is null) throw new IOException($"{dir}: snapshot t = {last.T} has no weights.npy to resume from.");
-            checkpoint = new TrainingCheckpoint(last.T, last.Weights);
+            last = previous[^1];
+            // A study that redoes its last step from the saved state records that snapshot again.
+            if (redoLast) previous = previous.Take(previous.Count - 1).ToArray();
             stderr.WriteLine($"resuming {dir} after t = {last.T}");
         }
         else writer = new DynamicsRunWriter(dir, settings, indices, options, p.GetValue(study.Force));
         DynamicsRecorder? recorder = null;
         recorder = new DynamicsRecorder(rows, targets, options, snapshot => writer.Write(snapshot, recorder!.Snapshots));
-        if (previous is not null) recorder.ContinueFrom(previous, resumableKernel!);
+        if (previous is not null) recorder.ContinueFrom(previous, sameKernel);
         using var cancel = new ConsoleCancellation();
         double trainingSeconds;
         try
         {
-            trainingSeconds = ProgressDisplay.Run(stderr, $"dynamics {settings["study"]}", progress => train(progress, recorder, checkpoint, cancel.Token));
+            trainingSeconds = ProgressDisplay.Run(stderr, $"dynamics {settings["study"]}", progress => train(progress, recorder, last, cancel.Token));
         }
         catch (OperationCanceledException)
         {

@@ -284,7 +284,23 @@ public class DynamicsResumeTests
         (code, _, stderr) = Run(Study(resumed, 4, "--resume"));
         Assert.Equal(1, code);
         Assert.Contains("eigenvalues.npy", stderr);
-        Assert.Equal(2, Run(["dynamics", "rfm", "--data", Sample, "--out", Path.Combine(dir.Path, "r"), "--resume"]).Code);
+    }
+
+    [Fact]
+    public void RfmKillAndResumeRedoesTheLastIterationFromItsM()
+    {
+        using var dir = new TempDir();
+        string[] Rfm(string d, int iterations, params string[] extra) =>
+            ["dynamics", "rfm", "--data", Sample, "--out", d, "--iterations", iterations.ToString(System.Globalization.CultureInfo.InvariantCulture),
+             "--train-rows", "300", "--test-rows", "100", "--subsample-size", "150", "--k", "20", "--epochs", "2", .. extra];
+        string whole = Path.Combine(dir.Path, "whole"), resumed = Path.Combine(dir.Path, "resumed");
+        Assert.Equal(0, Run(Rfm(whole, 3)).Code);
+        Assert.Equal(0, Run(Rfm(resumed, 2)).Code);
+        var (code, _, stderr) = Run(Rfm(resumed, 3, "--resume"));
+        Assert.True(code == 0, stderr);
+        Assert.Equal(Metrics(whole), Metrics(resumed));
+        Assert.True(File.Exists(Path.Combine(resumed, "snapshots", "t002", "m.npy")));
+        Assert.Equal(2, Run(Rfm(resumed, 2, "--resume")).Code);       // nothing left to do is a usage error
     }
 }
 

@@ -48,9 +48,10 @@ public sealed record DynamicsOptions
 /// <param name="ValidationAccuracy">Validation accuracy.</param>
 /// <param name="RecordSeconds">Time the recorder spent on this snapshot.</param>
 /// <param name="Weights">A copy of the model's weights at t (what a resumed run restarts from), when kept.</param>
+/// <param name="FeatureMatrix">RFM's M_t itself (d × d, or 1 × d when diagonal), what a resumed RFM run restarts from.</param>
 public sealed record DynamicsSnapshot(int T, double[] Eigenvalues, Matrix Eigenvectors, Matrix Residual, double[] LearnedFraction, bool KernelChanged,
     double[]? FeatureEigenvalues, Matrix? FeatureEigenvectors, double? TrainMse, double? TrainAccuracy, double? ValidationMse,
-    double? ValidationAccuracy, double RecordSeconds, Matrix? Weights = null);
+    double? ValidationAccuracy, double RecordSeconds, Matrix? Weights = null, Matrix? FeatureMatrix = null);
 
 /// <summary>
 /// Records the training-data eigenvector dynamics of one run (spec dynamics.md §2): subscribed to EigenPro 2/3/4's
@@ -104,17 +105,18 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
 
     /// <summary>
     /// Continues a run that was interrupted: <paramref name="previous"/> are its snapshots (read back from its directory)
-    /// and <paramref name="kernel"/> the kernel object the resumed solver uses — the same kernel as before, so its data
-    /// eigensystem is the last snapshot's, not recomputed (and the fixed-kernel distances stay exactly 0).
+    /// and <paramref name="kernel"/> the kernel object the resumed solver uses when it is the same kernel as before — its
+    /// data eigensystem is then the last snapshot's, not recomputed (and the fixed-kernel distances stay exactly 0);
+    /// null when the kernel changes anyway (RFM).
     /// </summary>
     /// <exception cref="InvalidOperationException">Snapshots were already recorded.</exception>
-    public void ContinueFrom(IReadOnlyList<DynamicsSnapshot> previous, Kernel kernel)
+    public void ContinueFrom(IReadOnlyList<DynamicsSnapshot> previous, Kernel? kernel)
     {
         ArgumentNullException.ThrowIfNull(previous);
-        ArgumentNullException.ThrowIfNull(kernel);
         if (_snapshots.Count > 0) throw new InvalidOperationException("This recorder has already recorded snapshots.");
         if (previous.Count == 0) return;
         _snapshots.AddRange(previous);
+        if (kernel is null) return;
         var last = previous[^1];
         _kernel = kernel;
         _rows = kernel.Prepare(_subsample, "dynamics subsample", _compute);
@@ -160,7 +162,7 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         Matrix? mVectors = null;
         if (m is not null) (mValues, mVectors) = FeatureEigensystem(m);
         var snapshot = new DynamicsSnapshot(t, _values!, vectors, projected, learned, changed && _snapshots.Count > 0, mValues, mVectors,
-            trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds, model.Weights.Clone());
+            trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds, model.Weights.Clone(), m?.Clone());
         _snapshots.Add(snapshot);
         _onSnapshot?.Invoke(snapshot);
     }

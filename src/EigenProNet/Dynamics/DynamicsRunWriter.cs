@@ -98,6 +98,7 @@ public sealed class DynamicsRunWriter
         Npy.Write(Path.Combine(dir, "residual.npy"), snapshot.Residual);
         Npy.Write(Path.Combine(dir, "learned_fraction.npy"), new NpyArray(snapshot.LearnedFraction.ToArray(), snapshot.LearnedFraction.Length));
         if (snapshot.Weights is { } weights) Npy.Write(Path.Combine(dir, "weights.npy"), weights);
+        if (snapshot.FeatureMatrix is { } m) Npy.Write(Path.Combine(dir, "m.npy"), m);
         if (snapshot.FeatureEigenvalues is { } mv)
         {
             Npy.Write(Path.Combine(dir, "m_eigenvalues.npy"), new NpyArray(mv.ToArray(), mv.Length));

@@ -67,6 +67,13 @@ public sealed record RecursiveFeatureMachineOptions
     /// <summary>M₀ (d × d, or 1 × d when <see cref="Diagonal"/>); the identity when null.</summary>
     public Matrix? InitialM { get; init; }
 
+    /// <summary>
+    /// Number of the first iteration: a run continued from a saved M_t starts at t with <see cref="InitialM"/> = M_t and
+    /// <see cref="Iterations"/> = T − t, and then repeats the interrupted run's iterations exactly (every random choice
+    /// is drawn before the first iteration).
+    /// </summary>
+    public int FirstIteration { get; init; }
+
     /// <summary>Seed of every random choice (the AGOP sample, EigenPro's subsample and shuffles).</summary>
     public int Seed { get; init; } = 1;
 
@@ -107,10 +114,10 @@ public interface IFeatureLearningObserver
 /// <summary>What an RFM run produced.</summary>
 /// <param name="Model">The selected model: kernel with M_best, the training rows as centers, its weights.</param>
 /// <param name="M">M of the selected iteration (the matrix its solve used).</param>
-/// <param name="BestIteration">The selected iteration t*.</param>
+/// <param name="BestIteration">The selected iteration t* (its M is <paramref name="Matrices"/>[t* − first iteration]).</param>
 /// <param name="SelectedOnValidation">False when no validation data was given: the last iteration is returned.</param>
 /// <param name="Iterations">One report per iteration.</param>
-/// <param name="Matrices">M₀ … M_T: the matrix of every solve and the final update.</param>
+/// <param name="Matrices">M₀ … M_T (from M_first when continued): the matrix of every solve and the final update.</param>
 /// <param name="Settings">The inner solver's settings of the selected iteration, as the solvers report them.</param>
 public sealed record RfmResult(KernelModel Model, Matrix M, int BestIteration, bool SelectedOnValidation, IReadOnlyList<RfmIterationReport> Iterations,
     IReadOnlyList<Matrix> Matrices, SolverSettings Settings)
@@ -138,6 +145,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
         if (!(o.Ridge >= 0) || !double.IsFinite(o.Ridge)) throw new ArgumentException($"The ridge must be finite and ≥ 0, found {o.Ridge}.", nameof(options));
         if (o.Iterations < 1) throw new ArgumentException($"Iterations must be at least 1, found {o.Iterations}.", nameof(options));
         if (o.AgopSampleSize < 1) throw new ArgumentException($"The AGOP sample size must be at least 1, found {o.AgopSampleSize}.", nameof(options));
+        if (o.FirstIteration < 0) throw new ArgumentException($"The first iteration must be ≥ 0, found {o.FirstIteration}.", nameof(options));
     }
 
     /// <summary>The settings.</summary>
@@ -200,9 +208,10 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
         for (int t = 0; t < iterations; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            int number = o.FirstIteration + t;
             var kernel = KernelFor(m);
             var clock = Stopwatch.StartNew();
-            var inner = InnerProgress(progress, t + 1, iterations);
+            var inner = InnerProgress(progress, number + 1, o.FirstIteration + iterations);
             NystromPreconditioner? preconditioner = null;
             var capture = new PreconditionerCapture(p => preconditioner = p);
             TrainingResult solved = direct
@@ -210,12 +219,12 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
                 : new EigenPro2(kernel, innerOptions!).Fit(x, y, validationX, validationY, classCount, inner, capture, cancellationToken);
             double solveSeconds = clock.Elapsed.TotalSeconds;
             var last = solved.Epochs[^1];
-            var report = new RfmIterationReport(t, solveSeconds, 0, last.TrainMse, last.TrainAccuracy, last.TestMse, last.TestAccuracy,
+            var report = new RfmIterationReport(number, solveSeconds, 0, last.TrainMse, last.TrainAccuracy, last.TestMse, last.TestAccuracy,
                 solved.Settings.Jitter ?? 0);
-            observer?.OnIteration(new RfmIteration(t, m, solved.Model, report, preconditioner));
+            observer?.OnIteration(new RfmIteration(number, m, solved.Model, report, preconditioner));
 
             // Strictly better only: the earliest iteration wins ties (the tabular code's rule).
-            double score = !hasValidation ? t : classCount > 0 ? last.TestAccuracy!.Value : -last.TestMse!.Value;
+            double score = !hasValidation ? number : classCount > 0 ? last.TestAccuracy!.Value : -last.TestMse!.Value;
             if (best is null || score > bestScore)
             {
                 best = solved.Model;
@@ -228,7 +237,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
             var centers = solved.Model.CenterRows;
             var samples = agopRows is null ? centers : kernel.Prepare(Gather(x, agopRows), "AGOP sample", compute);
             var agopProgress = progress is null ? null : new Relay<(int Done, int Total)>(p =>
-                progress.Report(new TrainingProgress("agop", t + 1, iterations, p.Done, p.Total, p.Done, clock.Elapsed)));
+                progress.Report(new TrainingProgress("agop", number + 1, o.FirstIteration + iterations, p.Done, p.Total, p.Done, clock.Elapsed)));
             m = Agop.Compute(centers, solved.Model.Weights, samples, o.Diagonal, o.CenterGradients, o.Normalization, budget, compute,
                 agopProgress, cancellationToken);
             matrices.Add(m);
@@ -240,7 +249,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
             Warnings = hasValidation ? bestSettings!.Warnings
                 : [.. bestSettings!.Warnings ?? [], "no validation data: the last iteration is returned"],
         };
-        return new RfmResult(best!, matrices[bestIteration], bestIteration, hasValidation, reports, matrices, settings);
+        return new RfmResult(best!, matrices[bestIteration], o.FirstIteration + bestIteration, hasValidation, reports, matrices, settings);
     }
 
     private EigenPro2Options InnerEigenPro(int n, MemoryBudget budget, ComputeContext compute)

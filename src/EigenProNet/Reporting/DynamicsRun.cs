@@ -68,7 +68,8 @@ public sealed class DynamicsRun
             Matrix? mVectors = mValues is null ? null : MatrixOf(Npy.Read(Need(dir, "m_eigenvectors.npy")), dir);
             Matrix? weights = File.Exists(Path.Combine(dir, "weights.npy")) ? MatrixOf(Npy.Read(Path.Combine(dir, "weights.npy")), dir) : null;
             snapshots.Add(new DynamicsSnapshot(t, values, vectors, residual, learned, changed, mValues, mVectors, Number(s, "train_mse"),
-                Number(s, "train_accuracy"), Number(s, "validation_mse"), Number(s, "validation_accuracy"), Number(s, "record_seconds") ?? 0, weights));
+                Number(s, "train_accuracy"), Number(s, "validation_mse"), Number(s, "validation_accuracy"), Number(s, "record_seconds") ?? 0, weights,
+                File.Exists(Path.Combine(dir, "m.npy")) ? MatrixOf(Npy.Read(Path.Combine(dir, "m.npy")), dir) : null));
             previousVectors = vectors;
         }
         if (snapshots.Count == 0) throw new DataFormatException($"{runJson}: the run has no snapshots yet.");
