@@ -63,6 +63,9 @@ internal static class DynamicsCommand
         public Option<int> Tracked { get; } = new("--k") { Description = "Eigenvectors tracked per snapshot (≤ s − 1).", DefaultValueFactory = _ => 500 };
         public Option<int?> TrainRows { get; } = new("--train-rows") { Description = "Stratified sample of the training rows." };
         public Option<int?> TestRows { get; } = new("--test-rows") { Description = "Stratified sample of the test rows." };
+
+        /// <summary>Row counts used when the options are not given (the RFM study's 5 000 / 5 000); null: all rows.</summary>
+        public int? DefaultRows { get; init; }
         public CommonOptions Common { get; } = new();
 
         public void AddTo(Command c)
@@ -85,12 +88,14 @@ internal static class DynamicsCommand
                 if (tr < 2) throw new UsageException($"--train-rows must be at least 2, found {tr}.");
                 train = Preprocessing.Sample(train, tr, seed);
             }
+            else if (DefaultRows is int dr && train.Count > dr) train = Preprocessing.Sample(train, dr, seed);
             var test = split.Test;
             if (test is not null && p.GetValue(TestRows) is int te)
             {
                 if (te < 1) throw new UsageException($"--test-rows must be at least 1, found {te}.");
                 test = Preprocessing.Sample(test, te, seed);
             }
+            else if (test is not null && DefaultRows is int dt && test.Count > dt) test = Preprocessing.Sample(test, dt, seed);
             return (train, test, path);
         }
 
@@ -111,8 +116,10 @@ internal static class DynamicsCommand
         {
             int s = p.GetValue(Subsample), k = p.GetValue(Tracked);
             if (s < 3) throw new UsageException($"--subsample-size must be at least 3, found {s}.");
-            if (s > train.Count) throw new UsageException($"--subsample-size {s} is larger than the {train.Count} training rows.");
-            if (k < 1 || k > s - 1) throw new UsageException($"--k must be between 1 and s − 1 = {s - 1}, found {k}.");
+            if (k < 1) throw new UsageException($"--k must be at least 1, found {k}.");
+            // These depend on the data: errors of the run (exit code 1), raised before anything is written.
+            if (s > train.Count) throw new ArgumentException($"--subsample-size {s} is larger than the {train.Count} training rows.");
+            if (k > s - 1) throw new ArgumentException($"--k {k}: a subsample of s = {s} rows has at most s − 1 = {s - 1} eigenvectors to track.");
             var indices = Preprocessing.Permutation(train.Count, new Random(seed ^ 0x51ab))[..s];
             Array.Sort(indices);
             var rows = new Matrix(s, train.Dimension);
@@ -206,7 +213,10 @@ internal static class DynamicsCommand
 
     private static Command Rfm(TextWriter stdout, TextWriter stderr)
     {
-        var study = new StudyOptions();
+        // The study: 5 000 CIFAR-10 training rows (and as many test rows) unless told otherwise.
+        var study = new StudyOptions { DefaultRows = 5000 };
+        study.TrainRows.Description = "Stratified sample of the training rows (default 5 000, the study's).";
+        study.TestRows.Description = "Stratified sample of the test rows (default 5 000).";
         var iterations = new Option<int>("--iterations") { Description = "RFM iterations (a snapshot after each solve).", DefaultValueFactory = _ => 5 };
         var bandwidth = new Option<double>("--bandwidth") { Description = "Bandwidth L.", DefaultValueFactory = _ => 10.0 };
         var epochs = new Option<int>("--epochs") { Description = "EigenPro 2 epochs per iteration.", DefaultValueFactory = _ => 10 };
@@ -217,7 +227,7 @@ internal static class DynamicsCommand
 
             Examples:
               eigenpro dynamics rfm --out runs/rfm-sample
-              eigenpro dynamics rfm --data ../shared/data/cifar-10-batches-bin --train-rows 5000 --test-rows 5000 --out runs/rfm
+              eigenpro dynamics rfm --data ../shared/data/cifar-10-batches-bin --out runs/rfm
             """) { iterations, bandwidth, epochs, diag };
         study.AddTo(command);
         command.SetAction(p =>

@@ -119,7 +119,11 @@ public class DynamicsTests
             "--subsample-size", "200", "--k", "20", "--epochs", "2", "--diag");
         Assert.True(code == 0, stderr);
         Assert.True(File.Exists(Path.Combine(rfm, "snapshots", "t001", "m_eigenvalues.npy")));
-        Assert.Equal(2, Run("dynamics", "rfm", "--data", Sample, "--out", Path.Combine(dir.Path, "x"), "--subsample-size", "200", "--k", "200").Code);
+        // k beyond the subsample: an error of the run (exit 1), nothing written.
+        (code, _, stderr) = Run("dynamics", "rfm", "--data", Sample, "--out", Path.Combine(dir.Path, "x"), "--subsample-size", "200", "--k", "200");
+        Assert.Equal(1, code);
+        Assert.Contains("at most s − 1 = 199", stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "x")));
     }
 
     [RealDataFact(RealDataKind.NumPy)]
@@ -301,6 +305,34 @@ public class DynamicsResumeTests
         Assert.Equal(Metrics(whole), Metrics(resumed));
         Assert.True(File.Exists(Path.Combine(resumed, "snapshots", "t002", "m.npy")));
         Assert.Equal(2, Run(Rfm(resumed, 2, "--resume")).Code);       // nothing left to do is a usage error
+    }
+}
+
+public class DynamicsOnOtherDataTests
+{
+    [Fact]
+    public void TheRfmStudyRunsOnACsvTable()
+    {
+        // Not tied to CIFAR-10: three Gaussian classes in 5 columns, one of them carrying the class.
+        using var dir = new TempDir();
+        var random = new Random(4);
+        var csv = new System.Text.StringBuilder("a,b,c,d,e,label\n");
+        for (int i = 0; i < 240; i++)
+        {
+            int label = i % 3;
+            double Noise() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{label + 0.3 * Noise():F4},{Noise():F4},{Noise():F4},{Noise():F4},{Noise():F4},{label}\n");
+        }
+        string table = dir.WriteText("blobs.csv", csv.ToString());
+        string run = Path.Combine(dir.Path, "run");
+        var (code, _, stderr) = CliRunner.Run("dynamics", "rfm", "--data", table, "--out", run, "--iterations", "2", "--subsample-size", "100", "--k", "10", "--epochs", "3");
+        Assert.True(code == 0, stderr);
+        var m0 = Npy.Read(Path.Combine(run, "snapshots", "t000", "m.npy"));
+        var m1 = Npy.Read(Path.Combine(run, "snapshots", "t001", "m.npy"));
+        Assert.Equal([5, 5], m1.Shape);
+        var d = (float[])m1.Data;
+        Assert.True(d[0] > d[6] && d[0] > d[12], "the AGOP weighs the informative feature most");   // M₁[0,0] vs M₁[1,1], M₁[2,2]
+        Assert.Equal(1f, ((float[])m0.Data)[0]);
     }
 }
 
