@@ -177,7 +177,32 @@ public static class DynamicsReport
             var acc = r.Snapshots.LastOrDefault(s => s.ValidationAccuracy is not null)?.ValidationAccuracy;
             sb.Append(Inv, $"<tr><td>{E(r.Name)}</td><td>{E(r.Settings.TryGetProperty("kernel", out var k) ? k.ToString() : "")}</td><td>{r.Snapshots.Count}</td><td>{r.Metrics.KernelFixed}</td><td>{(r.Metrics.CeasedAt?.ToString(Inv) ?? "—")}</td><td>k = {last.K}: {last.FromStart[^1]:G3}</td><td>{(acc is double a ? (100 * a).ToString("F2", Inv) + " %" : "—")}</td></tr>");
         }
-        sb.Append("</table></section>\n");
+        sb.Append("</table>\n");
+        // The runs on common axes: the top-10 subspace distance and the test accuracy over t.
+        var palette = new ScottPlot.Palettes.Category10();
+        var distance = new Plot();
+        var accuracy = new Plot();
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var r = runs[i];
+            var sub = r.Metrics.Subspaces[0];
+            double[] t = r.Metrics.Times.Select(x => (double)x).ToArray();
+            distance.Add.ScatterLine(t, sub.FromStart, palette.GetColor(i)).LegendText = $"{r.Name} (top {sub.K})";
+            var acc = r.Snapshots.Where(x => x.ValidationAccuracy is not null).ToArray();
+            if (acc.Length > 0)
+                accuracy.Add.ScatterLine(acc.Select(x => (double)x.T).ToArray(), acc.Select(x => 100 * x.ValidationAccuracy!.Value).ToArray(), palette.GetColor(i)).LegendText = r.Name;
+        }
+        distance.ShowLegend(Alignment.UpperLeft);
+        Label(distance, "Runs side by side: subspace distance from the start", "t (epoch or RFM iteration)", "projection distance");
+        accuracy.ShowLegend(Alignment.LowerRight);
+        Label(accuracy, "Runs side by side: test accuracy", "t (epoch or RFM iteration)", "%");
+        foreach (var (plot, stem, caption) in new[] { (distance, "compare_subspace_distance", "How far each run's leading eigenvector subspace moved from its start."),
+                     (accuracy, "compare_accuracy", "Each run's test accuracy over t.") })
+        {
+            byte[] png = plot.GetImageBytes(Width, Height, ImageFormat.Png);
+            sb.Append(Inv, $"<figure><img alt=\"{stem}\" src=\"data:image/png;base64,{Convert.ToBase64String(png)}\"><figcaption>{E(caption)}</figcaption></figure>\n");
+        }
+        sb.Append("</section>\n");
         return sb.ToString();
     }
 
