@@ -166,3 +166,23 @@ public class EigenPro3ModelTests
         Assert.Equal("dataSample", Assert.Throws<ArgumentException>(() => new EigenPro3Model(kernel, centers, 3, new Matrix(10, 7))).ParamName);
     }
 }
+
+public class DivergenceTests
+{
+    [Fact]
+    public void ANonRandomPinnedSampleThatMakesTrainingDivergeIsReported()
+    {
+        // The pinned data sample holds one class only: its spectrum sets a step far too large for the data.
+        var x = Matrix.RandomNormal(400, 6, 3);
+        var labels = new int[400];
+        for (int i = 0; i < 400; i++) { labels[i] = i % 3; x[i, labels[i]] += 2.5f; }
+        var train = new EigenProNet.Data.Dataset(x, labels, 3, "blobs");
+        int[] oneClass = Enumerable.Range(0, 120).Select(i => 3 * i + 1).ToArray();
+        var e = Assert.Throws<InvalidOperationException>(() => new EigenPro3(new EigenProNet.Kernels.LaplaceKernel(3), new EigenPro3Options
+        {
+            Epochs = 6, CenterCount = 200, DataSubsampleSize = 120, DataSubsampleIndices = oneClass, DataLevel = 40,
+        }).Fit(train));
+        Assert.Contains("diverged", e.Message);
+        Assert.Contains("random draw", e.Message);
+    }
+}

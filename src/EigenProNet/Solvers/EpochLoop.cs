@@ -62,11 +62,20 @@ internal static class EpochLoop
             var evalClock = Stopwatch.StartNew();
             var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
             var report = new EpochReport(epoch, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
+            GuardProgress(report, evaluation.TargetMeanSquare, step);
             reports.Add(report);
             observer?.OnEpoch(report, model);
             if (afterEpoch?.Invoke(report) == true) break;
         }
         return reports;
+    }
+
+    /// <summary>Divergence the finite-weights check misses: the training MSE far above the all-zero model's.</summary>
+    private static void GuardProgress(EpochReport report, double zeroModelMse, double step)
+    {
+        if (!(report.TrainMse > 1e4 * Math.Max(zeroModelMse, 1e-30))) return;
+        throw new InvalidOperationException(FormattableString.Invariant(
+            $"Training diverged by epoch {report.Epoch}: the training MSE is {report.TrainMse:G3}, {report.TrainMse / Math.Max(zeroModelMse, 1e-30):G2} × the all-zero model's {zeroModelMse:G3} (step {step:G4} per sample). The Nyström sample's spectrum decides the step: is the sample a random draw of the training rows?"));
     }
 
     private static void GuardFinite(Matrix weights, int epoch, double step)

@@ -51,6 +51,9 @@ internal sealed class Evaluation
 
     public bool HasTest => _test is not null;
 
+    /// <summary>Mean square of the evaluated training targets: the MSE of the all-zero model.</summary>
+    public double TargetMeanSquare => Metrics.MeanSquaredError(new Matrix(_trainTargets.Rows, _trainTargets.Columns), _trainTargets);
+
     public (double TrainMse, double? TrainAccuracy, double? TestMse, double? TestAccuracy) Run(KernelModel model, CancellationToken ct)
     {
         var p = model.PredictScaled(_train, _budget, ct, _compute);
