@@ -348,7 +348,9 @@ internal static class DynamicsCommand
                 // The model's state after its budget, on its own Nyström sample, labelled t = its budget.
                 var final = recorder.Snapshots[^1] with { T = b, KernelChanged = i > 0 };
                 snapshots.Add(final);
+                var writing = Stopwatch.StartNew();
                 writer.Write(final, snapshots, null, samples[i]);
+                recordSeconds += writing.Elapsed.TotalSeconds;
             }
         }
         catch (OperationCanceledException)

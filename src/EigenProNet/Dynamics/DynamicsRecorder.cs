@@ -100,8 +100,10 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
     /// <summary>The snapshots so far, in time order.</summary>
     public IReadOnlyList<DynamicsSnapshot> Snapshots => _snapshots;
 
-    /// <summary>Seconds spent recording (the overhead on training).</summary>
-    public double RecordSeconds => _snapshots.Sum(s => s.RecordSeconds);
+    /// <summary>Seconds spent recording — the snapshots and what runs on each (writing the run directory): the overhead on training.</summary>
+    public double RecordSeconds => _snapshots.Sum(s => s.RecordSeconds) + _callbackSeconds;
+
+    private double _callbackSeconds;
 
     /// <summary>
     /// Continues a run that was interrupted: <paramref name="previous"/> are its snapshots (read back from its directory)
@@ -164,7 +166,9 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         var snapshot = new DynamicsSnapshot(t, _values!, vectors, projected, learned, changed && _snapshots.Count > 0, mValues, mVectors,
             trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds, model.Weights.Clone(), m?.Clone());
         _snapshots.Add(snapshot);
+        var callback = Stopwatch.StartNew();
         _onSnapshot?.Invoke(snapshot);
+        _callbackSeconds += callback.Elapsed.TotalSeconds;
     }
 
     private void Eigensystem(Kernel kernel)
