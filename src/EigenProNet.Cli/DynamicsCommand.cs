@@ -39,13 +39,13 @@ internal static class DynamicsCommand
             """) { runs, output };
         command.SetAction(p =>
         {
-            string out_ = p.GetValue(output)!;
-            CommonOptions.CheckWritable(out_, "--out");
+            string reportPath = p.GetValue(output)!;
+            CommonOptions.CheckWritable(reportPath, "--out");
             foreach (var dir in p.GetValue(runs)!)
                 if (!Directory.Exists(dir)) throw new UsageException($"{dir}: no such run directory.");
-            var read = DynamicsReport.Write(p.GetValue(runs)!, out_);
+            var read = DynamicsReport.Write(p.GetValue(runs)!, reportPath);
             foreach (var run in read) stdout.WriteLine($"{run.Name}: {run.Finding}");
-            stdout.WriteLine($"report written to {out_}");
+            stdout.WriteLine($"report written to {reportPath}");
             return EigenProCli.Ok;
         });
         return command;
@@ -325,7 +325,7 @@ internal static class DynamicsCommand
     /// <summary>The study's protocol: for each epoch budget a fresh model (new centers, new Nyström sample), snapshotted after training.</summary>
     private static int RunResample(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, Dataset train, int[] budgets, int s, int seed,
         MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total,
-        Func<int, int, int[], DynamicsRecorder, IProgress<TrainingProgress>, CancellationToken, double> train_)
+        Func<int, int, int[], DynamicsRecorder, IProgress<TrainingProgress>, CancellationToken, double> trainModel)
     {
         var options = new DynamicsOptions { TrackedEigenvectors = p.GetValue(study.Tracked), Budget = budget, Compute = compute };
         string dir = p.GetValue(study.Out)!;
@@ -343,7 +343,7 @@ internal static class DynamicsCommand
                 var recorder = new DynamicsRecorder(rows, targets, options);
                 int b = budgets[i];
                 trainingSeconds += ProgressDisplay.Run(stderr, $"dynamics ntk resample: model {i + 1}/{budgets.Length}, {b} epoch(s)",
-                    progress => train_(b, seed + 1000 * (i + 1), samples[i], recorder, progress, cancel.Token));
+                    progress => trainModel(b, seed + 1000 * (i + 1), samples[i], recorder, progress, cancel.Token));
                 recordSeconds += recorder.RecordSeconds;
                 // The model's state after its budget, on its own Nyström sample, labelled t = its budget.
                 var final = recorder.Snapshots[^1] with { T = b, KernelChanged = i > 0 };

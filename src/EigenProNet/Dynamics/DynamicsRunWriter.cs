@@ -7,9 +7,9 @@ namespace EigenProNet.Dynamics;
 
 /// <summary>
 /// Writes a dynamics run directory (spec dynamics.md §5): <c>subsample_indices.npy</c> (the pinned training rows),
-/// <c>snapshots/tNNN/*.npy</c> as each snapshot arrives,
-/// <c>metrics.csv</c> and <c>run.json</c> after each — every file atomically, so an interrupted run leaves whole files
-/// describing the snapshots it completed.
+/// <c>snapshots/tNNN/*.npy</c> and <c>run.json</c> as each snapshot arrives, <c>metrics.csv</c> when the run ends —
+/// every file atomically, so an interrupted run leaves whole files describing the snapshots it completed (and
+/// <c>--resume</c> or the report recompute the metrics from them).
 /// </summary>
 public sealed class DynamicsRunWriter
 {
@@ -84,7 +84,7 @@ public sealed class DynamicsRunWriter
         _options = options;
     }
 
-    /// <summary>Writes <paramref name="snapshot"/>'s arrays and refreshes metrics.csv and run.json for <paramref name="all"/> so far.</summary>
+    /// <summary>Writes <paramref name="snapshot"/>'s arrays and run.json for <paramref name="all"/> so far; with <paramref name="timings"/> (the run has ended) also metrics.csv.</summary>
     public void Write(DynamicsSnapshot snapshot, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings = null,
         IReadOnlyList<int>? snapshotSubsample = null)
     {
@@ -105,7 +105,9 @@ public sealed class DynamicsRunWriter
             Npy.Write(Path.Combine(dir, "m_eigenvectors.npy"), snapshot.FeatureEigenvectors!);
         }
         var metrics = DynamicsMetrics.Compute(all, _options);
-        AtomicFile.WriteText(Path.Combine(_directory, "metrics.csv"), Csv(metrics, all));
+        // run.json after every snapshot (small); metrics.csv — every metric of every t, derivable from the snapshots —
+        // once the run ends (timings given): rewriting it per snapshot cost more than the recording itself.
+        if (timings is not null) AtomicFile.WriteText(Path.Combine(_directory, "metrics.csv"), Csv(metrics, all));
         AtomicFile.WriteText(Path.Combine(_directory, "run.json"), JsonSerializer.Serialize(Document(metrics, all, timings), Json) + "\n");
     }
 
