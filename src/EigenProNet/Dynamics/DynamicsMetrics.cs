@@ -24,7 +24,12 @@ public sealed record DynamicsMetrics(int[] Times, IReadOnlyList<SubspaceChange> 
 {
     /// <summary>Computes every metric of <paramref name="snapshots"/> (in time order).</summary>
     /// <exception cref="ArgumentException">No snapshots, or snapshots on subsamples of different sizes.</exception>
-    public static DynamicsMetrics Compute(IReadOnlyList<DynamicsSnapshot> snapshots, DynamicsOptions? options = null, ComputeContext? context = null)
+    /// <param name="snapshots">The snapshots, in time order.</param>
+    /// <param name="options">Subspace dimensions and the cease tolerance.</param>
+    /// <param name="context">Threads and SIMD path.</param>
+    /// <param name="perEigenvector">Also the per-eigenvector metrics (Σ-change, overlap, eigenvalue change); false leaves those empty.</param>
+    public static DynamicsMetrics Compute(IReadOnlyList<DynamicsSnapshot> snapshots, DynamicsOptions? options = null, ComputeContext? context = null,
+        bool perEigenvector = true)
     {
         ArgumentNullException.ThrowIfNull(snapshots);
         if (snapshots.Count == 0) throw new ArgumentException("No snapshots to compare.", nameof(snapshots));
@@ -50,9 +55,13 @@ public sealed record DynamicsMetrics(int[] Times, IReadOnlyList<SubspaceChange> 
             }
             subspaces.Add(new SubspaceChange(d, fromStart, consecutive, angle));
         }
-        var sums = snapshots.Select(s => EigenvectorChange.SumChange(first.Eigenvectors.View.Block(0, 0, first.Eigenvectors.Rows, k), s.Eigenvectors.View.Block(0, 0, s.Eigenvectors.Rows, k))).ToArray();
-        var overlap = snapshots.Select(s => EigenvectorChange.Overlap(first.Eigenvectors.View.Block(0, 0, first.Eigenvectors.Rows, k), s.Eigenvectors)).ToArray();
-        var values = snapshots.Select(s => EigenvectorChange.EigenvalueChange(first.Eigenvalues, s.Eigenvalues)).ToArray();
+        // The same eigensystem object as the first snapshot's (a fixed kernel): no change, exactly, and nothing to compute.
+        bool Same(DynamicsSnapshot s) => ReferenceEquals(s.Eigenvectors, first.Eigenvectors);
+        var e0 = first.Eigenvectors.View.Block(0, 0, first.Eigenvectors.Rows, k);
+        var sums = !perEigenvector ? [] : snapshots.Select(s => Same(s) ? new double[k]
+            : EigenvectorChange.SumChange(e0, s.Eigenvectors.View.Block(0, 0, s.Eigenvectors.Rows, k))).ToArray();
+        var overlap = !perEigenvector ? [] : snapshots.Select(s => Same(s) ? new double[k] : EigenvectorChange.Overlap(e0, s.Eigenvectors)).ToArray();
+        var values = !perEigenvector ? [] : snapshots.Select(s => EigenvectorChange.EigenvalueChange(first.Eigenvalues, s.Eigenvalues)).ToArray();
         var ceaseOn = subspaces.Where(s => s.K <= 100).LastOrDefault() ?? subspaces[0];
         int? ceased = EigenvectorChange.CeasedAt(ceaseOn.Consecutive.Skip(1).ToArray(), options.CeaseTolerance);
         return new DynamicsMetrics(snapshots.Select(s => s.T).ToArray(), subspaces, sums, overlap, values,

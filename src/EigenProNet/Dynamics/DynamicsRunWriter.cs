@@ -104,10 +104,12 @@ public sealed class DynamicsRunWriter
             Npy.Write(Path.Combine(dir, "m_eigenvalues.npy"), new NpyArray(mv.ToArray(), mv.Length));
             Npy.Write(Path.Combine(dir, "m_eigenvectors.npy"), snapshot.FeatureEigenvectors!);
         }
-        var metrics = DynamicsMetrics.Compute(all, _options);
-        // run.json after every snapshot (small); metrics.csv — every metric of every t, derivable from the snapshots —
-        // once the run ends (timings given): rewriting it per snapshot cost more than the recording itself.
-        if (timings is not null) AtomicFile.WriteText(Path.Combine(_directory, "metrics.csv"), Csv(metrics, all));
+        // run.json after every snapshot (subspace distances only); metrics.csv — every per-eigenvector metric of every
+        // t, derivable from the snapshots — once the run ends (timings given): recomputing and rewriting all of it per
+        // snapshot cost more than the recording itself.
+        bool final = timings is not null;
+        var metrics = DynamicsMetrics.Compute(all, _options, perEigenvector: final);
+        if (final) AtomicFile.WriteText(Path.Combine(_directory, "metrics.csv"), Csv(metrics, all));
         AtomicFile.WriteText(Path.Combine(_directory, "run.json"), JsonSerializer.Serialize(Document(metrics, all, timings), Json) + "\n");
     }
 
