@@ -200,7 +200,7 @@ public abstract class Kernel
     /// </summary>
     protected virtual void ComputeStatistics(MatrixView points, Span<float> statistics) { }
 
-    /// <summary>The statistic when it depends on the transformed rows too (the Mahalanobis xᵀ·(M·x)).</summary>
+    /// <summary>The statistic when it depends on the transformed rows (a distance kernel's squared norm of its features).</summary>
     private protected virtual void ComputeStatistics(MatrixView points, MatrixView features, Span<float> statistics) =>
         ComputeStatistics(points, statistics);
 

@@ -53,8 +53,9 @@ public sealed class DirectSolver : IKernelSolver
         var k = new Matrix(n, n);
         Kernel.Evaluate(points, points, k, Compute);
         cancellationToken.ThrowIfCancellationRequested();
-        // A kernel whose cross term is not a symmetric product (the Mahalanobis (X·M)·Xᵀ) gives K(i, j) and K(j, i)
-        // with different float32 roundings; the factorisation needs one symmetric matrix: take their mean.
+        // K(i, j) and K(j, i) come from different GEMM tiles with different float32 roundings; for a Mahalanobis kernel
+        // with an ill-conditioned learned M they differ beyond the factorisation's symmetry check (hill-valley:
+        // 1.3e-4 relative), so take their mean.
         for (int i = 0; i < n; i++)
         {
             var row = k.Row(i);
