@@ -319,7 +319,7 @@ internal static class DynamicsCommand
             stderr.WriteLine($"error: cancelled; {dir} holds the {recorder.Snapshots.Count} snapshot(s) completed before.");
             return EigenProCli.RuntimeError;
         }
-        return Finish(p, study, settings, writer, recorder.Snapshots, recorder.RecordSeconds, trainingSeconds, indices.Length, options, compute, human, stdout, total, null);
+        return Finish(p, study, settings, writer, recorder.Snapshots, recorder.RecordSeconds, trainingSeconds, indices.Length, options, compute, human, stdout, total);
     }
 
     /// <summary>The study's protocol: for each epoch budget a fresh model (new centers, new Nyström sample), snapshotted after training.</summary>
@@ -349,7 +349,7 @@ internal static class DynamicsCommand
                 var final = recorder.Snapshots[^1] with { T = b, KernelChanged = i > 0 };
                 snapshots.Add(final);
                 var writing = Stopwatch.StartNew();
-                writer.Write(final, snapshots, null, samples[i]);
+                writer.Write(final, snapshots, samples[i]);
                 recordSeconds += writing.Elapsed.TotalSeconds;
             }
         }
@@ -358,7 +358,7 @@ internal static class DynamicsCommand
             stderr.WriteLine($"error: cancelled; {dir} holds the {snapshots.Count} model(s) completed before.");
             return EigenProCli.RuntimeError;
         }
-        return Finish(p, study, settings, writer, snapshots, recordSeconds, trainingSeconds, s, options, compute, human, stdout, total, samples[^1]);
+        return Finish(p, study, settings, writer, snapshots, recordSeconds, trainingSeconds, s, options, compute, human, stdout, total);
     }
 
     private static int[] Budgets(string text)
@@ -396,16 +396,15 @@ internal static class DynamicsCommand
     /// <summary>Refreshes run.json with the timings, prints the per-t table and the finding, and writes the run's report.</summary>
     private static int Finish(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, DynamicsRunWriter writer,
         IReadOnlyList<DynamicsSnapshot> snapshots, double recordSeconds, double trainingSeconds, int s, DynamicsOptions options, ComputeContext compute,
-        TextWriter human, TextWriter stdout, Stopwatch total, IReadOnlyList<int>? lastSubsample)
+        TextWriter human, TextWriter stdout, Stopwatch total)
     {
         string dir = p.GetValue(study.Out)!;
-        var metrics = DynamicsMetrics.Compute(snapshots, options, compute);
         var timings = new Dictionary<string, object?>
         {
             ["training_seconds"] = trainingSeconds, ["recording_seconds"] = recordSeconds,
             ["recording_overhead"] = trainingSeconds > 0 ? recordSeconds / trainingSeconds : null, ["total_seconds"] = total.Elapsed.TotalSeconds,
         };
-        writer.Write(snapshots[^1], snapshots, timings, lastSubsample);
+        var metrics = writer.Finish(snapshots, timings, compute);
         bool resampled = settings.TryGetValue("protocol", out var protocolName) && protocolName as string == "resample";
 
         var inv = CultureInfo.InvariantCulture;

@@ -2,12 +2,14 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using EigenProNet.Data;
+using EigenProNet.LinearAlgebra;
 
 namespace EigenProNet.Dynamics;
 
 /// <summary>
 /// Writes a dynamics run directory (spec dynamics.md §5): <c>subsample_indices.npy</c> (the pinned training rows),
-/// <c>snapshots/tNNN/*.npy</c> and <c>run.json</c> as each snapshot arrives, <c>metrics.csv</c> when the run ends —
+/// <c>snapshots/tNNN/*.npy</c> and <c>run.json</c> as each snapshot arrives, <c>metrics.csv</c> when the run ends
+/// (<see cref="Finish"/>) —
 /// every file atomically, so an interrupted run leaves whole files describing the snapshots it completed (and
 /// <c>--resume</c> or the report recompute the metrics from them).
 /// </summary>
@@ -84,9 +86,8 @@ public sealed class DynamicsRunWriter
         _options = options;
     }
 
-    /// <summary>Writes <paramref name="snapshot"/>'s arrays and run.json for <paramref name="all"/> so far; with <paramref name="timings"/> (the run has ended) also metrics.csv.</summary>
-    public void Write(DynamicsSnapshot snapshot, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings = null,
-        IReadOnlyList<int>? snapshotSubsample = null)
+    /// <summary>Writes <paramref name="snapshot"/>'s arrays and refreshes run.json for <paramref name="all"/> so far.</summary>
+    public void Write(DynamicsSnapshot snapshot, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyList<int>? snapshotSubsample = null)
     {
         string dir = Path.Combine(_directory, "snapshots", string.Create(CultureInfo.InvariantCulture, $"t{snapshot.T:D3}"));
         Directory.CreateDirectory(dir);
@@ -104,13 +105,19 @@ public sealed class DynamicsRunWriter
             Npy.Write(Path.Combine(dir, "m_eigenvalues.npy"), new NpyArray(mv.ToArray(), mv.Length));
             Npy.Write(Path.Combine(dir, "m_eigenvectors.npy"), snapshot.FeatureEigenvectors!);
         }
-        // run.json after every snapshot (subspace distances only); metrics.csv — every per-eigenvector metric of every
-        // t, derivable from the snapshots — once the run ends (timings given): recomputing and rewriting all of it per
-        // snapshot cost more than the recording itself.
-        bool final = timings is not null;
-        var metrics = DynamicsMetrics.Compute(all, _options, perEigenvector: final);
-        if (final) AtomicFile.WriteText(Path.Combine(_directory, "metrics.csv"), Csv(metrics, all));
+        // run.json after every snapshot needs only the subspace distances; the per-eigenvector metrics of every t go
+        // to metrics.csv once, in Finish: recomputing and rewriting them per snapshot cost more than the recording.
+        var metrics = DynamicsMetrics.Compute(all, _options, perEigenvector: false);
+        AtomicFile.WriteText(Path.Combine(_directory, "run.json"), JsonSerializer.Serialize(Document(metrics, all, null), Json) + "\n");
+    }
+
+    /// <summary>The run has ended: writes metrics.csv and the final run.json with <paramref name="timings"/>, and returns the metrics.</summary>
+    public DynamicsMetrics Finish(IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?> timings, ComputeContext? context = null)
+    {
+        var metrics = DynamicsMetrics.Compute(all, _options, context);
+        AtomicFile.WriteText(Path.Combine(_directory, "metrics.csv"), Csv(metrics, all));
         AtomicFile.WriteText(Path.Combine(_directory, "run.json"), JsonSerializer.Serialize(Document(metrics, all, timings), Json) + "\n");
+        return metrics;
     }
 
     private bool Resampled => _settings.TryGetValue("protocol", out var p) && p as string == "resample";
