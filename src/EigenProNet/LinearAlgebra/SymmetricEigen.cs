@@ -62,9 +62,9 @@ public static class SymmetricEigen
         {
             var result = SubspaceIteration.Run(a, k, tolerance, TopIterations, context: context, nullIfNotConverged: true);
             if (result is not null) return result;
-            // The block met A's null space (rank below the block size), or a pair at the edge of the block converges
-            // too slowly (a near-tie with the first pair outside it; seen on a CIFAR-10 Laplace matrix): the dense
-            // path is exact in both cases, at the cost of the full decomposition.
+            // The block met A's null space (rank below the block size), or a pair still stalls after the locked
+            // pairs rejoined the block (SubspaceIteration's unlocking), or the tolerance is below the float32 floor
+            // of the products: the dense path is exact in every case, at the cost of the full decomposition.
         }
         return Dense(a, k, context);
     }
