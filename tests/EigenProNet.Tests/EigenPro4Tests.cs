@@ -96,3 +96,67 @@ public class EigenPro4Tests
         Assert.Contains("at least 2, found 1", Fails(new EigenPro4Options { Centers = z, DataSubsampleSize = 1 }).Message);
     }
 }
+
+public class EigenPro4ModelTests
+{
+    [Theory]
+    [InlineData(ProjectionMode.Exact)]
+    [InlineData(ProjectionMode.Inexact)]
+    public void FitBatchOverAnEpochsBatchesIsTheEpochOfFit(ProjectionMode projection)
+    {
+        var x = Matrix.RandomNormal(600, 8, 11);
+        var y = new Matrix(600, 3);
+        for (int i = 0; i < 600; i++) { y[i, i % 3] = 1f; x[i, i % 3] += 2f; }
+        var kernel = new LaplaceKernel(3);
+        var centers = new Matrix(120, 8);
+        for (int i = 0; i < 120; i++) x.Row(5 * i).CopyTo(centers.Row(i));
+        int[] sample = Enumerable.Range(0, 150).Select(i => 4 * i + 1).ToArray();
+        // 120 centers leave room for (2 − 1)·120 temporary ones: T = 120 / 50 = 2, so 12 batches project after every second.
+        var options = new EigenPro4Options
+        {
+            Epochs = 1, Centers = centers, DataSubsampleSize = 150, DataSubsampleIndices = sample, DataLevel = 40, BatchSize = 50,
+            ModelSubsampleSize = 60, ModelLevel = 20, Projection = projection, Seed = 7,
+        };
+        var fit = new EigenPro4(kernel, options).Fit(x, y);
+        Assert.Equal(2, fit.Settings.ProjectionInterval);
+
+        var dataSample = new Matrix(150, 8);
+        for (int i = 0; i < 150; i++) x.Row(sample[i]).CopyTo(dataSample.Row(i));
+        var streaming = new EigenPro4Model(kernel, centers, 3, dataSample, options, maxBatchSize: 50);
+        Assert.Equal(projection == ProjectionMode.Exact ? "exact" : "inexact", streaming.Projection);
+        Assert.Equal(2, streaming.ProjectionInterval);
+        Assert.Equal(40, streaming.EigenvaluesData.Count);
+        Assert.Equal((150, 40), (streaming.EigenvectorsData.Rows, streaming.EigenvectorsData.Columns));
+        var order = EigenProNet.Data.Preprocessing.Permutation(600, new Random(7));
+        for (int b = 0; b < 12; b++)
+        {
+            var xb = new Matrix(50, 8);
+            var yb = new Matrix(50, 3);
+            for (int i = 0; i < 50; i++) { x.Row(order[50 * b + i]).CopyTo(xb.Row(i)); y.Row(order[50 * b + i]).CopyTo(yb.Row(i)); }
+            streaming.FitBatch(xb, yb);
+            Assert.Equal(b % 2 == 1 ? 0 : 50, streaming.PendingTemporaryCenters);
+        }
+        Assert.Equal(12, streaming.BatchesFitted);
+        Assert.Equal(fit.Model.Weights.Data, streaming.Weights.Data);
+        var model = streaming.ToModel(classCount: 3);
+        Assert.Equal(fit.Model.Predict(x).Data, model.Predict(x).Data);
+
+        // One more batch leaves temporary centers pending; ToModel projects them, and the model changed.
+        streaming.FitBatch(x.RowBlock(0, 50).ToMatrix(), y.RowBlock(0, 50).ToMatrix());
+        Assert.Equal(50, streaming.PendingTemporaryCenters);
+        var later = streaming.ToModel(classCount: 3);
+        Assert.Equal(0, streaming.PendingTemporaryCenters);
+        Assert.NotEqual(model.Weights.Data, later.Weights.Data);
+        Assert.Equal(later.Weights.Data, streaming.Weights.Data);
+
+        // Bad input is named.
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(51, 8), new Matrix(51, 3))).ParamName);
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(10, 7), new Matrix(10, 3))).ParamName);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(10, 8), new Matrix(10, 2))).ParamName);
+        var nan = new Matrix(10, 8);
+        nan[3, 2] = float.NaN;
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => streaming.FitBatch(nan, new Matrix(10, 3))).ParamName);
+        Assert.Equal("dataSample", Assert.Throws<ArgumentException>(() => new EigenPro4Model(kernel, centers, 3, new Matrix(10, 7))).ParamName);
+        Assert.Equal("maxBatchSize", Assert.Throws<ArgumentException>(() => new EigenPro4Model(kernel, centers, 3, dataSample, options, maxBatchSize: 121)).ParamName);
+    }
+}

@@ -81,4 +81,25 @@ internal sealed class KernelRowsBuffer(int capacity, int dimension)
     public Matrix Points { get; } = new(capacity, dimension);
     public Matrix? Features { get; set; }
     public float[] Statistics { get; } = new float[capacity];
+
+    /// <summary>Copies the prepared <paramref name="rows"/> (points, features, statistics) to rows [at, at + count).</summary>
+    public void Append(KernelRows rows, int at)
+    {
+        int m = rows.Count;
+        if (at < 0 || at + m > Capacity) throw new ArgumentException($"Rows [{at}, {at + m}) exceed the buffer's {Capacity}.", nameof(at));
+        for (int i = 0; i < m; i++) rows.Points.Row(i).CopyTo(Points.Row(at + i));
+        if (rows.IsTransformed)
+        {
+            Features ??= new Matrix(Capacity, rows.Features.Columns);
+            for (int i = 0; i < m; i++) rows.Features.Row(i).CopyTo(Features.Row(at + i));
+        }
+        rows.Statistics.CopyTo(Statistics.AsSpan(at, m));
+    }
+
+    /// <summary>The first <paramref name="count"/> rows as prepared rows for <paramref name="kernel"/> (no copy).</summary>
+    public KernelRows Rows(Kernel kernel, int count)
+    {
+        var points = Points.View.RowBlock(0, count);
+        return new KernelRows(kernel, points, Features is null ? points : Features.View.RowBlock(0, count), Statistics, 0);
+    }
 }

@@ -80,9 +80,7 @@ public sealed class EigenPro4 : IKernelSolver
         var o = Options;
         int n = x.Count, c = y.Columns;
         if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
-        if (o.ModelLevel < 1) throw new ArgumentException($"The projection preconditioner's level must be at least 1, found {o.ModelLevel}.", nameof(Options));
-        if (o.TemporaryCentersCoefficient < 2)
-            throw new ArgumentException($"The temporary-centers coefficient must be at least 2, found {o.TemporaryCentersCoefficient}.", nameof(Options));
+        CheckOptions(o);
         var budget = o.Budget ?? MemoryBudget.Default;
         var compute = o.Compute ?? ComputeContext.Default;
         var clock = Stopwatch.StartNew();
@@ -116,15 +114,7 @@ public sealed class EigenPro4 : IKernelSolver
         if (temporaryBytes > budget.Bytes)
             throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {budget}.");
 
-        var mode = data.ProjectionFor(o.Projection, budget);
-        int sModel = Math.Min(o.ModelSubsampleSize, p);
-        var projection = mode == ProjectionMode.Exact
-            ? CenterProjection.Exact(z, budget, compute)
-            : CenterProjection.Inexact(z, new NystromOptions
-            {
-                SubsampleSize = sModel, Directions = Math.Min(o.ModelLevel, sModel - 1), DampingExponent = 1.0,
-                StepRule = StepRule.EigenPro4, Seed = o.Seed + 1,
-            }, 1, 10_000, c, o.Seed + 2, budget, compute, cancellationToken);
+        var projection = Projector(data, o, c, budget, compute, cancellationToken);
 
         var settings = data.Settings("eigenpro4", n, batch, step, memoryBatch, projection, warnings, clock.Elapsed.TotalSeconds, o.Seed) with { ProjectionInterval = interval };
 
@@ -149,6 +139,28 @@ public sealed class EigenPro4 : IKernelSolver
             }, evaluateEveryEpoch: o.EvaluateEveryEpoch);
         return new TrainingResult(model, reports, settings);
     }
+
+    /// <summary>Checks the options <see cref="Fit(Matrix, Matrix, Matrix?, Matrix?, int, IProgress{TrainingProgress}?, ITrainingObserver?, CancellationToken)"/> and <see cref="EigenPro4Model"/> share.</summary>
+    internal static void CheckOptions(EigenPro4Options o)
+    {
+        if (o.ModelLevel < 1) throw new ArgumentException($"The projection preconditioner's level must be at least 1, found {o.ModelLevel}.", nameof(Options));
+        if (o.TemporaryCentersCoefficient < 2)
+            throw new ArgumentException($"The temporary-centers coefficient must be at least 2, found {o.TemporaryCentersCoefficient}.", nameof(Options));
+    }
+
+    /// <summary>§3.7's projection onto span{k(z_j, ·)}: exact, or EigenPro iterations with the model preconditioner (s_model, q_model, α = 1).</summary>
+    internal static CenterProjection Projector(CenterModelData data, EigenPro4Options o, int c, MemoryBudget budget, ComputeContext compute,
+        CancellationToken cancellationToken)
+    {
+        int sModel = Math.Min(o.ModelSubsampleSize, data.Z.Count);
+        return data.ProjectionFor(o.Projection, budget) == ProjectionMode.Exact
+            ? CenterProjection.Exact(data.Z, budget, compute)
+            : CenterProjection.Inexact(data.Z, new NystromOptions
+            {
+                SubsampleSize = sModel, Directions = Math.Min(o.ModelLevel, sModel - 1), DampingExponent = 1.0,
+                StepRule = StepRule.EigenPro4, Seed = o.Seed + 1,
+            }, 1, 10_000, c, o.Seed + 2, budget, compute, cancellationToken);
+    }
 }
 
 /// <summary>
@@ -159,35 +171,40 @@ public sealed class EigenPro4 : IKernelSolver
 internal sealed class DelayedProjectionState
 {
     private readonly Kernel _kernel;
-    private readonly TrainingRows _points;
+    private readonly TrainingRows? _points;
     private readonly KernelRows _z;
-    private readonly Matrix _y, _liftAtCenters;
+    private readonly Matrix? _y;
+    private readonly Matrix _liftAtCenters;
     private readonly NystromPreconditioner _pre;
     private readonly CenterProjection _projection;
     private readonly ComputeContext _compute;
     private readonly bool _subsampleLeadsCenters;
-    private readonly Matrix _temporary, _temporaryWeights, _nystromWeights, _acc;
+    private readonly Matrix _temporaryWeights, _nystromWeights, _acc;
+    private readonly KernelRowsBuffer _temporary;   // prepared once as they join: no kernel preparation per batch
     private readonly KernelRowsBuffer _xb;
-    private readonly Matrix _kbz, _kbt, _g, _projected, _scratch, _correction;
+    private readonly Matrix _kbz, _kbt, _g, _yb, _projected, _scratch, _correction;
     private readonly Matrix? _kbs;
     private int _used;
 
-    public DelayedProjectionState(Kernel kernel, TrainingRows points, Matrix y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
+    /// <summary>State for batches of at most <paramref name="batch"/> rows; <paramref name="points"/> and <paramref name="y"/> are
+    /// the training rows the index overload of <see cref="Step(ReadOnlySpan{int}, float, CancellationToken)"/> reads (null when batches come as rows).</summary>
+    public DelayedProjectionState(Kernel kernel, TrainingRows? points, Matrix? y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
         CenterProjection projection, int capacity, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
     {
         _kernel = kernel; _points = points; _y = y; _z = z; _pre = pre; _liftAtCenters = liftAtCenters; _projection = projection;
         _compute = compute; _subsampleLeadsCenters = subsampleLeadsCenters;
         int p = z.Count, s = pre.SubsampleSize;
         Alpha = new Matrix(p, c);
-        _temporary = new Matrix(capacity, points.Dimension);
+        _temporary = new KernelRowsBuffer(capacity, z.Dimension);
         _temporaryWeights = new Matrix(capacity, c);
         _nystromWeights = new Matrix(s, c);
         _acc = new Matrix(p, c);
-        _xb = new KernelRowsBuffer(batch, points.Dimension);
+        _xb = new KernelRowsBuffer(batch, z.Dimension);
         _kbz = new Matrix(batch, p);
         _kbt = new Matrix(batch, capacity);
         _kbs = subsampleLeadsCenters ? null : new Matrix(batch, s);
         _g = new Matrix(batch, c);
+        _yb = new Matrix(batch, c);
         _projected = new Matrix(pre.Directions, c);
         _scratch = new Matrix(s, c);
         _correction = new Matrix(s, c);
@@ -195,6 +212,9 @@ internal sealed class DelayedProjectionState
 
     /// <summary>α on the centers (the saved model's weights; the whole model right after a projection).</summary>
     public Matrix Alpha { get; }
+
+    /// <summary>Temporary centers the state holds at most.</summary>
+    public int Capacity => _temporary.Capacity;
 
     /// <summary>Temporary centers in use.</summary>
     public int TemporaryCount => _used;
@@ -207,16 +227,24 @@ internal sealed class DelayedProjectionState
 
     /// <summary>The temporary centers, their weights and the Nyström weights (tests check the bookkeeping with them).</summary>
     internal (MatrixView Centers, MatrixView Weights, Matrix NystromWeights) Temporary =>
-        (_temporary.RowBlock(0, _used), _temporaryWeights.RowBlock(0, _used), _nystromWeights);
+        (_temporary.Points.RowBlock(0, _used), _temporaryWeights.RowBlock(0, _used), _nystromWeights);
 
     /// <summary>One step (§3.6) on the batch <paramref name="ids"/> with per-sample step <paramref name="step"/>.</summary>
     public void Step(ReadOnlySpan<int> ids, float step, CancellationToken ct)
     {
-        int m = ids.Length, c = Alpha.Columns, s = _pre.SubsampleSize;
-        if (_used + m > _temporary.Rows)
-            throw new InvalidOperationException($"Out of capacity: {_used} + {m} temporary centers exceed the {_temporary.Rows} allowed; project first.");
-        var rows = _points.Batch(ids, _xb, _compute);
-        var xb = rows.Points;
+        if (_points is null || _y is null) throw new InvalidOperationException("This state was built without training rows; pass the batch's rows.");
+        var yb = _yb.RowBlock(0, ids.Length);
+        for (int i = 0; i < ids.Length; i++) _y.Row(ids[i]).CopyTo(yb.Row(i));
+        Step(_points.Batch(ids, _xb, _compute), yb, step, ct);
+    }
+
+    /// <summary>One step (§3.6) on prepared batch rows with targets <paramref name="yb"/> (m × c).</summary>
+    public void Step(KernelRows rows, MatrixView yb, float step, CancellationToken ct)
+    {
+        int m = rows.Count, c = Alpha.Columns, s = _pre.SubsampleSize;
+        if (_used + m > _temporary.Capacity)
+            throw new InvalidOperationException($"Out of capacity: {_used} + {m} temporary centers exceed the {_temporary.Capacity} allowed; project first.");
+        if (m > _g.Rows) throw new ArgumentException($"A batch of {m} rows exceeds the {_g.Rows} this state was sized for.", nameof(rows));
         // 1–2. G = f(X_b) − Y_b with the whole training-time model.
         var kbz = _kbz.RowBlock(0, m);
         _kernel.Evaluate(rows, _z, kbz, _compute);
@@ -236,7 +264,7 @@ internal sealed class DelayedProjectionState
             _kernel.Evaluate(rows, TemporaryRows(), kbt, _compute);
             Gemm.Compute(Transpose.No, Transpose.No, 1f, kbt, _temporaryWeights.RowBlock(0, _used), 1f, g, _compute);
         }
-        for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), _y.Row(ids[i]), g.Row(i));
+        for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), yb.Row(i), g.Row(i));
         // 4. The data preconditioner's pieces: vtkg = Uᵀ·K(S, X_b)·G, vdvtkg = U·diag(r)·vtkg.
         _pre.Project(kbs, g, _projected, _scratch);
         // 5. acc −= η·(K(Z, X_b)·G − K(Z, S)·U·diag(r)·vtkg), before Lift scales vtkg in place.
@@ -244,11 +272,8 @@ internal sealed class DelayedProjectionState
         if (_pre.Directions > 0) Gemm.Compute(Transpose.No, Transpose.No, step, _liftAtCenters, _projected, 1f, _acc, _compute);
         _pre.Lift(_projected, _correction);
         // X_b joins as temporary centers with weights −η·G; 6. w_S += η·vdvtkg.
-        for (int i = 0; i < m; i++)
-        {
-            xb.Row(i).CopyTo(_temporary.Row(_used + i));
-            System.Numerics.Tensors.TensorPrimitives.Multiply(g.Row(i), -step, _temporaryWeights.Row(_used + i));
-        }
+        _temporary.Append(rows, _used);
+        for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Multiply(g.Row(i), -step, _temporaryWeights.Row(_used + i));
         _used += m;
         System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(_correction.AsSpan(), step, _nystromWeights.AsSpan(), _nystromWeights.AsSpan());
     }
@@ -263,5 +288,5 @@ internal sealed class DelayedProjectionState
         _acc.AsSpan().Clear();
     }
 
-    private KernelRows TemporaryRows() => _kernel.Prepare(_temporary.RowBlock(0, _used), "temporary centers", _compute);
+    private KernelRows TemporaryRows() => _temporary.Rows(_kernel, _used);
 }

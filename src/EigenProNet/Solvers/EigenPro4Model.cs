@@ -1,0 +1,141 @@
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Models;
+using EigenProNet.Preconditioning;
+
+namespace EigenProNet.Solvers;
+
+/// <summary>
+/// An EigenPro 4 kernel model under training, for data that arrives as a stream (spec eigenpro.md §3): the centers
+/// and their weights, the data preconditioner built once on a Nyström sample of the training distribution, the
+/// temporary centers each batch adds, and the delayed projection. Each <see cref="FitBatch"/> is one step of §3.6;
+/// every <see cref="ProjectionInterval"/> batches (§3.7) — and whenever the next batch would not fit the temporary
+/// centers — the temporary part is projected onto the centers. <see cref="ToModel"/> projects what is pending first,
+/// as the end of an epoch does, and gives the <see cref="KernelModel"/> to save or serve.
+/// </summary>
+public sealed class EigenPro4Model
+{
+    private readonly KernelRows _z;
+    private readonly NystromPreconditioner _data;
+    private readonly DelayedProjectionState _state;
+    private readonly ComputeContext _compute;
+    private readonly MemoryBudget _budget;
+
+    /// <summary>
+    /// Builds the model: <paramref name="centers"/> (p × d), <paramref name="outputs"/> outputs (classes, one-hot), and the
+    /// data preconditioner on <paramref name="dataSample"/> (s × d rows drawn from the training data, scaled like it;
+    /// every row is used) with the options' level, projection, temporary-centers coefficient and memory budget. Batches
+    /// passed to <see cref="FitBatch"/> may have up to <paramref name="maxBatchSize"/> rows (default: the step rule's
+    /// min(10 000, m*), capped by the temporary centers and the budget).
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree, NaN/Inf, options out of range, or p too small for one batch of temporary centers.</exception>
+    /// <exception cref="MemoryBudgetExceededException">The temporary centers or the preconditioners do not fit the budget.</exception>
+    public EigenPro4Model(Kernel kernel, Matrix centers, int outputs, Matrix dataSample, EigenPro4Options? options = null, int? maxBatchSize = null)
+    {
+        Kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
+        ArgumentNullException.ThrowIfNull(centers);
+        ArgumentNullException.ThrowIfNull(dataSample);
+        if (outputs < 1) throw new ArgumentException($"Expected at least one output, found {outputs}.", nameof(outputs));
+        if (dataSample.Columns != centers.Columns)
+            throw new ArgumentException($"The data sample has {dataSample.Columns} features, the centers {centers.Columns}.", nameof(dataSample));
+        if (dataSample.Rows < 2) throw new ArgumentException($"The data sample needs at least 2 rows, found {dataSample.Rows}.", nameof(dataSample));
+        var o = (options ?? new EigenPro4Options()) with { Centers = centers, DataSubsampleSize = dataSample.Rows, DataSubsampleIndices = null };
+        EigenPro4.CheckOptions(o);
+        _budget = o.Budget ?? MemoryBudget.Default;
+        _compute = o.Compute ?? ComputeContext.Default;
+        var warnings = new List<string>();
+        var sample = TrainingRows.InMemory(kernel.Prepare(dataSample, nameof(dataSample), _compute));
+        var setup = CenterModelData.Build(kernel, sample, o, StepRule.EigenPro4, warnings, _budget, _compute, null, default);
+        _z = setup.Z;
+        _data = setup.Data;
+        int p = centers.Rows, d = centers.Columns;
+        int capacity = (o.TemporaryCentersCoefficient - 1) * p;
+        long bytesPerRow = 4L * (p + capacity + _data.SubsampleSize + d + 2 * outputs);
+        int memoryBatch = _budget.RowsThatFit(bytesPerRow, int.MaxValue / 2, 1, "an EigenPro 4 batch");
+        MaxBatchSize = maxBatchSize ?? Math.Min(Math.Min(10_000, _data.CriticalBatchSize), Math.Min(capacity, memoryBatch));
+        if (MaxBatchSize < 1) throw new ArgumentException($"The batch size must be at least 1, found {MaxBatchSize}.", nameof(maxBatchSize));
+        if (MaxBatchSize > capacity)
+            throw new ArgumentException(
+                $"{p} centers leave room for {capacity} temporary centers, fewer than one batch of {MaxBatchSize}: use more centers, a smaller batch or a larger coefficient.",
+                nameof(maxBatchSize));
+        long temporaryBytes = 4L * capacity * (d + outputs);
+        if (temporaryBytes > _budget.Bytes)
+            throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {_budget}.");
+        ProjectionInterval = Math.Max(1, capacity / MaxBatchSize);
+        var projector = EigenPro4.Projector(setup, o, outputs, _budget, _compute, default);
+        Projection = projector.IsExact ? "exact" : "inexact";
+        _state = new DelayedProjectionState(kernel, null, null, _z, _data, setup.LiftAtCenters, projector, capacity, MaxBatchSize, outputs, false, _compute);
+        Centers = centers;
+    }
+
+    /// <summary>The kernel.</summary>
+    public Kernel Kernel { get; }
+
+    /// <summary>The centers Z (p × d).</summary>
+    public Matrix Centers { get; }
+
+    /// <summary>A copy of the weights α on the centers (the whole model only when <see cref="PendingTemporaryCenters"/> is 0).</summary>
+    public Matrix Weights => _state.Alpha.Clone();
+
+    /// <summary>Largest batch <see cref="FitBatch"/> accepts.</summary>
+    public int MaxBatchSize { get; }
+
+    /// <summary>T: batches between projections (§3.7), from the temporary centers' room and <see cref="MaxBatchSize"/>.</summary>
+    public int ProjectionInterval { get; }
+
+    /// <summary>"exact" or "inexact".</summary>
+    public string Projection { get; }
+
+    /// <summary>Batches fitted so far.</summary>
+    public long BatchesFitted { get; private set; }
+
+    /// <summary>Temporary centers not yet projected onto the centers.</summary>
+    public int PendingTemporaryCenters => _state.TemporaryCount;
+
+    /// <summary>The data preconditioner's eigenvectors: s × q, unit columns, rows in the order of the data sample.</summary>
+    public Matrix EigenvectorsData => _data.Eigenvectors.Clone();
+
+    /// <summary>Its eigenvalues of K(S, S)/s, descending (q of them; the tail in <see cref="TailEigenvalueData"/>).</summary>
+    public IReadOnlyList<double> EigenvaluesData => _data.Spectrum.Take(_data.Directions).ToArray();
+
+    /// <summary>The eigenvalue the data preconditioner flattens down to.</summary>
+    public double TailEigenvalueData => _data.TailEigenvalue;
+
+    /// <summary>
+    /// One step of §3.6 on the batch <paramref name="x"/> (m × d, scaled like the training data) with targets
+    /// <paramref name="y"/> (m × outputs) and the step rule's step for m rows; projects before it when the batch would
+    /// overflow the temporary centers, and after it every <see cref="ProjectionInterval"/> batches.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree, the batch is empty or larger than <see cref="MaxBatchSize"/>, or NaN/Inf.</exception>
+    public void FitBatch(Matrix x, Matrix y, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Rows < 1 || x.Rows > MaxBatchSize) throw new ArgumentException($"Expected 1 to {MaxBatchSize} rows, found {x.Rows}.", nameof(x));
+        if (x.Columns != Centers.Columns) throw new ArgumentException($"Expected {Centers.Columns} features, found {x.Columns}.", nameof(x));
+        Guard.Shape(y, x.Rows, _state.Alpha.Columns, nameof(y));
+        Guard.AllFinite(y, nameof(y));
+        var rows = Kernel.Prepare(x, nameof(x), _compute);
+        if (_state.TemporaryCount + x.Rows > _state.Capacity) _state.Project(cancellationToken);
+        _state.Step(rows, y, (float)_data.StepSize(x.Rows), cancellationToken);
+        BatchesFitted++;
+        if (BatchesFitted % ProjectionInterval == 0) _state.Project(cancellationToken);
+    }
+
+    /// <summary>Projects the pending temporary centers onto the centers (§3.7), as the end of an epoch does; nothing if none are pending.</summary>
+    public void Project(CancellationToken cancellationToken = default)
+    {
+        if (!_state.IsProjected) _state.Project(cancellationToken);
+    }
+
+    /// <summary>Outputs f(x) = K(x, Z)·α for the rows of <paramref name="x"/>, after projecting what is pending.</summary>
+    public Matrix Predict(Matrix x, CancellationToken cancellationToken = default) =>
+        ToModel().Predict(x, _budget, cancellationToken, _compute);
+
+    /// <summary>The model as a <see cref="KernelModel"/>, after projecting what is pending (a snapshot: later batches do not change it).</summary>
+    public KernelModel ToModel(int classCount = 0, IReadOnlyList<string>? classNames = null)
+    {
+        Project();
+        return new(Kernel, Centers, _z, _state.Alpha.Clone(), classCount, classNames);
+    }
+}
