@@ -50,6 +50,25 @@ internal static class CenterSampling
 internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, KernelRows Z, NystromPreconditioner Data, Matrix LiftAtCenters,
     bool SubsampleLeadsCenters)
 {
+    /// <summary>
+    /// The setup of a streaming model (<see cref="EigenPro3Model"/>, <see cref="EigenPro4Model"/>): checks the centers,
+    /// outputs and data sample (naming the argument), then builds on the data sample, every row of which is used
+    /// (<paramref name="o"/> must already name the centers and the sample's size).
+    /// </summary>
+    public static CenterModelData ForStreaming(Kernel kernel, Matrix centers, int outputs, Matrix dataSample, CenterModelOptions o, StepRule rule,
+        MemoryBudget budget, ComputeContext compute)
+    {
+        ArgumentNullException.ThrowIfNull(kernel);
+        ArgumentNullException.ThrowIfNull(centers);
+        ArgumentNullException.ThrowIfNull(dataSample);
+        if (outputs < 1) throw new ArgumentException($"Expected at least one output, found {outputs}.", nameof(outputs));
+        if (dataSample.Columns != centers.Columns)
+            throw new ArgumentException($"The data sample has {dataSample.Columns} features, the centers {centers.Columns}.", nameof(dataSample));
+        if (dataSample.Rows < 2) throw new ArgumentException($"The data sample needs at least 2 rows, found {dataSample.Rows}.", nameof(dataSample));
+        var sample = TrainingRows.InMemory(kernel.Prepare(dataSample, nameof(dataSample), compute));
+        return Build(kernel, sample, o, rule, [], budget, compute, null, default);
+    }
+
     /// <summary>Checks and clamps the data sample and level (each clamp noted in <paramref name="warnings"/>), then builds everything.</summary>
     public static CenterModelData Build(Kernel kernel, TrainingRows x, CenterModelOptions o, StepRule rule, List<string> warnings,
         MemoryBudget budget, ComputeContext compute, ITrainingObserver? observer, CancellationToken ct)

@@ -35,17 +35,11 @@ public sealed class EigenPro4Model
         Kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
         ArgumentNullException.ThrowIfNull(centers);
         ArgumentNullException.ThrowIfNull(dataSample);
-        if (outputs < 1) throw new ArgumentException($"Expected at least one output, found {outputs}.", nameof(outputs));
-        if (dataSample.Columns != centers.Columns)
-            throw new ArgumentException($"The data sample has {dataSample.Columns} features, the centers {centers.Columns}.", nameof(dataSample));
-        if (dataSample.Rows < 2) throw new ArgumentException($"The data sample needs at least 2 rows, found {dataSample.Rows}.", nameof(dataSample));
         var o = (options ?? new EigenPro4Options()) with { Centers = centers, DataSubsampleSize = dataSample.Rows, DataSubsampleIndices = null };
         EigenPro4.CheckOptions(o);
         _budget = o.Budget ?? MemoryBudget.Default;
         _compute = o.Compute ?? ComputeContext.Default;
-        var warnings = new List<string>();
-        var sample = TrainingRows.InMemory(kernel.Prepare(dataSample, nameof(dataSample), _compute));
-        var setup = CenterModelData.Build(kernel, sample, o, StepRule.EigenPro4, warnings, _budget, _compute, null, default);
+        var setup = CenterModelData.ForStreaming(kernel, centers, outputs, dataSample, o, StepRule.EigenPro4, _budget, _compute);
         _z = setup.Z;
         _data = setup.Data;
         int p = centers.Rows, d = centers.Columns;
