@@ -202,8 +202,8 @@ public class SymmetricEigenTests
     [Fact]
     public unsafe void HalfStorageSymmetricProductMatchesTheReferenceOnEveryVectorPath()
     {
-        // The tridiagonalisation's memory-bound kernel: y = B·x from the upper triangle of a trailing block, four
-        // rows at a time plus a remainder, on every vector width this CPU runs (and the scalar one).
+        // The tridiagonalisation's memory-bound kernel: y = B·x from the upper triangle of a trailing block, eight rows
+        // at a time, then four, then one by one, on every vector width this CPU runs (and the scalar one).
         int n = 45, r0 = 4, m = n - r0;
         var rng = new Random(5);
         var a = new double[n * n];
@@ -214,7 +214,7 @@ public class SymmetricEigenTests
             for (int j = 0; j < m; j++)
                 expected[i] += a[(r0 + Math.Min(i, j)) * n + r0 + Math.Max(i, j)] * x[j];
         foreach (var path in SimdCapabilities.Supported)
-            foreach (var (q0, q1) in new[] { (0, m), (0, 17), (17, m) })
+            foreach (var (q0, q1) in new[] { (0, m), (0, 17), (17, m), (0, 13), (5, 19), (30, m) })
             {
                 var y = new double[m];
                 fixed (double* pa = a, px = x, py = y)
