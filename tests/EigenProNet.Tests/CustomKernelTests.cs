@@ -92,3 +92,40 @@ public class KeptColumnsTests
         }
     }
 }
+
+public class GramMatrixTests
+{
+    [Fact]
+    public void EvaluateSymmetricIsExactlySymmetricAndTheMeanOfEachPair()
+    {
+        // An ill-conditioned M (eigenvalues 1e4 … 1e-3) on 300 rows: K(i, j) and K(j, i) come from different GEMM tiles.
+        int n = 300, d = 12;
+        var r = Matrix.RandomNormal(d, d, 4);
+        for (int j = 0; j < d; j++)
+        {
+            float scale = (float)Math.Pow(10, 2 - 2.5 * j / (d - 1));
+            for (int i = 0; i < d; i++) r[i, j] *= scale;
+        }
+        var m = Gemm.Multiply(r, r, Transpose.No, Transpose.Yes);
+        for (int i = 0; i < d; i++) for (int j = 0; j < i; j++) m[i, j] = m[j, i];
+        var x = Matrix.RandomNormal(n, d, 5, 0.1f);
+        foreach (Kernel kernel in new Kernel[] { new MahalanobisLaplaceKernel(20, m), new LaplaceKernel(2), new NtkReluKernel(2) })
+        {
+            var rows = kernel.Prepare(x);
+            var plain = new Matrix(n, n);
+            kernel.Evaluate(rows, rows, plain);
+            if (kernel is MahalanobisKernel)   // the case the mean is for: the plain evaluation is not symmetric
+                Assert.Contains(Enumerable.Range(0, n), i => Enumerable.Range(0, i).Any(j => plain[i, j] != plain[j, i]));
+            var gram = new Matrix(n, n);
+            kernel.EvaluateSymmetric(rows, gram);
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                {
+                    Assert.Equal(gram[j, i], gram[i, j]);
+                    Assert.Equal(0.5f * (plain[i, j] + plain[j, i]), gram[i, j]);
+                }
+        }
+        var laplace = new LaplaceKernel(2);
+        Assert.Equal("output", Assert.Throws<ArgumentException>(() => laplace.EvaluateSymmetric(laplace.Prepare(x), new Matrix(n, n - 1))).ParamName);
+    }
+}

@@ -24,10 +24,11 @@ public class SolverTests
     {
         int s = pre.SubsampleSize;
         var k = Laplace10.Evaluate(pre.Subsample.Points, pre.Subsample.Points);
-        // Exactly the matrix the preconditioner decomposes: K scaled by 1/s in float32, symmetrised in float64.
+        // Exactly the matrix the preconditioner decomposes: K with each pair (i, j), (j, i) replaced by its float32 mean
+        // (Kernel.EvaluateSymmetric), then scaled by 1/s in float32.
         float inv = 1f / s;
         var a = new double[s * s];
-        for (int i = 0; i < s; i++) for (int j = 0; j < s; j++) a[i * s + j] = 0.5 * ((double)(k[i, j] * inv) + (double)(k[j, i] * inv));
+        for (int i = 0; i < s; i++) for (int j = 0; j < s; j++) a[i * s + j] = 0.5f * (k[i, j] + k[j, i]) * inv;
         var (values, columns) = SymmetricEigen.Decompose((double[])a.Clone(), s);
         return (values, columns, a);
     }

@@ -177,8 +177,7 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         _rows = kernel.Prepare(_subsample, "dynamics subsample", _compute);
         int s = _subsample.Rows, k = _options.TrackedEigenvectors;
         var gram = new Matrix(s, s);
-        kernel.Evaluate(_rows, _rows, gram, _compute);
-        for (int i = 0; i < s; i++) for (int j = 0; j < i; j++) gram[i, j] = gram[j, i] = 0.5f * (gram[i, j] + gram[j, i]);
+        kernel.EvaluateSymmetric(_rows, gram, _compute);
         float inv = 1f / s;
         for (int i = 0; i < gram.Data.Length; i++) gram.Data[i] *= inv;
         var eig = SymmetricEigen.Top(gram, k, context: _compute);

@@ -266,7 +266,7 @@ public sealed class NystromPreconditioner
             throw new MemoryBudgetExceededException($"The {s}×{s} Nyström kernel matrix needs {MemoryBudget.Format(bytes)}, more than the memory budget {budget}; lower the subsample size or raise the budget.");
         cancellationToken.ThrowIfCancellationRequested();
         var ks = new Matrix(s, s);
-        kernel.Evaluate(subsample, subsample, ks, compute);
+        kernel.EvaluateSymmetric(subsample, ks, compute);
         float inv = 1f / s;
         for (int i = 0; i < ks.Data.Length; i++) ks.Data[i] *= inv;
 

@@ -49,7 +49,7 @@ internal sealed class CenterProjection
             throw new MemoryBudgetExceededException(
                 $"The exact projection onto {p} centers needs {MemoryBudget.Format(ExactBytes(p))} (K(Z, Z) and its factor), more than the memory budget {budget}; use the inexact projection or raise the budget.");
         var kzz = new Matrix(p, p);
-        z.Kernel.Evaluate(z, z, kzz, compute);
+        z.Kernel.EvaluateSymmetric(z, kzz, compute);
         return new CenterProjection(Cholesky.Factor(kzz, context: compute), null, 0, 0, p, 0);
     }
 

@@ -51,21 +51,8 @@ public sealed class DirectSolver : IKernelSolver
         progress?.Report(new TrainingProgress("setup", 0, 1, 0, 1, 0, TimeSpan.Zero));
         var points = Kernel.Prepare(x, nameof(x), Compute);
         var k = new Matrix(n, n);
-        Kernel.Evaluate(points, points, k, Compute);
+        Kernel.EvaluateSymmetric(points, k, Compute);
         cancellationToken.ThrowIfCancellationRequested();
-        // K(i, j) and K(j, i) come from different GEMM tiles with different float32 roundings; for a Mahalanobis kernel
-        // with an ill-conditioned learned M they differ beyond the factorisation's symmetry check (hill-valley:
-        // 1.3e-4 relative), so take their mean.
-        for (int i = 0; i < n; i++)
-        {
-            var row = k.Row(i);
-            for (int j = 0; j < i; j++)
-            {
-                float mean = 0.5f * (row[j] + k[j, i]);
-                row[j] = mean;
-                k[j, i] = mean;
-            }
-        }
         if (Ridge > 0)
             for (int i = 0; i < n; i++) k[i, i] += (float)Ridge;
         var factor = Cholesky.Factor(k, context: Compute);
