@@ -93,7 +93,7 @@ public sealed class EigenPro4 : IKernelSolver
 
         // Batch min(10 000, m*_data) capped by n and memory; T batches fill (coefficient − 1)·p temporary centers.
         int capacity = (o.TemporaryCentersCoefficient - 1) * p;
-        long bytesPerRow = 4L * (p + capacity + (shared ? 0 : s) + x.Dimension + c);
+        long bytesPerRow = 4L * (p + capacity + (shared ? 0 : s) + x.Dimension + 2 * c);   // per batch row: K(X_b, Z), K(X_b, T), K(X_b, S), X_b, G and Y_b
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 4 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(10_000, critical), Math.Min(n, memoryBatch));
