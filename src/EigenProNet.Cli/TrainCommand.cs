@@ -4,6 +4,7 @@ using System.Globalization;
 using EigenProNet.Data;
 using EigenProNet.Kernels;
 using EigenProNet.Models;
+using EigenProNet.Preconditioning;
 using EigenProNet.Solvers;
 
 namespace EigenProNet.Cli;
@@ -23,6 +24,8 @@ internal static class TrainCommand
         var modelSubsample = new Option<int>("--model-subsample-size") { Description = "EigenPro 4: Nyström sample of the centers for the inexact projection.", DefaultValueFactory = _ => 3000 };
         var modelLevel = new Option<int>("--model-level") { Description = "EigenPro 4: directions the projection's preconditioner flattens.", DefaultValueFactory = _ => 150 };
         projection.AcceptOnlyFromAmong("auto", "exact", "inexact");
+        var beta = new Option<string?>("--beta") { Description = "EigenPro 3/4: β of the data step rule, kernel-diagonal (the reference's max k(x, x)) | preconditioned-diagonal (SysML 2019; default for EigenPro 3, kernel-diagonal for EigenPro 4)." };
+        beta.AcceptOnlyFromAmong("kernel-diagonal", "preconditioned-diagonal");
         var kernel = new Option<string>("--kernel") { Description = "laplace | gaussian | ntk | ntk-sphere.", DefaultValueFactory = _ => "laplace" };
         kernel.AcceptOnlyFromAmong("laplace", "gaussian", "ntk", "ntk-sphere");
         var bandwidth = new Option<double>("--bandwidth") { Description = "Bandwidth L of the Laplace/Gaussian kernel.", DefaultValueFactory = _ => 5.0 };
@@ -55,7 +58,7 @@ internal static class TrainCommand
               eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
               eigenpro train --data ../shared/data/cifar-10-batches-bin --solver eigenpro3 --centers 5000 --kernel ntk --scaling unit-range --epochs 10
             """)
-        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume, memoryMap, labels };
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, beta, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume, memoryMap, labels };
         data.AddTo(command);
         samples.AddTo(command);
         common.AddTo(command);
@@ -103,6 +106,14 @@ internal static class TrainCommand
             if (test is not null) preprocessor.TransformInPlace(test.Features, compute);
 
             if (chosen == "auto") chosen = trainCount <= 5000 && DirectSolver.RequiredBytes(trainCount) <= budget.Bytes ? "direct" : "eigenpro2";
+            // Options another solver reads would otherwise be ignored without a word.
+            bool centerModel = chosen is "eigenpro3" or "eigenpro4";
+            if (centerModel && p.GetValue(eta) is not null)
+                throw new UsageException($"--eta applies to eigenpro2 only; {chosen} takes its step from the data preconditioner (see --beta and --batch-size).");
+            if (centerModel && p.GetValue(topQ) is not null)
+                throw new UsageException($"--top-q applies to eigenpro2 only; {chosen}'s data preconditioner level is --data-level.");
+            if (!centerModel && p.GetValue(beta) is not null)
+                throw new UsageException($"--beta applies to eigenpro3 and eigenpro4 only, not {chosen}.");
             // Checkpoints: the run's identity (everything that shapes the weights except the number of epochs) goes
             // with the weights, and --resume refuses a checkpoint of another run, naming what differs.
             var identity = new SortedDictionary<string, string>
@@ -113,7 +124,7 @@ internal static class TrainCommand
                 ["subsample_size"] = Inv(p.GetValue(subsample)), ["top_q"] = Inv(p.GetValue(topQ)), ["batch_size"] = Inv(p.GetValue(batch)),
                 ["eta"] = Inv(p.GetValue(eta)), ["centers"] = Inv(p.GetValue(centers)), ["data_level"] = Inv(p.GetValue(dataLevel)),
                 ["projection"] = p.GetValue(projection)!, ["model_subsample_size"] = Inv(p.GetValue(modelSubsample)),
-                ["model_level"] = Inv(p.GetValue(modelLevel)),
+                ["model_level"] = Inv(p.GetValue(modelLevel)), ["beta"] = p.GetValue(beta) ?? "default",
             };
             var checkpoints = Checkpoints.Open(p.GetValue(checkpointDir), p.GetValue(resume), chosen, identity, p.GetValue(epochs));
             var resumeFrom = checkpoints?.Resume;
@@ -141,6 +152,7 @@ internal static class TrainCommand
                         CenterCount = p.GetValue(centers),
                         DataSubsampleSize = p.GetValue(subsample) ?? 5000,
                         DataLevel = p.GetValue(dataLevel) ?? 500,
+                        Beta = Beta(p.GetValue(beta)) ?? BetaEstimate.PreconditionedDiagonal,
                         Projection = Projection(p.GetValue(projection)!),
                         BatchSize = p.GetValue(batch),
                         TrainEvaluationRows = p.GetValue(evalRows),
@@ -155,6 +167,7 @@ internal static class TrainCommand
                         CenterCount = p.GetValue(centers),
                         DataSubsampleSize = p.GetValue(subsample) ?? 3000,
                         DataLevel = p.GetValue(dataLevel) ?? 150,
+                        Beta = Beta(p.GetValue(beta)) ?? BetaEstimate.KernelDiagonal,
                         ModelSubsampleSize = p.GetValue(modelSubsample),
                         ModelLevel = p.GetValue(modelLevel),
                         Projection = Projection(p.GetValue(projection)!),
@@ -230,6 +243,13 @@ internal static class TrainCommand
     private static string Inv(object? value) =>
         value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value?.ToString() ?? "default";
 
+    private static BetaEstimate? Beta(string? text) => text switch
+    {
+        "kernel-diagonal" => BetaEstimate.KernelDiagonal,
+        "preconditioned-diagonal" => BetaEstimate.PreconditionedDiagonal,
+        _ => null,
+    };
+
     private static ProjectionMode Projection(string text) => text switch
     {
         "exact" => ProjectionMode.Exact,
@@ -255,7 +275,7 @@ internal static class TrainCommand
         w.WriteLine(s.Solver switch
         {
             "direct" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, ridge {s.Ridge:G3}, jitter {s.Jitter:G3}, {s.SetupSeconds:F2} s"),
-            "eigenpro3" or "eigenpro4" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, q = {s.TopQ}, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}{(s.ProjectionInterval is int t ? $" every {t} batch(es)" : "")}, setup {s.SetupSeconds:F2} s"),
+            "eigenpro3" or "eigenpro4" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, q = {s.TopQ}, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}{(s.BetaEstimate == "preconditioned-diagonal" ? $" (preconditioned diagonal; max k(x, x) = {s.MaxKernelDiagonal:G4})" : "")}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}{(s.ProjectionInterval is int t ? $" every {t} batch(es)" : "")}, setup {s.SetupSeconds:F2} s"),
             _ => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, top_q = {s.TopQ}, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"),
         });
         if (s.Warnings is { Count: > 0 } warnings)

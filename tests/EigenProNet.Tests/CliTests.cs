@@ -146,6 +146,8 @@ public class CliTests
         Assert.Equal(800, settings.GetProperty("subsample_size").GetInt32());
         Assert.Equal(500, settings.GetProperty("batch_size").GetInt32());
         Assert.Equal("exact", settings.GetProperty("projection").GetString());
+        Assert.Equal("preconditioned-diagonal", settings.GetProperty("beta_estimate").GetString());
+        Assert.True(settings.GetProperty("beta").GetDouble() < settings.GetProperty("max_kernel_diagonal").GetDouble());
         var epochs = doc.RootElement.GetProperty("epochs");
         Assert.True(epochs[1].GetProperty("train_mse").GetDouble() < epochs[0].GetProperty("train_mse").GetDouble());
         double accuracy = epochs[1].GetProperty("test_accuracy").GetDouble();
@@ -158,6 +160,16 @@ public class CliTests
         using var eval = JsonDocument.Parse(stdout);
         Assert.Equal(accuracy, eval.RootElement.GetProperty("accuracy").GetDouble(), 9);
         Assert.Equal(2, Run("train", "--data", Sample, "--solver", "eigenpro3", "--projection", "sometimes").Code);
+        // Options of another solver are refused, not ignored.
+        (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro3", "--eta", "10");
+        Assert.Equal(2, code);
+        Assert.Contains("--eta applies to eigenpro2 only", stderr);
+        (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro4", "--top-q", "10");
+        Assert.Equal(2, code);
+        Assert.Contains("--top-q applies to eigenpro2 only", stderr);
+        (code, _, stderr) = Run("train", "--data", Sample, "--beta", "kernel-diagonal");
+        Assert.Equal(2, code);
+        Assert.Contains("--beta applies to eigenpro3 and eigenpro4 only", stderr);
         // EigenPro 4 through the same options: its batch shrinks to what 300 centers leave room for, and says so.
         (code, stdout, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro4", "--centers", "300", "--subsample-size", "300",
             "--kernel", "laplace", "--bandwidth", "1", "--scaling", "l2", "--epochs", "1", "--json");
@@ -167,6 +179,7 @@ public class CliTests
         Assert.Equal("eigenpro4", s4.GetProperty("solver").GetString());
         Assert.Equal(300, s4.GetProperty("batch_size").GetInt32());
         Assert.Equal(1, s4.GetProperty("projection_interval").GetInt32());
+        Assert.Equal("kernel-diagonal", s4.GetProperty("beta_estimate").GetString());
         Assert.Contains("capped to the 300 temporary centers", stderr);
         (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro3", "--centers", "2001");
         Assert.Equal(1, code);

@@ -99,6 +99,59 @@ public class SolverTests
     }
 
     [Theory]
+    [InlineData(0.95)]
+    [InlineData(1.0)]
+    public void PreconditionedBetaIsTheLargestDiagonalEntryOfThePreconditionedKernel(double alpha)
+    {
+        // The preconditioned kernel is k(x, y) − K(x, S)·U·diag(r)·Uᵀ·K(S, y) (the correction the steps apply). Its
+        // diagonal on the subsample, computed in float64 through that operator form rather than the eigen-relation
+        // the preconditioner uses, must give β. The NTK on rows of unequal norms makes k(x, x) vary (25 × on CIFAR-10).
+        var x = Matrix.RandomNormal(400, 12, 3);
+        var rng = new Random(5);
+        for (int i = 0; i < x.Rows; i++)
+        {
+            float scale = (float)(0.2 + 2 * rng.NextDouble());
+            foreach (ref float v in x.Row(i)) v *= scale;
+        }
+        var ntk = new NtkReluKernel(2);
+        var pre = NystromPreconditioner.Build(ntk.Prepare(x), new NystromOptions
+        {
+            SubsampleSize = 300, Directions = 30, DampingExponent = alpha, Beta = BetaEstimate.PreconditionedDiagonal,
+        });
+        int s = pre.SubsampleSize, k = pre.Directions;
+        var ks = ntk.Evaluate(pre.Subsample.Points, pre.Subsample.Points);
+        double maxDiagonal = 0, expected = 0;
+        for (int i = 0; i < s; i++)
+        {
+            double flattened = 0;
+            for (int j = 0; j < k; j++)
+            {
+                double ku = 0;
+                for (int l = 0; l < s; l++) ku += (double)ks[i, l] * pre.Eigenvectors[l, j];
+                flattened += pre.Coefficients[j] * ku * ku;
+            }
+            maxDiagonal = Math.Max(maxDiagonal, ks[i, i]);
+            expected = Math.Max(expected, ks[i, i] - flattened);
+        }
+        Assert.Equal(BetaEstimate.PreconditionedDiagonal, pre.BetaEstimate);
+        Assert.Equal(maxDiagonal, pre.MaxKernelDiagonal, 1e-5 * maxDiagonal);
+        Assert.Equal(expected, pre.Beta, 1e-4 * maxDiagonal);
+        Assert.Equal(pre.MaxPreconditionedDiagonal, pre.Beta);
+        Assert.True(pre.Beta < 0.5 * pre.MaxKernelDiagonal, $"β = {pre.Beta:G4}, max k(x, x) = {pre.MaxKernelDiagonal:G4}");
+        // The step rules divide by this β: EigenPro 3's data batch int(β/λ_tail) and per-sample step 1/(2β).
+        var ep3 = NystromPreconditioner.Build(ntk.Prepare(x), new NystromOptions
+        {
+            SubsampleSize = 300, Directions = 30, DampingExponent = alpha, Beta = BetaEstimate.PreconditionedDiagonal, StepRule = StepRule.EigenPro3Data,
+        });
+        Assert.Equal((int)(ep3.Beta / ep3.TailEigenvalue), ep3.CriticalBatchSize);
+        Assert.Equal(0.5 / ep3.Beta, ep3.StepSize(10), 12);
+        // The reference's β on the same subsample is max k(x, x).
+        var reference = NystromPreconditioner.Build(ntk.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 30, DampingExponent = alpha });
+        Assert.Equal(reference.MaxKernelDiagonal, reference.Beta);
+        Assert.Equal(pre.MaxPreconditionedDiagonal, reference.MaxPreconditionedDiagonal);
+    }
+
+    [Theory]
     [InlineData(2, 0.02464, 41)]
     [InlineData(20, 0.00369, 271)]
     [InlineData(100, 0.00116, 862)]

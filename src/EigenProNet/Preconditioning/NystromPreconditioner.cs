@@ -20,6 +20,21 @@ public enum StepRule
     EigenPro4,
 }
 
+/// <summary>How β, the bound on the kernel's diagonal that the step rules divide by, is estimated on the Nyström subsample.</summary>
+public enum BetaEstimate
+{
+    /// <summary>β = max k(x, x) over the subsample: the reference code's rule since November 2022 (spec eigenpro.md §1.4).</summary>
+    KernelDiagonal,
+
+    /// <summary>
+    /// β = the largest diagonal entry of the preconditioned kernel on the subsample,
+    /// max_i [k(sᵢ, sᵢ) − s·Σⱼ (1 − (λ_tail/λⱼ)^α)·λⱼ·Uᵢⱼ²]: the SysML 2019 paper's β (§1.4's "2019 variant"), written
+    /// for any k(x, x). A step sees the preconditioned kernel, whose diagonal is what bounds a sample's step; where
+    /// k(x, x) varies with ‖x‖ (NTK), the flattened top directions carry most of it and this β is far smaller.
+    /// </summary>
+    PreconditionedDiagonal,
+}
+
 /// <summary>Settings of a <see cref="NystromPreconditioner"/>.</summary>
 public sealed record NystromOptions
 {
@@ -43,6 +58,9 @@ public sealed record NystromOptions
 
     /// <summary>Step-size rule.</summary>
     public StepRule StepRule { get; init; } = StepRule.EigenPro2;
+
+    /// <summary>Which β the step rule uses (default: the reference's max k(x, x)).</summary>
+    public BetaEstimate Beta { get; init; } = BetaEstimate.KernelDiagonal;
 
     /// <summary>Seed of the subsample draw.</summary>
     public int Seed { get; init; } = 1;
@@ -73,7 +91,7 @@ public sealed class NystromPreconditioner
     private readonly ComputeContext _compute;
 
     private NystromPreconditioner(Kernel kernel, int[] indices, KernelRows subsample, double[] spectrum, Matrix vectors,
-        int directions, double beta, NystromOptions options)
+        int directions, double[] diagonal, NystromOptions options)
     {
         Kernel = kernel;
         SubsampleIndices = indices;
@@ -81,7 +99,6 @@ public sealed class NystromPreconditioner
         Spectrum = spectrum;
         Eigenvectors = vectors;
         Directions = directions;
-        Beta = beta;
         DampingExponent = options.DampingExponent;
         StepRule = options.StepRule;
         _compute = options.Compute ?? ComputeContext.Default;
@@ -98,6 +115,38 @@ public sealed class NystromPreconditioner
         Coefficients = coefficients;
         // λ₁′ = λ₁ / (λ₁/λ_tail)^α: the top eigenvalue after flattening (§1.6, oracle §7.2).
         TopEigenvalue = directions == 0 ? spectrum[0] : spectrum[0] / Math.Pow(spectrum[0] / TailEigenvalue, DampingExponent);
+        MaxKernelDiagonal = diagonal.Max();
+        MaxPreconditionedDiagonal = PreconditionedDiagonal(diagonal).Max();
+        BetaEstimate = options.Beta;
+        Beta = options.Beta switch
+        {
+            BetaEstimate.KernelDiagonal => MaxKernelDiagonal,
+            BetaEstimate.PreconditionedDiagonal => MaxPreconditionedDiagonal,
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Beta, "Unknown β estimate."),
+        };
+        if (!(Beta > 0))
+            throw new InvalidOperationException($"The step rule's β ({BetaEstimate}) is {Beta:G3} on this subsample; is the kernel degenerate on this data?");
+    }
+
+    /// <summary>
+    /// The diagonal of the preconditioned kernel at the subsample points (§1.4, SysML 2019): on S the preconditioned
+    /// kernel matrix is K(S, S) − Σⱼ (1 − (λ_tail/λⱼ)^α)·s·λⱼ·uⱼuⱼᵀ, positive semi-definite with eigenvalues s·λ_tail
+    /// on the flattened directions, so its diagonal is non-negative (entries are clamped at 0 against rounding).
+    /// </summary>
+    private double[] PreconditionedDiagonal(double[] diagonal)
+    {
+        int s = diagonal.Length;
+        var weights = new double[Directions];
+        for (int j = 0; j < Directions; j++) weights[j] = (1 - Math.Pow(TailEigenvalue / Spectrum[j], DampingExponent)) * s * Spectrum[j];
+        var result = new double[s];
+        for (int i = 0; i < s; i++)
+        {
+            var u = Eigenvectors.Row(i);
+            double flattened = 0;
+            for (int j = 0; j < Directions; j++) flattened += weights[j] * u[j] * u[j];
+            result[i] = Math.Max(0, diagonal[i] - flattened);
+        }
+        return result;
     }
 
     /// <summary>The kernel.</summary>
@@ -127,8 +176,17 @@ public sealed class NystromPreconditioner
     /// <summary>λ₁′ = λ₁^(1−α)·λ_tail^α, the top eigenvalue of the preconditioned operator.</summary>
     public double TopEigenvalue { get; }
 
-    /// <summary>β = max k(x, x) over the subsample.</summary>
+    /// <summary>β of the step rules: <see cref="MaxKernelDiagonal"/> or <see cref="MaxPreconditionedDiagonal"/>, as <see cref="BetaEstimate"/> says.</summary>
     public double Beta { get; }
+
+    /// <summary>Which estimate <see cref="Beta"/> is.</summary>
+    public BetaEstimate BetaEstimate { get; }
+
+    /// <summary>max k(x, x) over the subsample (the reference's β).</summary>
+    public double MaxKernelDiagonal { get; }
+
+    /// <summary>The largest diagonal entry of the preconditioned kernel on the subsample (the SysML 2019 paper's β).</summary>
+    public double MaxPreconditionedDiagonal { get; }
 
     /// <summary>Damping exponent α.</summary>
     public double DampingExponent { get; }
@@ -257,8 +315,8 @@ public sealed class NystromPreconditioner
         var compute = options.Compute ?? ComputeContext.Default;
         var subsample = kernel.Prepare(subsamplePoints, "subsample", compute);
 
-        double beta = 0;
-        for (int i = 0; i < s; i++) beta = Math.Max(beta, kernel.Diagonal(subsamplePoints.Row(i)));
+        var diagonal = new double[s];
+        for (int i = 0; i < s; i++) diagonal[i] = kernel.Diagonal(subsamplePoints.Row(i));
 
         long bytes = 4L * s * s;
         var budget = options.Budget ?? MemoryBudget.Default;
@@ -279,7 +337,7 @@ public sealed class NystromPreconditioner
         while (directions > 0 && !(spectrum[directions] > 0)) directions--;
         var vectors = new Matrix(s, directions);
         eig.Vectors.View.Block(0, 0, s, directions).CopyTo(vectors);
-        return new NystromPreconditioner(kernel, indices, subsample, spectrum, vectors, directions, beta, options);
+        return new NystromPreconditioner(kernel, indices, subsample, spectrum, vectors, directions, diagonal, options);
     }
 
     /// <summary>

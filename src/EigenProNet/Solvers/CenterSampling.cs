@@ -89,7 +89,7 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
         // α = 1 (no damping) and the version's own step rule.
         var pre = NystromPreconditioner.Build(kernel, n, ids => x.Gather(ids), new NystromOptions
         {
-            SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = rule, Seed = o.Seed,
+            SubsampleSize = s, Directions = q, DampingExponent = 1.0, StepRule = rule, Beta = o.Beta, Seed = o.Seed,
             Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
         }, ct);
         observer?.OnPreconditioner(pre);
@@ -114,6 +114,8 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
         StepSize = step,
         Eta = step * batch,
         Beta = Data.Beta,
+        BetaEstimate = Data.BetaEstimate == BetaEstimate.KernelDiagonal ? "kernel-diagonal" : "preconditioned-diagonal",
+        MaxKernelDiagonal = Data.MaxKernelDiagonal,
         TopEigenvalue = Data.Spectrum[0],
         TailEigenvalue = Data.TailEigenvalue,
         CriticalBatchSize = Data.CriticalBatchSize,

@@ -120,6 +120,8 @@ public sealed class EigenPro2 : IKernelSolver
             StepSize = step,
             Eta = step * batch,
             Beta = pre.Beta,
+            BetaEstimate = "kernel-diagonal",
+            MaxKernelDiagonal = pre.MaxKernelDiagonal,
             TopEigenvalue = pre.Spectrum[0],
             PreconditionedTopEigenvalue = pre.TopEigenvalue,
             CriticalBatchSize = pre.CriticalBatchSize,

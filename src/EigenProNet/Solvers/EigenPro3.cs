@@ -21,11 +21,12 @@ public enum ProjectionMode
 /// <summary>Settings of <see cref="EigenPro3"/> (spec eigenpro.md §2; every null is chosen automatically).</summary>
 public sealed record EigenPro3Options : CenterModelOptions
 {
-    /// <summary>Options with the reference's defaults: data sample 5 000, level 500.</summary>
+    /// <summary>Options with the reference's defaults (data sample 5 000, level 500) and β from the preconditioned kernel's diagonal.</summary>
     public EigenPro3Options()
     {
         DataSubsampleSize = 5000;
         DataLevel = 500;
+        Beta = BetaEstimate.PreconditionedDiagonal;
     }
 
     /// <summary>Nyström sample of the centers for the inexact projection (default min(p, 2000), 10 000 from p = 100 000).</summary>

@@ -1,4 +1,5 @@
 using EigenProNet.LinearAlgebra;
+using EigenProNet.Preconditioning;
 
 namespace EigenProNet.Solvers;
 
@@ -63,6 +64,13 @@ public abstract record CenterModelOptions : SolverOptions
 
     /// <summary>Directions q the data preconditioner flattens (EigenPro 3's reference default 500, EigenPro 4's 150); clamped to s − 1.</summary>
     public int DataLevel { get; init; }
+
+    /// <summary>
+    /// β of the data step rule. EigenPro 3's default is the preconditioned kernel's diagonal (the SysML 2019 paper's β):
+    /// with the NTK on CIFAR-10 the reference's max k(x, x) is 25 × larger, its batch int(β/λ_tail) exceeds n and an
+    /// epoch becomes one small full-batch step (docs/benchmarks.md). EigenPro 4 keeps the reference's.
+    /// </summary>
+    public BetaEstimate Beta { get; init; }
 
     /// <summary>Projection onto the centers' span (Auto: exact when K(Z, Z) and its factor fit the budget).</summary>
     public ProjectionMode Projection { get; init; } = ProjectionMode.Auto;

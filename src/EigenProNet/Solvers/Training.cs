@@ -68,8 +68,12 @@ public sealed record SolverSettings
     public double? StepSize { get; init; }
     /// <summary>The reference's η (= step·b).</summary>
     public double? Eta { get; init; }
-    /// <summary>β = max k(x, x) over the subsample.</summary>
+    /// <summary>β of the step rule (<see cref="BetaEstimate"/> says which).</summary>
     public double? Beta { get; init; }
+    /// <summary>"kernel-diagonal" (the reference's max k(x, x)) or "preconditioned-diagonal" (SysML 2019).</summary>
+    public string? BetaEstimate { get; init; }
+    /// <summary>max k(x, x) over the subsample, whichever β the step rule used.</summary>
+    public double? MaxKernelDiagonal { get; init; }
     /// <summary>λ₁ of K(S, S)/s.</summary>
     public double? TopEigenvalue { get; init; }
     /// <summary>λ₁′ after preconditioning.</summary>
