@@ -6,6 +6,7 @@ using EigenProNet.Dynamics;
 using EigenProNet.FeatureLearning;
 using EigenProNet.Kernels;
 using EigenProNet.LinearAlgebra;
+using EigenProNet.Preconditioning;
 using EigenProNet.Reporting;
 using EigenProNet.Solvers;
 
@@ -148,6 +149,9 @@ internal static class DynamicsCommand
         var protocol = new Option<string>("--protocol") { Description = "in-run (one model, a snapshot per epoch) | resample (the study's: a fresh model per epoch budget).", DefaultValueFactory = _ => "in-run" };
         protocol.AcceptOnlyFromAmong("in-run", "resample");
         var budgets = new Option<string>("--budgets") { Description = "resample: the epoch budgets, one fresh model each.", DefaultValueFactory = _ => "1,2,5,10,15,20" };
+        // The study trained with the reference code, whose β is max k(x, x); `train`'s EigenPro 3 default is faster.
+        var beta = new Option<string>("--beta") { Description = "β of the data step rule: kernel-diagonal (the reference's max k(x, x), as in the study) | preconditioned-diagonal (SysML 2019; `train`'s EigenPro 3 default).", DefaultValueFactory = _ => "kernel-diagonal" };
+        beta.AcceptOnlyFromAmong("kernel-diagonal", "preconditioned-diagonal");
         var command = new Command("ntk", """
             The NTK study: EigenPro 3 (or 4) on CIFAR-10-like data, a snapshot of the data eigensystem on a pinned Nyström
             subsample, of the residual along it and of the scores before training and after every epoch.
@@ -157,7 +161,7 @@ internal static class DynamicsCommand
               eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --out runs/ntk-d2 --epochs 20
               eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --depth 20 --out runs/ntk-d20
               eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --protocol resample --out runs/ntk-resample
-            """) { kernel, depth, bandwidth, solver, centers, epochs, protocol, budgets };
+            """) { kernel, depth, bandwidth, solver, centers, epochs, protocol, budgets, beta };
         study.AddTo(command);
         command.SetAction(p =>
         {
@@ -174,20 +178,21 @@ internal static class DynamicsCommand
             int p0 = Math.Min(p.GetValue(centers), train.Count);
             if (p0 < p.GetValue(centers)) stderr.WriteLine($"note: --centers {p.GetValue(centers)} clamped to the {train.Count} training rows");
             int s = indices.Length, level = Math.Min(500, s - 1);
+            var betaEstimate = p.GetValue(beta) == "preconditioned-diagonal" ? BetaEstimate.PreconditionedDiagonal : BetaEstimate.KernelDiagonal;
             bool resample = p.GetValue(protocol) == "resample";
             int[] epochBudgets = resample ? Budgets(p.GetValue(budgets)!) : [p.GetValue(epochs)];
             var settings = Settings("ntk", path, train, test, k.ToString(), p.GetValue(solver)!, seed, s, p.GetValue(study.Tracked),
-                ("centers", p0), ("epochs", resample ? epochBudgets.Max() : p.GetValue(epochs)), ("scaling", "unit-range"), ("data_level", level));
+                ("centers", p0), ("epochs", resample ? epochBudgets.Max() : p.GetValue(epochs)), ("scaling", "unit-range"), ("data_level", level), ("beta", p.GetValue(beta)!));
             IKernelSolver Trainer(TrainingCheckpoint? resumeFrom, int epochCount, int modelSeed, int[] sample) => p.GetValue(solver) == "eigenpro4"
                 ? new EigenPro4(k, new EigenPro4Options
                 {
                     Epochs = epochCount, CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = sample, DataLevel = Math.Min(150, s - 1),
-                    Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
+                    Beta = betaEstimate, Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
                 })
                 : new EigenPro3(k, new EigenPro3Options
                 {
                     Epochs = epochCount, CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = sample, DataLevel = level,
-                    Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
+                    Beta = betaEstimate, Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
                 });
             if (resample)
             {
