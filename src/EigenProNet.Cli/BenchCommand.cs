@@ -112,8 +112,10 @@ internal static class BenchCommand
     private static int Report(BenchmarkResult r, bool json, TextWriter stdout, TextWriter stderr)
     {
         var human = json ? stderr : stdout;
-        human.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{r.Benchmark} {r.Shape}: {r.Seconds * 1e3:F1} ms, {r.Gflops:F1} GFLOP/s = {100 * r.FractionOfPeak:F1}% of the measured peak {r.PeakGflops:F1} GFLOP/s ({r.Threads} threads, {r.SimdPath})"));
+        string figures = r.Benchmark == "peak" ? $"{r.PeakGflops:F1} GFLOP/s"
+            : r.Gflops > 0 ? $"{r.Seconds * 1e3:F1} ms, {r.Gflops:F1} GFLOP/s = {100 * r.FractionOfPeak:F1}% of the measured peak {r.PeakGflops:F1} GFLOP/s"
+            : $"{r.Seconds * 1e3:F1} ms; the measured peak {r.PeakGflops:F1} GFLOP/s";
+        human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Benchmark} {r.Shape}: {figures} ({r.Threads} threads, {r.SimdPath})"));
         foreach (var (k, v) in r.Extra) human.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {k}: {v:G4}"));
         if (json) stdout.WriteLine(JsonSerializer.Serialize(r, EigenProCli.Json));
         return EigenProCli.Ok;

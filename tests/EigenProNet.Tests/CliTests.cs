@@ -44,6 +44,10 @@ public class CliTests
             var extra = doc.RootElement.GetProperty("extra");
             Assert.InRange(extra.GetProperty("max_residual").GetDouble(), 0, 1e-5);
             Assert.InRange(extra.GetProperty("max_orthogonality_error").GetDouble(), 0, 1e-5);
+            // The time comes with the peak measured in the same run.
+            double peak = doc.RootElement.GetProperty("peak_gflops").GetDouble();
+            Assert.True(peak > 0);
+            Assert.Equal(doc.RootElement.GetProperty("seconds").GetDouble() * peak, extra.GetProperty("peak_gflop_seconds").GetDouble(), 6);
         }
         (code, stdout, _) = Run("bench", "cholesky", "--n", "300", "--rhs", "3", "--json", "--threads", "1");
         Assert.Equal(0, code);

@@ -124,6 +124,30 @@ public class SymmetricEigenTests
         }
     }
 
+    [Fact]
+    public void ManyReflectorBlocksKeepTheVectorsOrthonormal()
+    {
+        // The back-transformation runs in float32 a block of 128 reflectors at a time: at n = 700 six blocks round in
+        // turn. A real-image Laplace matrix (fast-decaying spectrum, many tiny eigenvalues) and an indefinite one with
+        // a 20-fold cluster both keep the float32 bounds; Top(k) on the dense path back-transforms only its k columns.
+        var x = Reference.CifarRows(700);
+        var k = new LaplaceKernel(20).Evaluate(x, x);
+        for (int i = 0; i < k.Data.Length; i++) k.Data[i] /= 700;
+        AssertValid(k, SymmetricEigen.Full(k), "Laplace n=700");
+        var top = SymmetricEigen.Top(k, 30);
+        AssertValid(k, top, "Laplace n=700, top 30");
+        var clustered = Reference.Random(700, 700, 17);
+        for (int i = 0; i < 700; i++) for (int j = 0; j < i; j++) clustered[i, j] = clustered[j, i];
+        var q = SymmetricEigen.Full(clustered).Vectors;
+        var values = new float[700];
+        for (int i = 0; i < 700; i++) values[i] = i < 20 ? 1f : (i - 350) / 350f;
+        var scaled = new Matrix(700, 700);
+        for (int i = 0; i < 700; i++) for (int j = 0; j < 700; j++) scaled[i, j] = q[i, j] * values[j];
+        var a = Gemm.Multiply(scaled, q, Transpose.No, Transpose.Yes);
+        for (int i = 0; i < 700; i++) for (int j = 0; j < i; j++) a[i, j] = a[j, i];
+        AssertValid(a, SymmetricEigen.Full(a), "clustered n=700");
+    }
+
     /// <summary>Float64 checks of a tridiagonal solve: max residual ‖Tq − λq‖ and max |QᵀQ − I|.</summary>
     private static (double Residual, double Orthogonality) CheckTridiagonal(double[] d0, double[] e0, double[] values, double[] q, int n)
     {

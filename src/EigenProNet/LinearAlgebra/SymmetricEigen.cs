@@ -13,9 +13,10 @@ public sealed record EigenDecomposition(double[] Values, Matrix Vectors)
 }
 
 /// <summary>
-/// Symmetric eigensolvers. The dense path works in float64 like LAPACK's dsyevd: blocked Householder
-/// tridiagonalisation (half of its flops in float64 GEMM), divide and conquer on the tridiagonal
-/// (<see cref="TridiagonalEigen"/>), and the blocked back-transformation of the eigenvectors (float64 GEMM).
+/// Symmetric eigensolvers. The dense path works like LAPACK's dsyevd: blocked Householder tridiagonalisation in
+/// float64 (half of its flops in float64 GEMM), divide and conquer on the tridiagonal in float64
+/// (<see cref="TridiagonalEigen"/>), and the blocked back-transformation of the wanted eigenvectors in float32 GEMM
+/// (the output's precision; the float64 one remains for the float64 callers inside).
 /// <see cref="Top"/> switches to subspace iteration (<see cref="SubspaceIteration"/>) when k is a small fraction of n.
 /// </summary>
 public static class SymmetricEigen
@@ -69,7 +70,7 @@ public static class SymmetricEigen
         return Dense(a, k, context);
     }
 
-    /// <summary>The k largest eigenpairs by the dense float64 path (A symmetrised as (A + Aᵀ)/2); no validation.</summary>
+    /// <summary>The k largest eigenpairs by the dense path (A symmetrised as (A + Aᵀ)/2); no validation.</summary>
     internal static EigenDecomposition Dense(MatrixView a, int k, ComputeContext? context = null)
     {
         int n = a.Rows;
@@ -84,13 +85,16 @@ public static class SymmetricEigen
                     long wi = (long)i * n;
                     for (int j = j0; j < Math.Min(n, j0 + tile); j++) w[wi + j] = 0.5 * ((double)ai[j] + a.RefAt(j, i));
                 }
-        var (values, columns) = Decompose(w, n, context);
-        // Descending order; eigenvector columns move with their values.
+        var (values, columns, tau) = Decompose(w, n, context, applyReflectors: false);
+        // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
+        // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
+        // vectors stay orthonormal to a few float32 ulps (docs/benchmarks.md: better than LAPACK's ssyevr and ssyevd).
         var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
         var vectors = new Matrix(n, k);
         var sorted = new double[k];
         for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
-        int threads = Math.Min((context ?? ComputeContext.Default).Threads, Math.Max(1, n / 256));
+        var compute = context ?? ComputeContext.Default;
+        int threads = Math.Min(compute.Threads, Math.Max(1, n / 256));
         Parallelism.Run(threads, t =>
         {
             var (r0, r1) = Parallelism.Share(n, t, threads);
@@ -101,6 +105,7 @@ public static class SymmetricEigen
                 for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
             }
         });
+        ApplyReflectors(w, n, tau, vectors, compute);
         return new EigenDecomposition(sorted, vectors);
     }
 
@@ -132,6 +137,16 @@ public static class SymmetricEigen
     /// </summary>
     internal static (double[] Values, double[] Vectors) Decompose(double[] w, int n, ComputeContext? context = null)
     {
+        var (values, vectors, _) = Decompose(w, n, context, true);
+        return (values, vectors);
+    }
+
+    /// <summary>
+    /// The same, optionally without the back-transformation: then the vectors are those of the tridiagonal T, and
+    /// τ with the reflectors left in <paramref name="w"/> are what <see cref="ApplyReflectors(double[], int, double[], Matrix, ComputeContext)"/> needs.
+    /// </summary>
+    internal static (double[] Values, double[] Vectors, double[] Tau) Decompose(double[] w, int n, ComputeContext? context, bool applyReflectors)
+    {
         context ??= ComputeContext.Default;
         var d = new double[n];
         var e = new double[n];
@@ -139,8 +154,8 @@ public static class SymmetricEigen
         Tridiagonalize(w, n, d, e, tau, context);
         var q = new double[(long)n * n];
         TridiagonalEigen.Solve(d, e, q, n, context);
-        ApplyReflectors(w, n, tau, q, context);
-        return (d, q);
+        if (applyReflectors) ApplyReflectors(w, n, tau, q, context);
+        return (d, q, tau);
     }
 
     private const int PanelWidth = 32;
@@ -401,56 +416,114 @@ public static class SymmetricEigen
     }
 
     /// <summary>Reflectors per block: each block streams X through memory twice, so wider blocks halve that traffic.</summary>
-    private const int ReflectorBlock = 128;
+    private const int ReflectorBlockSize = 128;
+
+    /// <summary>
+    /// A block of the reflectors <see cref="Tridiagonalize"/> left in the array, in LAPACK's compact WY form (dlarft,
+    /// forward): H_j⋯H_{j+nb−1} = I − Vᵀ·T·V with V the nb reflectors as rows (m = n − j − 1 columns, the rows of X
+    /// the block touches; unit entry at local column p, zeros before it) and T upper triangular. One instance serves
+    /// every block: fresh pages per block cost more than the copy.
+    /// </summary>
+    private sealed class ReflectorBlock(int n, ComputeContext context)
+    {
+        private readonly double[] _g = new double[ReflectorBlockSize * ReflectorBlockSize];
+
+        /// <summary>V, kb × m in float64 (row stride m).</summary>
+        public double[] V { get; } = new double[(long)ReflectorBlockSize * n];
+
+        /// <summary>T, kb × kb in float64 (row stride <see cref="ReflectorBlockSize"/>).</summary>
+        public double[] T { get; } = new double[ReflectorBlockSize * ReflectorBlockSize];
+
+        /// <summary>Loads reflectors j0 … j0 + kb − 1 from <paramref name="a"/> and forms T.</summary>
+        public void Load(double[] a, double[] tau, int j0, int kb)
+        {
+            const int nb = ReflectorBlockSize;
+            int m = n - j0 - 1;
+            for (int p = 0; p < kb; p++)
+            {
+                V.AsSpan(p * m, p).Clear();
+                new ReadOnlySpan<double>(a, (j0 + p) * n + j0 + p + 1, m - p).CopyTo(V.AsSpan(p * m + p, m - p));
+            }
+            // T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·(V·v_pᵀ)[0:p].
+            var vb = DoubleBlock.Of(V, kb, m);
+            var gb = DoubleBlock.Of(_g, kb, kb);
+            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, vb, vb, 0, gb, context: context);
+            Array.Clear(T);
+            for (int p = 0; p < kb; p++)
+            {
+                double tp = tau[j0 + p];
+                T[p * nb + p] = tp;
+                for (int q = 0; q < p; q++)
+                {
+                    double sum = 0;
+                    for (int r = q; r < p; r++) sum += T[q * nb + r] * gb.Row(r)[p];
+                    T[q * nb + p] = -tp * sum;
+                }
+            }
+        }
+    }
 
     /// <summary>
     /// X ← Q·X for Q = H_0⋯H_{n−3} from <see cref="Tridiagonalize"/> (LAPACK's dormtr with the compact WY form),
-    /// a block of reflectors at a time from the last: H_j⋯H_{j+nb−1} = I − Vᵀ·T·V with V the nb reflectors as rows and
-    /// T upper triangular, so X[R, :] −= Vᵀ·(T·(V·X[R, :])) for the rows R the block touches: three float64 GEMMs.
+    /// a block of reflectors at a time from the last: X[R, :] −= Vᵀ·(T·(V·X[R, :])) for the rows R the block
+    /// touches: three float64 GEMMs. X is n×n row-major.
     /// </summary>
     private static void ApplyReflectors(double[] a, int n, double[] tau, double[] x, ComputeContext context)
     {
         int reflectors = n - 2;
         if (reflectors <= 0) return;
-        int nb = ReflectorBlock;
-        var tf = new double[nb * nb];
-        var g = new double[nb * nb];
+        const int nb = ReflectorBlockSize;
+        var block = new ReflectorBlock(n, context);
         var y = new double[(long)nb * n];
         var y2 = new double[(long)nb * n];
-        var v = new double[(long)nb * n];   // one buffer for every block: fresh pages per block cost more than the copy
         for (int j0 = (reflectors - 1) / nb * nb; j0 >= 0; j0 -= nb)
         {
             int kb = Math.Min(nb, reflectors - j0);
             int r0 = j0 + 1, m = n - r0;
-            // V: kb × m, row p = v_{j0+p} starting at local column p (unit entry there), zeros before it.
-            for (int p = 0; p < kb; p++)
-            {
-                v.AsSpan(p * m, p).Clear();
-                new ReadOnlySpan<double>(a, (j0 + p) * n + j0 + p + 1, m - p).CopyTo(v.AsSpan(p * m + p, m - p));
-            }
-            var vb = DoubleBlock.Of(v, kb, m);
-            // T (dlarft, forward): T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·(V·v_pᵀ)[0:p].
-            var gb = DoubleBlock.Of(g, kb, kb);
-            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, vb, vb, 0, gb, context: context);
-            Array.Clear(tf);
-            for (int p = 0; p < kb; p++)
-            {
-                double tp = tau[j0 + p];
-                tf[p * nb + p] = tp;
-                for (int q = 0; q < p; q++)
-                {
-                    double sum = 0;
-                    for (int r = q; r < p; r++) sum += tf[q * nb + r] * gb.Row(r)[p];
-                    tf[q * nb + p] = -tp * sum;
-                }
-            }
-            var tb = new DoubleBlock(tf, 0, kb, kb, nb);
+            block.Load(a, tau, j0, kb);
+            var vb = DoubleBlock.Of(block.V, kb, m);
+            var tb = new DoubleBlock(block.T, 0, kb, kb, nb);
             var xr = new DoubleBlock(x, (long)r0 * n, m, n, n);
             var yb = DoubleBlock.Of(y, kb, n);
             var y2b = DoubleBlock.Of(y2, kb, n);
             DoubleGemm.Compute(Transpose.No, Transpose.No, 1, vb, xr, 0, yb, context: context);      // V·X_R
             DoubleGemm.Compute(Transpose.No, Transpose.No, 1, tb, yb, 0, y2b, context: context);     // T·(V·X_R)
             DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, vb, y2b, 1, xr, context: context);   // X_R −= Vᵀ·…
+        }
+    }
+
+    /// <summary>
+    /// The same on an n × k block of eigenvectors in float32: V and T are formed in float64 and rounded once per block,
+    /// the three products run in float32 (twice the float64 rate). Each block is an orthogonal update, so its rounding
+    /// adds a few ulps of float32 to the vectors, which are float32 already.
+    /// </summary>
+    private static void ApplyReflectors(double[] a, int n, double[] tau, Matrix x, ComputeContext context)
+    {
+        int reflectors = n - 2;
+        if (reflectors <= 0) return;
+        const int nb = ReflectorBlockSize;
+        int k = x.Columns;
+        var block = new ReflectorBlock(n, context);
+        var v = new float[(long)nb * n];
+        var t = new float[nb * nb];
+        var y = new float[(long)nb * k];
+        var y2 = new float[(long)nb * k];
+        for (int j0 = (reflectors - 1) / nb * nb; j0 >= 0; j0 -= nb)
+        {
+            int kb = Math.Min(nb, reflectors - j0);
+            int r0 = j0 + 1, m = n - r0;
+            block.Load(a, tau, j0, kb);
+            TensorPrimitives.ConvertTruncating<double, float>(block.V.AsSpan(0, kb * m), v.AsSpan(0, kb * m));
+            for (int p = 0; p < kb; p++)
+                TensorPrimitives.ConvertTruncating<double, float>(block.T.AsSpan(p * nb, kb), t.AsSpan(p * kb, kb));
+            var vb = new MatrixView(v, 0, kb, m, m);
+            var tb = new MatrixView(t, 0, kb, kb, kb);
+            var xr = x.View.Block(r0, 0, m, k);
+            var yb = new MatrixView(y, 0, kb, k, k);
+            var y2b = new MatrixView(y2, 0, kb, k, k);
+            Gemm.Compute(Transpose.No, Transpose.No, 1, vb, xr, 0, yb, context);       // V·X_R
+            Gemm.Compute(Transpose.No, Transpose.No, 1, tb, yb, 0, y2b, context);      // T·(V·X_R)
+            Gemm.Compute(Transpose.Yes, Transpose.No, -1, vb, y2b, 1, xr, context);    // X_R −= Vᵀ·…
         }
     }
 
