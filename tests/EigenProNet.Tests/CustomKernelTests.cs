@@ -89,6 +89,7 @@ public class KeptColumnsTests
             for (int i = 0; i < 70; i++)
                 for (int t = 0; t < keep.Length; t++) Assert.Equal(full[i, keep[t]], kept[i, t], 5);
             Assert.Throws<ArgumentException>(() => kernel.Multiply(a, b, new Matrix(500, 1), new Matrix(70, 1), keepColumns: [3, 3], keptColumns: new Matrix(70, 2)));
+            Assert.Throws<ArgumentException>(() => kernel.Multiply(a, b, new Matrix(500, 1), new Matrix(70, 1), keepColumns: [3, 500], keptColumns: new Matrix(70, 2)));
         }
     }
 }
