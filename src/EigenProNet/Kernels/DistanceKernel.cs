@@ -106,7 +106,7 @@ public abstract class DistanceKernel : Kernel
             then?.Invoke(worker, row0, rows, col0, cols);
         }
         // The cross term ⟨S·aᵢ, S·bⱼ⟩ of the prepared features (the points themselves for the Euclidean kernels).
-        Gemm.Compute(Transpose.No, Transpose.Yes, -2f, a.Features, b.Features, 0f, output, context, Tail);
+        Gemm.Compute(Transpose.No, Transpose.Yes, -2f, a.Features, b.Features, 0f, output, context, Tail, b.PackedFeatures);
     }
 
     /// <summary>

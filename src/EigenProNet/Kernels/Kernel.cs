@@ -222,7 +222,8 @@ public abstract class Kernel
         long wholeRows = target / (4L * n);
         if (wholeRows >= Math.Min(m, gemmRows)) return ((int)Math.Min(m, wholeRows), n);
         int rows = Math.Min(m, gemmRows);
-        long cols = target / (4L * rows);
+        // Whole multiples of 64 columns: block starts then fall on panel boundaries, where packed centers can be read in place.
+        long cols = target / (4L * rows) / 64 * 64;
         if (cols >= Math.Min(n, 1024)) return (rows, (int)cols);
         rows = Math.Min(m, minRows);
         return (rows, budget.RowsThatFit(4L * rows, n, Math.Min(n, 32), "a kernel block"));

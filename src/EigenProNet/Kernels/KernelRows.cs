@@ -14,14 +14,32 @@ public sealed class KernelRows
     private readonly float[] _statistics;
     private readonly int _start;
 
-    internal KernelRows(Kernel kernel, MatrixView points, MatrixView features, float[] statistics, int start)
+    internal KernelRows(Kernel kernel, MatrixView points, MatrixView features, float[] statistics, int start,
+        PackedPanels<float>? packedFeatures = null)
     {
         Kernel = kernel;
         Points = points;
         Features = features;
         _statistics = statistics;
         _start = start;
+        PackedFeatures = packedFeatures;
     }
+
+    /// <summary>
+    /// <see cref="Features"/> packed once as the B operand of K(·, these rows) for one SIMD path, or null: products
+    /// against these rows then read their blocks in place (see <see cref="WithPackedFeatures"/>).
+    /// </summary>
+    internal PackedPanels<float>? PackedFeatures { get; }
+
+    /// <summary>Bytes <see cref="WithPackedFeatures"/> adds for these rows on <paramref name="path"/>.</summary>
+    internal long PackedFeatureBytes(SimdPath path) => 4 * PackedPanels<float>.Elements(Count, Features.Columns, path);
+
+    /// <summary>
+    /// The same rows with their features also packed for kernel products on <paramref name="context"/>'s path: for rows
+    /// that are the centers of many products (EigenPro 2's training rows, every batch), at the cost of one more copy.
+    /// </summary>
+    internal KernelRows WithPackedFeatures(ComputeContext context) =>
+        new(Kernel, Points, Features, _statistics, _start, PackedPanels<float>.PackTransposed(Gemm.Operand(Features), context));
 
     /// <summary>The kernel these rows were prepared for.</summary>
     public Kernel Kernel { get; }
@@ -71,7 +89,7 @@ public sealed class KernelRows
 
     /// <summary>Rows [start, start + count) without copying.</summary>
     public KernelRows Slice(int start, int count) =>
-        new(Kernel, Points.RowBlock(start, count), Features.RowBlock(start, count), _statistics, _start + start);
+        new(Kernel, Points.RowBlock(start, count), Features.RowBlock(start, count), _statistics, _start + start, PackedFeatures?.Slice(start, count));
 }
 
 /// <summary>Caller-owned storage for <see cref="KernelRows.Gather"/>: up to <see cref="Capacity"/> rows of dimension d.</summary>

@@ -73,7 +73,7 @@ public sealed class NtkReluKernel : Kernel
     {
         if (Depth == 1 && Bias == 0)
         {
-            Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context, then);
+            Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context, then, b.IsTransformed ? null : b.PackedFeatures);
             return;
         }
         float b2 = (float)(Bias * Bias);
@@ -86,7 +86,7 @@ public sealed class NtkReluKernel : Kernel
                 ArcCosineRecursion.Apply(path, output.Row(i).Slice(col0, cols), zNorms, a.Statistics[i], b2, Depth, UnitSphere);
             then?.Invoke(worker, row0, rows, col0, cols);
         }
-        Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context, Tail);
+        Gemm.Compute(Transpose.No, Transpose.Yes, 1f, a.Points, b.Points, 0f, output, context, Tail, b.IsTransformed ? null : b.PackedFeatures);
     }
 
     /// <inheritdoc/>

@@ -30,13 +30,21 @@ public static class Gemm
     /// applies its elementwise formula without another pass over memory).
     /// </summary>
     public static void Compute(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c,
-        ComputeContext context, GemmEpilogue? epilogue)
+        ComputeContext context, GemmEpilogue? epilogue) =>
+        Compute(transA, transB, alpha, a, b, beta, c, context, epilogue, null);
+
+    /// <summary>
+    /// The product with op(B) = Bᵀ already packed (<paramref name="packedB"/>, made from <paramref name="b"/> by
+    /// <see cref="PackedPanels{T}.PackTransposed"/>): used when it matches this product and path, ignored otherwise.
+    /// </summary>
+    internal static void Compute(Transpose transA, Transpose transB, float alpha, MatrixView a, MatrixView b, float beta, MatrixView c,
+        ComputeContext context, GemmEpilogue? epilogue, PackedPanels<float>? packedB)
     {
         if (Overlaps(c, a) || Overlaps(c, b))
             throw new ArgumentException("C must not share storage with A or B.", nameof(c));
         Guard.Finite(alpha, nameof(alpha));
         Guard.Finite(beta, nameof(beta));
-        GemmDriver<float>.Run(transA, transB, alpha, Operand(a), Operand(b), beta, Operand(c), context, Triangle.Full, epilogue);
+        GemmDriver<float>.Run(transA, transB, alpha, Operand(a), Operand(b), beta, Operand(c), context, Triangle.Full, epilogue, packedB);
     }
 
     /// <summary>Returns op(A)·op(B) as a new matrix.</summary>
@@ -74,7 +82,7 @@ public static class Gemm
         if (mirror) MirrorLowerToUpper(c);
     }
 
-    private static GemmOperand<float> Operand(MatrixView v) => new(v.Storage, v.Offset, v.Rows, v.Columns, v.Stride);
+    internal static GemmOperand<float> Operand(MatrixView v) => new(v.Storage, v.Offset, v.Rows, v.Columns, v.Stride);
 
     private static void MirrorLowerToUpper(MatrixView c)
     {
@@ -117,6 +125,84 @@ internal enum Triangle
 internal readonly record struct GemmOperand<T>(T[] Data, long Offset, int Rows, int Columns, int Stride);
 
 /// <summary>
+/// op(B) = Bᵀ of a fixed row-major B (n rows of depth k: the centers of a kernel product) packed once in the
+/// micro-kernel's panel layout of one SIMD path, so that products with it read their B blocks in place. EigenPro 2
+/// multiplies every batch by the same training rows, and re-packing them was 6–12 % of each product.
+/// Layout: K slab after K slab (depths as the driver cuts k), each holding the NR-column panels of all n columns,
+/// panel p at (slab start)·NR·panels + p·NR·(slab depth). A <see cref="Slice"/> shares the data.
+/// </summary>
+internal sealed unsafe class PackedPanels<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    private readonly GemmKernel<T> _kernel;
+    private readonly int _panels, _panelOffset, _slab;
+
+    private PackedPanels(GemmKernel<T> kernel, T[] data, int depth, int columns, int slab, int panels, int panelOffset)
+    {
+        _kernel = kernel;
+        Data = data;
+        Depth = depth;
+        Columns = columns;
+        _slab = slab;
+        _panels = panels;
+        _panelOffset = panelOffset;
+    }
+
+    /// <summary>The packed elements (shared by slices).</summary>
+    public T[] Data { get; }
+
+    /// <summary>k: the depth of the product (B's columns).</summary>
+    public int Depth { get; }
+
+    /// <summary>n: the columns of op(B) this view covers (B's rows).</summary>
+    public int Columns { get; }
+
+    /// <summary>Elements a packing of n rows of depth k takes on <paramref name="path"/> (n rounded up to whole panels).</summary>
+    public static long Elements(int n, int k, SimdPath path) => (long)GemmDriver<T>.RoundUp(n, GemmKernel<T>.For(path).NR) * k;
+
+    /// <summary>Packs Bᵀ for products on <paramref name="context"/>'s path, the threads sharing the panels.</summary>
+    public static PackedPanels<T> PackTransposed(GemmOperand<T> b, ComputeContext context)
+    {
+        var kernel = GemmKernel<T>.For(context.Path);
+        int n = b.Rows, k = b.Columns, nr = kernel.NR;
+        int panels = (n + nr - 1) / nr, slab = GemmDriver<T>.SlabDepth(kernel, Math.Max(k, 1));
+        long elements = Elements(n, k, context.Path);
+        if (elements > Array.MaxLength)
+            throw new ArgumentException($"{n} × {k} values are too many to pack in one array.", nameof(b));
+        var data = GC.AllocateUninitializedArray<T>((int)elements);
+        int threads = Math.Max(1, Math.Min(context.Threads, panels));
+        Parallelism.Run(threads, t =>
+        {
+            var (p0, p1) = Parallelism.Share(panels, t, threads);
+            if (p1 <= p0) return;
+            int col0 = p0 * nr, cols = Math.Min(n, p1 * nr) - col0;
+            fixed (T* d = data)
+                for (int pc = 0; pc < k; pc += slab)
+                {
+                    int depth = Math.Min(slab, k - pc);
+                    GemmDriver<T>.PackBColumns(kernel, Transpose.Yes, b, pc, depth, col0, cols, d + (long)pc * panels * nr + (long)p0 * nr * depth);
+                }
+        });
+        return new PackedPanels<T>(kernel, data, k, n, slab, panels, 0);
+    }
+
+    /// <summary>Columns [start, start + count) sharing the data, or null when start is not on a panel boundary.</summary>
+    public PackedPanels<T>? Slice(int start, int count)
+    {
+        if (start < 0 || count < 0 || start + count > Columns)
+            throw new ArgumentOutOfRangeException(nameof(start), $"Columns [{start}, {start + count}) are outside [0, {Columns}).");
+        return start % _kernel.NR == 0 ? new PackedPanels<T>(_kernel, Data, Depth, count, _slab, _panels, _panelOffset + start / _kernel.NR) : null;
+    }
+
+    /// <summary>Whether a product with this kernel, depth k, n columns and slab depth kc can read these panels.</summary>
+    internal bool Matches(GemmKernel<T> kernel, int k, int n, int kc) =>
+        ReferenceEquals(kernel, _kernel) && k == Depth && n == Columns && kc == _slab;
+
+    /// <summary>Where the block of the slab at <paramref name="pc"/> (depth <paramref name="kc"/>) starting at column <paramref name="col0"/> begins.</summary>
+    internal long BlockOffset(int pc, int kc, int col0) =>
+        (long)pc * _panels * _kernel.NR + (long)(_panelOffset + col0 / _kernel.NR) * _kernel.NR * kc;
+}
+
+/// <summary>
 /// Work on a finished block of C — rows [row0, row0 + rows) × columns [col0, col0 + columns) — run by the GEMM's own
 /// worker <paramref name="worker"/> (0 ≤ worker &lt; the context's threads) right after the block's last K slab, while
 /// it is still in that core's cache (the kernels' elementwise tails). Blocks partition C; each is handed over once.
@@ -136,12 +222,12 @@ public delegate void GemmEpilogue(int worker, int row0, int rows, int col0, int 
 internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
 {
     public static void Run(Transpose transA, Transpose transB, T alpha, GemmOperand<T> a, GemmOperand<T> b, T beta, GemmOperand<T> c,
-        ComputeContext context, Triangle triangle, GemmEpilogue? epilogue = null) =>
-        Run(transA, transB, alpha, a, b, beta, c, context, triangle, GemmKernel<T>.For(context.Path), epilogue);
+        ComputeContext context, Triangle triangle, GemmEpilogue? epilogue = null, PackedPanels<T>? packedB = null) =>
+        Run(transA, transB, alpha, a, b, beta, c, context, triangle, GemmKernel<T>.For(context.Path), epilogue, packedB);
 
     /// <summary>The product with an explicit micro-kernel and blocking (tests run it with the blocking of other caches).</summary>
     internal static void Run(Transpose transA, Transpose transB, T alpha, GemmOperand<T> a, GemmOperand<T> b, T beta, GemmOperand<T> c,
-        ComputeContext context, Triangle triangle, GemmKernel<T> kernel, GemmEpilogue? epilogue = null)
+        ComputeContext context, Triangle triangle, GemmKernel<T> kernel, GemmEpilogue? epilogue = null, PackedPanels<T>? packedB = null)
     {
         int m = transA == Transpose.No ? a.Rows : a.Columns;
         int k = transA == Transpose.No ? a.Columns : a.Rows;
@@ -166,9 +252,11 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
         int threads = (int)Math.Clamp(flops / 4_000_000, 1, context.Threads);
 
         int mc = Math.Min(kernel.MC, RoundUp(m, kernel.MR));
-        // Equal slabs (784 = 3 × 264, not 384 + 384 + 16): C is swept once per slab, so a thin last one costs a full sweep.
-        int kc = Math.Min(kernel.KC, RoundUp((k + (k + kernel.KC - 1) / kernel.KC - 1) / ((k + kernel.KC - 1) / kernel.KC), 8));
+        // Equal slabs: C is swept once per slab, so a thin last one costs a full sweep.
+        int kc = SlabDepth(kernel, k);
         int nc = Math.Min(kernel.NC, RoundUp(n, kernel.NR));
+        // B packed beforehand for exactly this product: its blocks are read in place, not copied per product.
+        if (packedB is not null && !(transB == Transpose.Yes && triangle == Triangle.Full && packedB.Matches(kernel, k, n, kc))) packedB = null;
         if (triangle == Triangle.Full && threads > 1)
         {
             // Equal B blocks, as many as a multiple of the threads, so no thread waits on a ragged last block.
@@ -187,11 +275,12 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
         {
             Parallelism.Run(threads, t =>
             {
-                T[] packB = ArrayPool<T>.Shared.Rent(nc * kc);
+                T[] packB = ArrayPool<T>.Shared.Rent(packedB is null ? nc * kc : 1);
                 try
                 {
                     fixed (T* pa = packA)
                     fixed (T* pb = packB)
+                    fixed (T* pp = packedB?.Data)
                     {
                         int step = 0, previousTasks = 0;
                         for (int ic = 0; ic < m; ic += mc)
@@ -233,9 +322,11 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                                     for (int task = chunk * taskChunk; task < task1; task++)
                                     {
                                         int jb = task / mGroups, g = task % mGroups;
-                                        if (jb != packed) { job.PackB(pb, jb); packed = jb; }
+                                        T* bBlock = pb;
+                                        if (packedB is not null) bBlock = pp + packedB.BlockOffset(pc, kcCur, nStart + jb * nc);
+                                        else if (jb != packed) { job.PackB(pb, jb); packed = jb; }
                                         var (g0, g1) = Parallelism.Share(mPanels, g, mGroups);
-                                        job.Multiply(pa, pb, jb, g0, g1);
+                                        job.Multiply(pa, bBlock, jb, g0, g1);
                                         if (epilogue is not null && pc + kcCur == k && g1 > g0)
                                         {
                                             int r0 = ic + g0 * kernel.MR, c0 = nStart + jb * nc;
@@ -255,7 +346,18 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
         finally { ArrayPool<T>.Shared.Return(packA); }
     }
 
-    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+    internal static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    /// <summary>The depth of the K slabs: equal slabs of at most KC (784 = 3 × 264, not 384 + 384 + 16), multiples of 8.</summary>
+    internal static int SlabDepth(GemmKernel<T> kernel, int k) =>
+        Math.Min(kernel.KC, RoundUp((k + (k + kernel.KC - 1) / kernel.KC - 1) / ((k + kernel.KC - 1) / kernel.KC), 8));
+
+    /// <summary>Packs op(B)'s columns [col0, col0 + cols) of the K slab at <paramref name="pc"/> into panels at <paramref name="dst"/>.</summary>
+    internal static void PackBColumns(GemmKernel<T> kernel, Transpose transB, GemmOperand<T> b, int pc, int kc, int col0, int cols, T* dst)
+    {
+        var job = new Job(kernel, Transpose.No, transB, T.One, T.Zero, default, b, default, 0, 0, pc, kc, cols, col0, col0 + cols, Triangle.Full);
+        job.PackB(dst, 0);
+    }
 
     /// <summary>Spins (then yields) until <paramref name="counter"/> reaches <paramref name="target"/>: the waits are short.</summary>
     private static void WaitFor(ref int counter, int target)

@@ -131,9 +131,13 @@ public sealed class EigenPro2 : IKernelSolver
         };
 
         var weights = new Matrix(n, c);
-        var model = new KernelModel(Kernel, x, points, weights, classCount);
-        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        var iteration = new EigenProIteration(points, pre, c, batch, step, budget, compute);
+        // Every batch and every evaluation multiplies by K(·, X): X packed once for the GEMM (one more copy of it, when
+        // that fits in half the budget) saves re-packing it in each product (7 % of it on Fashion-MNIST). The model
+        // returned holds the plain rows, so the copy ends with the training.
+        var centers = points.PackedFeatureBytes(compute.Path) <= budget.Bytes / 2 ? points.WithPackedFeatures(compute) : points;
+        var model = new KernelModel(Kernel, x, centers, weights, classCount);
+        var evaluation = new Evaluation(Kernel, centers, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
+        var iteration = new EigenProIteration(centers, pre, c, batch, step, budget, compute);
         Matrix? bestWeights = null;
         double bestMse = double.PositiveInfinity;
         int bestEpoch = 0;
@@ -153,6 +157,6 @@ public sealed class EigenPro2 : IKernelSolver
             }, o.ResumeFrom, evaluateEveryEpoch: o.EvaluateEveryEpoch || o.EarlyStoppingPatience is not null);
         if (bestWeights is not null && bestEpoch != reports.Count)
             bestWeights.Data.CopyTo(weights.Data, 0);
-        return new TrainingResult(model, reports, settings, bestWeights is not null ? bestEpoch : null);
+        return new TrainingResult(new KernelModel(Kernel, x, points, weights, classCount), reports, settings, bestWeights is not null ? bestEpoch : null);
     }
 }
