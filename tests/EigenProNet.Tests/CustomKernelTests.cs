@@ -154,22 +154,22 @@ public class PackedCentersTests
         // Centers packed once for the GEMM (EigenPro 2's training rows) must change nothing but the time: the same
         // panels, read in place instead of re-packed. Depth 700 is cut into several K slabs; the small budget makes
         // many column blocks (starts on panel boundaries read the packed data, others pack as before); a slice that
-        // starts off a boundary, and a context on another path, fall back to packing.
+        // starts off a boundary, and a context on another path, fall back to packing. 1 200 rows: two row blocks of A.
         var context = new ComputeContext(2, path);
         var mahalanobis = Matrix.RandomNormal(700, 700, 9, 0.02f);
         for (int i = 0; i < 700; i++) mahalanobis[i, i] += 1;
         var spd = Gemm.Multiply(mahalanobis, mahalanobis, Transpose.No, Transpose.Yes);
         foreach (Kernel kernel in new Kernel[] { new LaplaceKernel(20), new NtkReluKernel(2), new MahalanobisLaplaceKernel(20, spd) })
         {
-            var a = kernel.Prepare(Matrix.RandomNormal(90, 700, 1, 0.05f), context: context);
+            var a = kernel.Prepare(Matrix.RandomNormal(1200, 700, 1, 0.05f), context: context);
             var plain = kernel.Prepare(Matrix.RandomNormal(1000, 700, 2, 0.05f), context: context);
             var packed = plain.WithPackedFeatures(context);
             Assert.NotNull(packed.PackedFeatures);
             var w = Matrix.RandomNormal(1000, 3, 3);
             foreach (var budget in new[] { MemoryBudget.Default, new MemoryBudget(90 * 4 * 300) })
             {
-                var expected = new Matrix(90, 3);
-                var actual = new Matrix(90, 3);
+                var expected = new Matrix(1200, 3);
+                var actual = new Matrix(1200, 3);
                 kernel.Multiply(a, plain, w, expected, budget, context: context);
                 kernel.Multiply(a, packed, w, actual, budget, context: context);
                 Assert.Equal(expected.Data, actual.Data);
