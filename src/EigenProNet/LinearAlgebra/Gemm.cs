@@ -203,9 +203,11 @@ internal sealed unsafe class PackedPanels<T> where T : unmanaged, System.Numeric
 }
 
 /// <summary>
-/// Work on a finished block of C — rows [row0, row0 + rows) × columns [col0, col0 + columns) — run by the GEMM's own
-/// worker <paramref name="worker"/> (0 ≤ worker &lt; the context's threads) right after the block's last K slab, while
-/// it is still in that core's cache (the kernels' elementwise tails). Blocks partition C; each is handed over once.
+/// Work on a finished block of C — rows [row0, row0 + rows) × columns [col0, col0 + columns) — run by one of the GEMM's
+/// own workers right after the block's last K slab, while it is still in that core's cache (the kernels' elementwise
+/// tails). Blocks partition C; each is handed over once. <paramref name="worker"/> (0 ≤ worker &lt; the context's
+/// threads) is a slot no concurrent call shares, for per-slot scratch or partial sums; in a full product it names the
+/// share of the work, so each slot gets the same blocks in every run and sums per slot are reproducible.
 /// </summary>
 public delegate void GemmEpilogue(int worker, int row0, int rows, int col0, int columns);
 
@@ -330,7 +332,10 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                                         if (epilogue is not null && pc + kcCur == k && g1 > g0)
                                         {
                                             int r0 = ic + g0 * kernel.MR, c0 = nStart + jb * nc;
-                                            epilogue(t, r0, Math.Min(ic + mcCur, ic + g1 * kernel.MR) - r0, c0, Math.Min(nc, nEnd - c0));
+                                            // Full products hand over the index of the claimed share, not of the worker that
+                                            // claimed it: which blocks a slot gets is then the same in every run.
+                                            int slot = triangle == Triangle.Full ? chunk : t;
+                                            epilogue(slot, r0, Math.Min(ic + mcCur, ic + g1 * kernel.MR) - r0, c0, Math.Min(nc, nEnd - c0));
                                         }
                                     }
                                     Interlocked.Add(ref tasksDone, task1 - chunk * taskChunk);
