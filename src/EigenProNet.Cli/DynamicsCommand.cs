@@ -151,7 +151,7 @@ internal static class DynamicsCommand
         var budgets = new Option<string>("--budgets") { Description = "resample: the epoch budgets, one fresh model each.", DefaultValueFactory = _ => "1,2,5,10,15,20" };
         // The study trained with the reference code, whose β is max k(x, x); `train`'s EigenPro 3 default is faster.
         var beta = new Option<string>("--beta") { Description = "β of the data step rule: kernel-diagonal (the reference's max k(x, x), as in the study) | preconditioned-diagonal (SysML 2019; `train`'s EigenPro 3 default).", DefaultValueFactory = _ => "kernel-diagonal" };
-        beta.AcceptOnlyFromAmong("kernel-diagonal", "preconditioned-diagonal");
+        beta.AcceptOnlyFromAmong([.. BetaEstimates.Names]);
         var command = new Command("ntk", """
             The NTK study: EigenPro 3 (or 4) on CIFAR-10-like data, a snapshot of the data eigensystem on a pinned Nyström
             subsample, of the residual along it and of the scores before training and after every epoch.
@@ -178,7 +178,7 @@ internal static class DynamicsCommand
             int p0 = Math.Min(p.GetValue(centers), train.Count);
             if (p0 < p.GetValue(centers)) stderr.WriteLine($"note: --centers {p.GetValue(centers)} clamped to the {train.Count} training rows");
             int s = indices.Length, level = Math.Min(500, s - 1);
-            var betaEstimate = p.GetValue(beta) == "preconditioned-diagonal" ? BetaEstimate.PreconditionedDiagonal : BetaEstimate.KernelDiagonal;
+            var betaEstimate = BetaEstimates.Parse(p.GetValue(beta)) ?? BetaEstimate.KernelDiagonal;
             bool resample = p.GetValue(protocol) == "resample";
             int[] epochBudgets = resample ? Budgets(p.GetValue(budgets)!) : [p.GetValue(epochs)];
             var settings = Settings("ntk", path, train, test, k.ToString(), p.GetValue(solver)!, seed, s, p.GetValue(study.Tracked),

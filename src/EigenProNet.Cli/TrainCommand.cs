@@ -25,7 +25,7 @@ internal static class TrainCommand
         var modelLevel = new Option<int>("--model-level") { Description = "EigenPro 4: directions the projection's preconditioner flattens.", DefaultValueFactory = _ => 150 };
         projection.AcceptOnlyFromAmong("auto", "exact", "inexact");
         var beta = new Option<string?>("--beta") { Description = "EigenPro 3/4: β of the data step rule, kernel-diagonal (the reference's max k(x, x)) | preconditioned-diagonal (SysML 2019; default for EigenPro 3, kernel-diagonal for EigenPro 4)." };
-        beta.AcceptOnlyFromAmong("kernel-diagonal", "preconditioned-diagonal");
+        beta.AcceptOnlyFromAmong([.. BetaEstimates.Names]);
         var kernel = new Option<string>("--kernel") { Description = "laplace | gaussian | ntk | ntk-sphere.", DefaultValueFactory = _ => "laplace" };
         kernel.AcceptOnlyFromAmong("laplace", "gaussian", "ntk", "ntk-sphere");
         var bandwidth = new Option<double>("--bandwidth") { Description = "Bandwidth L of the Laplace/Gaussian kernel.", DefaultValueFactory = _ => 5.0 };
@@ -152,7 +152,7 @@ internal static class TrainCommand
                         CenterCount = p.GetValue(centers),
                         DataSubsampleSize = p.GetValue(subsample) ?? 5000,
                         DataLevel = p.GetValue(dataLevel) ?? 500,
-                        Beta = Beta(p.GetValue(beta)) ?? BetaEstimate.PreconditionedDiagonal,
+                        Beta = BetaEstimates.Parse(p.GetValue(beta)) ?? BetaEstimate.PreconditionedDiagonal,
                         Projection = Projection(p.GetValue(projection)!),
                         BatchSize = p.GetValue(batch),
                         TrainEvaluationRows = p.GetValue(evalRows),
@@ -167,7 +167,7 @@ internal static class TrainCommand
                         CenterCount = p.GetValue(centers),
                         DataSubsampleSize = p.GetValue(subsample) ?? 3000,
                         DataLevel = p.GetValue(dataLevel) ?? 150,
-                        Beta = Beta(p.GetValue(beta)) ?? BetaEstimate.KernelDiagonal,
+                        Beta = BetaEstimates.Parse(p.GetValue(beta)) ?? BetaEstimate.KernelDiagonal,
                         ModelSubsampleSize = p.GetValue(modelSubsample),
                         ModelLevel = p.GetValue(modelLevel),
                         Projection = Projection(p.GetValue(projection)!),
@@ -243,13 +243,6 @@ internal static class TrainCommand
     private static string Inv(object? value) =>
         value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value?.ToString() ?? "default";
 
-    private static BetaEstimate? Beta(string? text) => text switch
-    {
-        "kernel-diagonal" => BetaEstimate.KernelDiagonal,
-        "preconditioned-diagonal" => BetaEstimate.PreconditionedDiagonal,
-        _ => null,
-    };
-
     private static ProjectionMode Projection(string text) => text switch
     {
         "exact" => ProjectionMode.Exact,
@@ -275,7 +268,7 @@ internal static class TrainCommand
         w.WriteLine(s.Solver switch
         {
             "direct" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, ridge {s.Ridge:G3}, jitter {s.Jitter:G3}, {s.SetupSeconds:F2} s"),
-            "eigenpro3" or "eigenpro4" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, q = {s.TopQ}, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}{(s.BetaEstimate == "preconditioned-diagonal" ? $" (preconditioned diagonal; max k(x, x) = {s.MaxKernelDiagonal:G4})" : "")}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}{(s.ProjectionInterval is int t ? $" every {t} batch(es)" : "")}, setup {s.SetupSeconds:F2} s"),
+            "eigenpro3" or "eigenpro4" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, q = {s.TopQ}, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}{(BetaEstimates.Parse(s.BetaEstimate) == BetaEstimate.PreconditionedDiagonal ? $" (preconditioned diagonal; max k(x, x) = {s.MaxKernelDiagonal:G4})" : "")}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}{(s.ProjectionInterval is int t ? $" every {t} batch(es)" : "")}, setup {s.SetupSeconds:F2} s"),
             _ => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, top_q = {s.TopQ}, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"),
         });
         if (s.Warnings is { Count: > 0 } warnings)

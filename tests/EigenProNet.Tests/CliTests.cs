@@ -174,6 +174,12 @@ public class CliTests
         (code, _, stderr) = Run("train", "--data", Sample, "--beta", "kernel-diagonal");
         Assert.Equal(2, code);
         Assert.Contains("--beta applies to eigenpro3 and eigenpro4 only", stderr);
+        (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro3", "--beta", "sometimes");
+        Assert.Equal(2, code);
+        Assert.Contains("kernel-diagonal", stderr);
+        (code, _, stderr) = Run("dynamics", "ntk", "--beta", "max");
+        Assert.Equal(2, code);
+        Assert.Contains("preconditioned-diagonal", stderr);
         // EigenPro 4 through the same options: its batch shrinks to what 300 centers leave room for, and says so.
         (code, stdout, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro4", "--centers", "300", "--subsample-size", "300",
             "--kernel", "laplace", "--bandwidth", "1", "--scaling", "l2", "--epochs", "1", "--json");

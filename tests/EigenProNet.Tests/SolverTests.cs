@@ -145,6 +145,11 @@ public class SolverTests
         });
         Assert.Equal((int)(ep3.Beta / ep3.TailEigenvalue), ep3.CriticalBatchSize);
         Assert.Equal(0.5 / ep3.Beta, ep3.StepSize(10), 12);
+        // Each estimate has one name, the one settings and the command line use.
+        foreach (var estimate in Enum.GetValues<BetaEstimate>())
+            Assert.Equal(estimate, BetaEstimates.Parse(BetaEstimates.Name(estimate)));
+        Assert.Equal("preconditioned-diagonal", BetaEstimates.Name(BetaEstimate.PreconditionedDiagonal));
+        Assert.Null(BetaEstimates.Parse("max"));
         // The reference's β on the same subsample is max k(x, x).
         var reference = NystromPreconditioner.Build(ntk.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 30, DampingExponent = alpha });
         Assert.Equal(reference.MaxKernelDiagonal, reference.Beta);

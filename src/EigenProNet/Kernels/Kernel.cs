@@ -194,17 +194,11 @@ public abstract class Kernel
         }
     }
 
-    /// <summary>The first index of the ascending <paramref name="sorted"/> whose value is ≥ <paramref name="value"/>.</summary>
+    /// <summary>The first index of the ascending, distinct <paramref name="sorted"/> whose value is ≥ <paramref name="value"/>.</summary>
     private static int LowerBound(int[] sorted, int value)
     {
-        int lo = 0, hi = sorted.Length;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (sorted[mid] < value) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
+        int i = Array.BinarySearch(sorted, value);
+        return i >= 0 ? i : ~i;
     }
 
     /// <summary>Largest kernel block, whatever the budget: beyond it blocks buy no speed, and fresh pages cost time.</summary>

@@ -35,6 +35,13 @@ public sealed class KernelRows
     internal long PackedFeatureBytes(SimdPath path) => 4 * PackedPanels<float>.Elements(Count, Features.Columns, path);
 
     /// <summary>
+    /// <see cref="WithPackedFeatures"/> when the packed copy fits in half of <paramref name="budget"/> (the rest is for
+    /// the kernel blocks and batches), else these rows as they are: products give the same results either way.
+    /// </summary>
+    internal KernelRows PackedWithin(MemoryBudget budget, ComputeContext context) =>
+        PackedFeatureBytes(context.Path) <= budget.Bytes / 2 ? WithPackedFeatures(context) : this;
+
+    /// <summary>
     /// The same rows with their features also packed for kernel products on <paramref name="context"/>'s path: for rows
     /// that are the centers of many products (EigenPro 2's training rows, every batch), at the cost of one more copy.
     /// </summary>

@@ -35,6 +35,24 @@ public enum BetaEstimate
     PreconditionedDiagonal,
 }
 
+/// <summary>The names a <see cref="BetaEstimate"/> goes by in settings, JSON and on the command line.</summary>
+public static class BetaEstimates
+{
+    /// <summary>"kernel-diagonal" and "preconditioned-diagonal", in the enum's order.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["kernel-diagonal", "preconditioned-diagonal"];
+
+    /// <summary>The estimate's name.</summary>
+    public static string Name(BetaEstimate estimate) => Names[(int)estimate];
+
+    /// <summary>The estimate called <paramref name="name"/>, or null for null or an unknown name.</summary>
+    public static BetaEstimate? Parse(string? name)
+    {
+        for (int i = 0; i < Names.Count; i++)
+            if (Names[i] == name) return (BetaEstimate)i;
+        return null;
+    }
+}
+
 /// <summary>Settings of a <see cref="NystromPreconditioner"/>.</summary>
 public sealed record NystromOptions
 {

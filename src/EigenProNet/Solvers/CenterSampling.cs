@@ -86,9 +86,8 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
         if (q < o.DataLevel) warnings.Add($"data preconditioner level {o.DataLevel} clamped to s − 1 = {q}");
         var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
         var z = kernel.Prepare(centers, "centers", compute);
-        // Every batch multiplies by K(·, Z): the centers packed once for the GEMM (one more copy of them, when it fits
-        // in half the budget) instead of in every product. Results are the same bit for bit.
-        if (z.PackedFeatureBytes(compute.Path) <= budget.Bytes / 2) z = z.WithPackedFeatures(compute);
+        // Every batch multiplies by K(·, Z): the centers packed once for the GEMM instead of in every product.
+        z = z.PackedWithin(budget, compute);
         // α = 1 (no damping) and the version's own step rule.
         var pre = NystromPreconditioner.Build(kernel, n, ids => x.Gather(ids), new NystromOptions
         {
@@ -117,7 +116,7 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
         StepSize = step,
         Eta = step * batch,
         Beta = Data.Beta,
-        BetaEstimate = Data.BetaEstimate == BetaEstimate.KernelDiagonal ? "kernel-diagonal" : "preconditioned-diagonal",
+        BetaEstimate = BetaEstimates.Name(Data.BetaEstimate),
         MaxKernelDiagonal = Data.MaxKernelDiagonal,
         TopEigenvalue = Data.Spectrum[0],
         TailEigenvalue = Data.TailEigenvalue,

@@ -120,7 +120,7 @@ public sealed class EigenPro2 : IKernelSolver
             StepSize = step,
             Eta = step * batch,
             Beta = pre.Beta,
-            BetaEstimate = "kernel-diagonal",
+            BetaEstimate = BetaEstimates.Name(pre.BetaEstimate),
             MaxKernelDiagonal = pre.MaxKernelDiagonal,
             TopEigenvalue = pre.Spectrum[0],
             PreconditionedTopEigenvalue = pre.TopEigenvalue,
@@ -131,10 +131,9 @@ public sealed class EigenPro2 : IKernelSolver
         };
 
         var weights = new Matrix(n, c);
-        // Every batch and every evaluation multiplies by K(·, X): X packed once for the GEMM (one more copy of it, when
-        // that fits in half the budget) saves re-packing it in each product (7 % of it on Fashion-MNIST). The model
-        // returned holds the plain rows, so the copy ends with the training.
-        var centers = points.PackedFeatureBytes(compute.Path) <= budget.Bytes / 2 ? points.WithPackedFeatures(compute) : points;
+        // Every batch and every evaluation multiplies by K(·, X): X packed once for the GEMM saves re-packing it in each
+        // product (7 % of it on Fashion-MNIST). The model returned holds the plain rows, so the copy ends with the training.
+        var centers = points.PackedWithin(budget, compute);
         var model = new KernelModel(Kernel, x, centers, weights, classCount);
         var evaluation = new Evaluation(Kernel, centers, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
         var iteration = new EigenProIteration(centers, pre, c, batch, step, budget, compute);
