@@ -5,6 +5,7 @@ using EigenProNet.Data;
 using EigenProNet.Dynamics;
 using EigenProNet.FeatureLearning;
 using EigenProNet.Kernels;
+using EigenProNet.Networks;
 using EigenProNet.LinearAlgebra;
 using EigenProNet.Preconditioning;
 using EigenProNet.Reporting;
@@ -22,13 +23,15 @@ internal static class DynamicsCommand
         var dynamics = new Command("dynamics", "Record how the training-data eigenvectors move while a model trains (spec dynamics.md).");
         dynamics.Add(Ntk(stdout, stderr));
         dynamics.Add(Rfm(stdout, stderr));
+        dynamics.Add(Network(stdout, stderr));
+        dynamics.Add(Compare(stdout, stderr));
         dynamics.Add(Report(stdout, stderr));
         return dynamics;
     }
 
     private static Command Report(TextWriter stdout, TextWriter stderr)
     {
-        var runs = new Argument<string[]>("runs") { Description = "Run directories written by 'eigenpro dynamics ntk|rfm'.", Arity = ArgumentArity.OneOrMore };
+        var runs = new Argument<string[]>("runs") { Description = "Run directories written by 'eigenpro dynamics ntk|rfm|network'.", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "The report to write (HTML, self-contained).", DefaultValueFactory = _ => "report.html" };
         var command = new Command("report", """
             Rebuild the report from saved runs, several side by side (e.g. in-run vs resample, depth 2 vs 20), without
@@ -101,89 +104,67 @@ internal static class DynamicsCommand
         }
 
         /// <summary>Loads the data, scales train and test with the study's scaling, and pins the subsample.</summary>
-        public (Dataset Train, Dataset? Test, string Path, int[] Indices, Matrix Rows, Matrix Targets) Prepare(ParseResult p, int seed, Scaling scaling,
-            ComputeContext compute)
+        public (Dataset Train, Dataset? Test, string Path, PinnedSubsample Subsample) Prepare(ParseResult p, int seed, Scaling scaling, ComputeContext compute)
         {
             var (train, test, path) = Load(p, seed);
             var preprocessor = Preprocessor.Fit(scaling, train.Features);
             preprocessor.TransformInPlace(train.Features, compute);
             if (test is not null) preprocessor.TransformInPlace(test.Features, compute);
-            var (indices, rows, targets) = Pin(p, train, seed);
-            return (train, test, path, indices, rows, targets);
+            return (train, test, path, Pin(p, train, seed));
         }
 
         /// <summary>The pinned subsample: s training rows drawn once from the seed (sorted), with their rows and targets.</summary>
-        public (int[] Indices, Matrix Rows, Matrix Targets) Pin(ParseResult p, Dataset train, int seed)
+        public PinnedSubsample Pin(ParseResult p, Dataset train, int seed)
+        {
+            CheckSizes(p);
+            int s = p.GetValue(Subsample), k = p.GetValue(Tracked);
+            // These depend on the data: errors of the run (exit code 1), raised before anything is written.
+            if (s > train.Count) throw new ArgumentException($"--subsample-size {s} is larger than the {train.Count} training rows.");
+            if (k > s - 1) throw new ArgumentException($"--k {k}: a subsample of s = {s} rows has at most s − 1 = {s - 1} eigenvectors to track.");
+            return PinnedSubsample.Draw(train, s, seed);
+        }
+
+        /// <summary>The size options alone (usage errors, before any data is read).</summary>
+        public void CheckSizes(ParseResult p)
         {
             int s = p.GetValue(Subsample), k = p.GetValue(Tracked);
             if (s < 3) throw new UsageException($"--subsample-size must be at least 3, found {s}.");
             if (k < 1) throw new UsageException($"--k must be at least 1, found {k}.");
-            // These depend on the data: errors of the run (exit code 1), raised before anything is written.
-            if (s > train.Count) throw new ArgumentException($"--subsample-size {s} is larger than the {train.Count} training rows.");
-            if (k > s - 1) throw new ArgumentException($"--k {k}: a subsample of s = {s} rows has at most s − 1 = {s - 1} eigenvectors to track.");
-            var indices = Preprocessing.Permutation(train.Count, new Random(seed ^ 0x51ab))[..s];
-            Array.Sort(indices);
-            var rows = new Matrix(s, train.Dimension);
-            var y = train.TargetMatrix();
-            var targets = new Matrix(s, y.Columns);
-            for (int i = 0; i < s; i++)
-            {
-                train.Features.Row(indices[i]).CopyTo(rows.Row(i));
-                y.Row(indices[i]).CopyTo(targets.Row(i));
-            }
-            return (indices, rows, targets);
         }
+
+        public DynamicsOptions Recorder(ParseResult p, MemoryBudget budget, ComputeContext compute, IReadOnlyCollection<int>? steps = null) =>
+            new() { TrackedEigenvectors = p.GetValue(Tracked), Budget = budget, Compute = compute, RecordSteps = steps };
     }
 
-    private static Command Ntk(TextWriter stdout, TextWriter stderr)
+    /// <summary>The fixed-NTK study's own options (EigenPro 3/4 with the NTK or Laplace kernel).</summary>
+    private sealed class NtkOptions
     {
-        var study = new StudyOptions();
-        var kernel = new Option<string>("--kernel") { Description = "ntk | laplace.", DefaultValueFactory = _ => "ntk" };
-        kernel.AcceptOnlyFromAmong("ntk", "laplace");
-        var depth = new Option<int>("--depth") { Description = "NTK depth (the study: 2; appendix: 20).", DefaultValueFactory = _ => 2 };
-        var bandwidth = new Option<double>("--bandwidth") { Description = "Laplace bandwidth L.", DefaultValueFactory = _ => 20.0 };
-        var solver = new Option<string>("--solver") { Description = "eigenpro3 | eigenpro4.", DefaultValueFactory = _ => "eigenpro3" };
-        solver.AcceptOnlyFromAmong("eigenpro3", "eigenpro4");
-        var centers = new Option<int>("--centers") { Description = "Centers p (random training rows; clamped to n).", DefaultValueFactory = _ => 5000 };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs (a snapshot before training and after each).", DefaultValueFactory = _ => 20 };
-        var protocol = new Option<string>("--protocol") { Description = "in-run (one model, a snapshot per epoch) | resample (the study's: a fresh model per epoch budget).", DefaultValueFactory = _ => "in-run" };
-        protocol.AcceptOnlyFromAmong("in-run", "resample");
-        var budgets = new Option<string>("--budgets") { Description = "resample: the epoch budgets, one fresh model each.", DefaultValueFactory = _ => "1,2,5,10,15,20" };
+        public Option<string> Kernel { get; } = new("--kernel") { Description = "ntk | laplace.", DefaultValueFactory = _ => "ntk" };
+        public Option<int> Depth { get; } = new("--depth") { Description = "NTK depth (the study: 2; appendix: 20).", DefaultValueFactory = _ => 2 };
+        public Option<double> Bandwidth { get; } = new("--bandwidth") { Description = "Laplace bandwidth L.", DefaultValueFactory = _ => 20.0 };
+        public Option<string> Solver { get; } = new("--solver") { Description = "eigenpro3 | eigenpro4.", DefaultValueFactory = _ => "eigenpro3" };
+        public Option<int> Centers { get; } = new("--centers") { Description = "Centers p (random training rows; clamped to n).", DefaultValueFactory = _ => 5000 };
         // The study trained with the reference code, whose β is max k(x, x); `train`'s EigenPro 3 default is faster.
-        var beta = new Option<string>("--beta") { Description = "β of the data step rule: kernel-diagonal (the reference's max k(x, x), as in the study) | preconditioned-diagonal (SysML 2019; `train`'s EigenPro 3 default).", DefaultValueFactory = _ => "kernel-diagonal" };
-        beta.AcceptOnlyFromAmong([.. BetaEstimates.Names]);
-        var command = new Command("ntk", """
-            The NTK study: EigenPro 3 (or 4) on CIFAR-10-like data, a snapshot of the data eigensystem on a pinned Nyström
-            subsample, of the residual along it and of the scores before training and after every epoch.
+        public Option<string> Beta { get; } = new("--beta") { Description = "β of the data step rule: kernel-diagonal (the reference's max k(x, x), as in the study) | preconditioned-diagonal (SysML 2019; `train`'s EigenPro 3 default).", DefaultValueFactory = _ => "kernel-diagonal" };
 
-            Examples:
-              eigenpro dynamics ntk --out runs/ntk-sample
-              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --out runs/ntk-d2 --epochs 20
-              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --depth 20 --out runs/ntk-d20
-              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --protocol resample --out runs/ntk-resample
-            """) { kernel, depth, bandwidth, solver, centers, epochs, protocol, budgets, beta };
-        study.AddTo(command);
-        command.SetAction(p =>
+        public NtkOptions()
         {
-            var total = Stopwatch.StartNew();
-            var common = study.Common;
-            int seed = p.GetValue(common.Seed);
-            var budget = common.Budget(p);
-            var compute = common.Compute(p);
-            if (p.GetValue(epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(epochs)}.");
-            var human = common.Human(p, stdout, stderr);
-            // The study's preprocessing (EigenPro 3's load_dataset): unit-range scaling.
-            var (train, test, path, indices, rows, targets) = study.Prepare(p, seed, Scaling.UnitRange, compute);
-            Kernel k = p.GetValue(kernel) == "laplace" ? new LaplaceKernel(p.GetValue(bandwidth)) : new NtkReluKernel(p.GetValue(depth));
-            int p0 = Math.Min(p.GetValue(centers), train.Count);
-            if (p0 < p.GetValue(centers)) stderr.WriteLine($"note: --centers {p.GetValue(centers)} clamped to the {train.Count} training rows");
-            int s = indices.Length, level = Math.Min(500, s - 1);
-            var betaEstimate = BetaEstimates.Parse(p.GetValue(beta)) ?? BetaEstimate.KernelDiagonal;
-            bool resample = p.GetValue(protocol) == "resample";
-            int[] epochBudgets = resample ? Budgets(p.GetValue(budgets)!) : [p.GetValue(epochs)];
-            var settings = Settings("ntk", path, train, test, k.ToString(), p.GetValue(solver)!, seed, s, p.GetValue(study.Tracked),
-                ("centers", p0), ("epochs", resample ? epochBudgets.Max() : p.GetValue(epochs)), ("scaling", "unit-range"), ("data_level", level), ("beta", p.GetValue(beta)!));
-            IKernelSolver Trainer(TrainingCheckpoint? resumeFrom, int epochCount, int modelSeed, int[] sample) => p.GetValue(solver) == "eigenpro4"
+            Kernel.AcceptOnlyFromAmong("ntk", "laplace");
+            Solver.AcceptOnlyFromAmong("eigenpro3", "eigenpro4");
+            Beta.AcceptOnlyFromAmong([.. BetaEstimates.Names]);
+        }
+
+        /// <summary>The EigenPro 3 (or 4) trainer of the study, the kernel and its settings.</summary>
+        public (Kernel Kernel, Func<TrainingCheckpoint?, int, int, int[], IKernelSolver> Solver, (string, object)[] Settings) Build(ParseResult p,
+            Dataset train, int s, MemoryBudget budget, ComputeContext compute, TextWriter stderr, int? depth = null, string kernelName = "ntk")
+        {
+            Kernel k = kernelName == "laplace" ? new LaplaceKernel(p.GetValue(Bandwidth)) : new NtkReluKernel(depth ?? p.GetValue(Depth));
+            int p0 = Math.Min(p.GetValue(Centers), train.Count);
+            if (p0 < p.GetValue(Centers)) stderr.WriteLine($"note: --centers {p.GetValue(Centers)} clamped to the {train.Count} training rows");
+            int level = Math.Min(500, s - 1);
+            var betaEstimate = BetaEstimates.Parse(p.GetValue(Beta)) ?? BetaEstimate.KernelDiagonal;
+            string solver = p.GetValue(Solver)!;
+            IKernelSolver Trainer(TrainingCheckpoint? resumeFrom, int epochCount, int modelSeed, int[] sample) => solver == "eigenpro4"
                 ? new EigenPro4(k, new EigenPro4Options
                 {
                     Epochs = epochCount, CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = sample, DataLevel = Math.Min(150, s - 1),
@@ -194,24 +175,60 @@ internal static class DynamicsCommand
                     Epochs = epochCount, CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = sample, DataLevel = level,
                     Beta = betaEstimate, Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
                 });
+            return (k, Trainer, [("centers", p0), ("scaling", "unit-range"), ("data_level", level), ("beta", p.GetValue(Beta)!)]);
+        }
+    }
+
+    private static Command Ntk(TextWriter stdout, TextWriter stderr)
+    {
+        var study = new StudyOptions();
+        var ntk = new NtkOptions();
+        var epochs = new Option<int>("--epochs") { Description = "Epochs (a snapshot before training and after each).", DefaultValueFactory = _ => 20 };
+        var protocol = new Option<string>("--protocol") { Description = "in-run (one model, a snapshot per epoch) | resample (the study's: a fresh model per epoch budget).", DefaultValueFactory = _ => "in-run" };
+        protocol.AcceptOnlyFromAmong("in-run", "resample");
+        var budgets = new Option<string>("--budgets") { Description = "resample: the epoch budgets, one fresh model each.", DefaultValueFactory = _ => "1,2,5,10,15,20" };
+        var command = new Command("ntk", """
+            The NTK study: EigenPro 3 (or 4) on CIFAR-10-like data, a snapshot of the data eigensystem on a pinned Nyström
+            subsample, of the residual along it and of the scores before training and after every epoch.
+
+            Examples:
+              eigenpro dynamics ntk --out runs/ntk-sample
+              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --out runs/ntk-d2 --epochs 20
+              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --depth 20 --out runs/ntk-d20
+              eigenpro dynamics ntk --data ../shared/data/cifar-10-batches-bin --protocol resample --out runs/ntk-resample
+            """) { ntk.Kernel, ntk.Depth, ntk.Bandwidth, ntk.Solver, ntk.Centers, epochs, protocol, budgets, ntk.Beta };
+        study.AddTo(command);
+        command.SetAction(p =>
+        {
+            var common = study.Common;
+            int seed = p.GetValue(common.Seed);
+            var budget = common.Budget(p);
+            var compute = common.Compute(p);
+            if (p.GetValue(epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(epochs)}.");
+            bool resample = p.GetValue(protocol) == "resample";
+            int[] epochBudgets = resample ? Budgets(p.GetValue(budgets)!) : [p.GetValue(epochs)];
+            if (resample && p.GetValue(study.Resume)) throw new UsageException("--resume continues an in-run study; a resample study restarts.");
+            study.CheckSizes(p);
+            var human = common.Human(p, stdout, stderr);
+            // The study's preprocessing (EigenPro 3's load_dataset): unit-range scaling.
+            var (train, test, path, subsample) = study.Prepare(p, seed, Scaling.UnitRange, compute);
+            int s = subsample.Indices.Length;
+            var (k, solver, extra) = ntk.Build(p, train, s, budget, compute, stderr, kernelName: p.GetValue(ntk.Kernel)!);
+            var settings = Settings("ntk", path, train, test, k.ToString(), p.GetValue(ntk.Solver)!, seed, s, p.GetValue(study.Tracked),
+                [.. extra, ("epochs", resample ? epochBudgets.Max() : p.GetValue(epochs))]);
+            var dynamics = study.Recorder(p, budget, compute);
             if (resample)
             {
-                if (p.GetValue(study.Resume)) throw new UsageException("--resume continues an in-run study; a resample study restarts.");
                 settings["protocol"] = "resample";
                 settings["budgets"] = epochBudgets;
-                return RunResample(p, study, settings, train, epochBudgets, s, seed, budget, compute, human, stdout, stderr, total,
-                    (b, modelSeed, sample, recorder, progress, token) => Trainer(null, b, modelSeed, sample).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds));
+                return Execute(p, study, settings, dynamics, human, stdout, stderr, "dynamics ntk resample", (progress, token) =>
+                    new DynamicsStudy(settings, dynamics).RunResample(p.GetValue(study.Out)!, train, s, seed, epochBudgets,
+                        (b, modelSeed, sample, recorder, pr, t) => solver(null, b, modelSeed, sample).Fit(train, test, pr, recorder, t).Epochs.Sum(e => e.Seconds),
+                        p.GetValue(study.Force), progress, token));
             }
-            IKernelSolver InRun(TrainingCheckpoint? resumeFrom) => Trainer(resumeFrom, p.GetValue(epochs), seed, indices);
-            // Resuming: the same kernel (its eigensystem is kept), training restarts from the last snapshot's weights.
-            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, "epochs", k, redoLast: false,
-                (progress, recorder, last, token) =>
-                {
-                    TrainingCheckpoint? resumeFrom = null;
-                    if (last is not null)
-                        resumeFrom = new TrainingCheckpoint(last.T, last.Weights ?? throw new IOException($"snapshot t = {last.T} has no weights.npy to resume from."));
-                    return InRun(resumeFrom).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds);
-                });
+            var trainer = DynamicsTrainer.ForSolver(from => solver(from, p.GetValue(epochs), seed, subsample.Indices), k, train, test);
+            return Execute(p, study, settings, dynamics, human, stdout, stderr, "dynamics ntk", (progress, token) =>
+                new DynamicsStudy(settings, dynamics).Run(p.GetValue(study.Out)!, subsample, trainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
         });
         return command;
     }
@@ -237,47 +254,255 @@ internal static class DynamicsCommand
         study.AddTo(command);
         command.SetAction(p =>
         {
-            var total = Stopwatch.StartNew();
             var common = study.Common;
             int seed = p.GetValue(common.Seed);
             var budget = common.Budget(p);
             var compute = common.Compute(p);
             if (p.GetValue(iterations) < 1) throw new UsageException($"--iterations must be at least 1, found {p.GetValue(iterations)}.");
             if (p.GetValue(epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(epochs)}.");
+            study.CheckSizes(p);
             var human = common.Human(p, stdout, stderr);
             // The study's preprocessing: each image divided by its L2 norm.
-            var (train, test, path, indices, rows, targets) = study.Prepare(p, seed, Scaling.L2, compute);
-            var options = new RecursiveFeatureMachineOptions
+            var (train, test, path, subsample) = study.Prepare(p, seed, Scaling.L2, compute);
+            var (settings, trainer) = RfmStudy(p, path, train, test, subsample, seed, p.GetValue(iterations), p.GetValue(bandwidth), p.GetValue(epochs),
+                p.GetValue(diag), p.GetValue(study.Tracked), budget, compute);
+            var dynamics = study.Recorder(p, budget, compute);
+            return Execute(p, study, settings, dynamics, human, stdout, stderr, "dynamics rfm", (progress, token) =>
+                new DynamicsStudy(settings, dynamics).Run(p.GetValue(study.Out)!, subsample, trainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
+        });
+        return command;
+    }
+
+    private static (Dictionary<string, object?> Settings, DynamicsTrainer Trainer) RfmStudy(ParseResult p, string path, Dataset train, Dataset? test,
+        PinnedSubsample subsample, int seed, int iterations, double bandwidth, int epochs, bool diagonal, int k, MemoryBudget budget, ComputeContext compute)
+    {
+        var options = new RecursiveFeatureMachineOptions
+        {
+            Iterations = iterations, Bandwidth = bandwidth, Diagonal = diagonal, Solver = RfmSolver.EigenPro2,
+            EigenPro = new EigenPro2Options { Epochs = epochs, SubsampleIndices = subsample.Indices, EvaluateEveryEpoch = false, Seed = seed },
+            Seed = seed, Budget = budget, Compute = compute,
+        };
+        string family = $"MahalanobisLaplace(L={options.Bandwidth.ToString(CultureInfo.InvariantCulture)}, {(options.Diagonal ? "diagonal" : "full")} M learned, M₀ = I)";
+        var settings = Settings("rfm", path, train, test, family, "rfm (EigenPro 2 inside)", seed, subsample.Indices.Length, k,
+            [("iterations", options.Iterations), ("bandwidth", options.Bandwidth), ("diagonal_m", options.Diagonal), ("inner_epochs", epochs), ("scaling", "l2")]);
+        return (settings, DynamicsTrainer.ForRfm(options, train, test));
+    }
+
+    /// <summary>The network study's own options.</summary>
+    private sealed class NetworkOptions
+    {
+        public Option<int> Width { get; } = new("--width") { Description = "Units per hidden layer w.", DefaultValueFactory = _ => 1024 };
+        public Option<int> Depth { get; } = new("--depth") { Description = "Hidden layers D (its infinite-width limit is the NTK of depth D + 1).", DefaultValueFactory = _ => 2 };
+        public Option<double?> LearningRate { get; } = new("--lr") { Description = "SGD step size (default: 1/λ₁ of the initial network's batch NTK, half the linearised model's stability limit)." };
+        public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Rows per SGD step.", DefaultValueFactory = _ => 128 };
+        public Option<double> Momentum { get; } = new("--momentum") { Description = "Heavy-ball momentum μ in [0, 1).", DefaultValueFactory = _ => 0.0 };
+        public Option<string> Loss { get; } = new("--loss") { Description = "mse (gradient flow on it is kernel regression with Θ_t) | cross-entropy.", DefaultValueFactory = _ => "mse" };
+        public Option<double> Bias { get; } = new("--bias") { Description = "β of the biases (0: none).", DefaultValueFactory = _ => 0.0 };
+        public Option<int> Epochs { get; } = new("--epochs") { Description = "Epochs (a snapshot before training, at --record-steps and after every epoch).", DefaultValueFactory = _ => 20 };
+        public Option<string> RecordSteps { get; } = new("--record-steps") { Description = "SGD steps snapshotted inside epochs: 'geometric' (1, 2, 4, … within the first two epochs) or a list such as 1,2,4,8,16.", DefaultValueFactory = _ => "geometric" };
+
+        public NetworkOptions() => Loss.AcceptOnlyFromAmong("mse", "cross-entropy");
+
+        public void AddTo(Command c)
+        {
+            c.Add(Width); c.Add(Depth); c.Add(LearningRate); c.Add(BatchSize); c.Add(Momentum); c.Add(Loss); c.Add(Bias); c.Add(Epochs); c.Add(RecordSteps);
+        }
+
+        /// <summary>The usage checks that need no data.</summary>
+        public void Check(ParseResult p)
+        {
+            if (p.GetValue(Width) < 1) throw new UsageException($"--width must be at least 1, found {p.GetValue(Width)}.");
+            if (p.GetValue(Depth) < 1) throw new UsageException($"--depth must be at least 1 hidden layer, found {p.GetValue(Depth)}.");
+            if (p.GetValue(LearningRate) is double lr && !(lr > 0 && double.IsFinite(lr))) throw new UsageException($"--lr must be positive, found {lr}.");
+            if (p.GetValue(BatchSize) < 1) throw new UsageException($"--batch-size must be at least 1, found {p.GetValue(BatchSize)}.");
+            if (!(p.GetValue(Momentum) >= 0 && p.GetValue(Momentum) < 1)) throw new UsageException($"--momentum must be in [0, 1), found {p.GetValue(Momentum)}.");
+            if (!double.IsFinite(p.GetValue(Bias))) throw new UsageException($"--bias must be finite, found {p.GetValue(Bias)}.");
+            if (p.GetValue(Epochs) < 1) throw new UsageException($"--epochs must be at least 1, found {p.GetValue(Epochs)}.");
+            Steps(p, int.MaxValue);
+        }
+
+        /// <summary>The scheduled steps (null: geometric), each checked against the run's <paramref name="totalSteps"/>.</summary>
+        public int[]? Steps(ParseResult p, long totalSteps)
+        {
+            string text = p.GetValue(RecordSteps)!;
+            if (text == "geometric") return null;
+            var steps = new List<int>();
+            foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                Iterations = p.GetValue(iterations), Bandwidth = p.GetValue(bandwidth), Diagonal = p.GetValue(diag), Solver = RfmSolver.EigenPro2,
-                EigenPro = new EigenPro2Options { Epochs = p.GetValue(epochs), SubsampleIndices = indices, EvaluateEveryEpoch = false, Seed = seed },
-                Seed = seed, Budget = budget, Compute = compute,
+                if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int step) || step < 1)
+                    throw new UsageException($"--record-steps: '{part}' is not a positive step number (or give 'geometric').");
+                if (step > totalSteps)
+                    throw new UsageException($"--record-steps: step {step} is beyond the run's {totalSteps} steps ({p.GetValue(Epochs)} epochs).");
+                steps.Add(step);
+            }
+            if (steps.Count == 0) throw new UsageException("--record-steps: give 'geometric' or at least one step.");
+            return [.. steps.Distinct().Order()];
+        }
+
+        public NetworkTrainerOptions Trainer(ParseResult p, int seed, ComputeContext compute) => new()
+        {
+            Width = p.GetValue(Width), Depth = p.GetValue(Depth), LearningRate = p.GetValue(LearningRate), BatchSize = p.GetValue(BatchSize),
+            Momentum = p.GetValue(Momentum), Loss = p.GetValue(Loss) == "cross-entropy" ? NetworkLoss.CrossEntropy : NetworkLoss.MeanSquaredError,
+            BiasScale = p.GetValue(Bias), Epochs = p.GetValue(Epochs), Seed = seed, Compute = compute,
+        };
+
+        public (string, object)[] Settings(ParseResult p, int[]? steps) =>
+        [
+            ("width", p.GetValue(Width)), ("depth", p.GetValue(Depth)), ("learning_rate", p.GetValue(LearningRate) is double lr ? lr : "auto (1/λ₁ of the initial batch NTK)"),
+            ("batch_size", p.GetValue(BatchSize)), ("momentum", p.GetValue(Momentum)), ("loss", p.GetValue(Loss)!), ("bias", p.GetValue(Bias)),
+            ("epochs", p.GetValue(Epochs)), ("record_steps", steps is null ? "geometric" : string.Join(",", steps)), ("scaling", "unit-range"),
+            ("time_unit", "epoch (snapshots t = SGD steps)"),
+        ];
+    }
+
+    /// <summary>The network study on prepared data: settings, recorder options and trainer.</summary>
+    private static (Dictionary<string, object?> Settings, DynamicsOptions Recorder, DynamicsTrainer Trainer) NetworkStudy(ParseResult p, StudyOptions study,
+        NetworkOptions network, string path, Dataset train, Dataset? test, PinnedSubsample subsample, int seed, MemoryBudget budget, ComputeContext compute)
+    {
+        int batch = Math.Min(p.GetValue(network.BatchSize), train.Count);
+        long totalSteps = (long)((train.Count + batch - 1) / batch) * p.GetValue(network.Epochs);
+        var steps = network.Steps(p, totalSteps);
+        var options = network.Trainer(p, seed, compute);
+        string kernel = FormattableString.Invariant($"empirical NTK of ReluNetwork(width={options.Width}, depth={options.Depth}{(options.BiasScale != 0 ? $", bias β={options.BiasScale:G4}" : "")})");
+        var settings = Settings("network", path, train, test, kernel, "sgd" + (options.Momentum > 0 ? " with momentum" : ""), seed, subsample.Indices.Length,
+            p.GetValue(study.Tracked), network.Settings(p, steps));
+        return (settings, study.Recorder(p, budget, compute, steps), DynamicsTrainer.ForNetwork(options, train, test));
+    }
+
+    private static Command Network(TextWriter stdout, TextWriter stderr)
+    {
+        var study = new StudyOptions();
+        var network = new NetworkOptions();
+        var command = new Command("network", """
+            The network study: a fully-connected ReLU network (NTK parameterisation) trained by SGD; a snapshot of its
+            empirical NTK Θ_t on the pinned subsample — eigensystem, kernel distance from the start, label alignment, the
+            residual along the eigenvectors — before training, at early steps (1, 2, 4, …) and after every epoch. Unlike
+            the fixed NTK, Θ_t moves: how much, how early, and how it scales with the width is what this measures.
+
+            Examples:
+              eigenpro dynamics network --out runs/network-sample
+              eigenpro dynamics network --data ../shared/data/cifar-10-batches-bin --train-rows 5000 --width 4096 --out runs/net-w4096
+            """);
+        network.AddTo(command);
+        study.AddTo(command);
+        command.SetAction(p =>
+        {
+            var common = study.Common;
+            int seed = p.GetValue(common.Seed);
+            var budget = common.Budget(p);
+            var compute = common.Compute(p);
+            network.Check(p);
+            study.CheckSizes(p);
+            var human = common.Human(p, stdout, stderr);
+            var (train, test, path, subsample) = study.Prepare(p, seed, Scaling.UnitRange, compute);
+            var (settings, dynamics, trainer) = NetworkStudy(p, study, network, path, train, test, subsample, seed, budget, compute);
+            return Execute(p, study, settings, dynamics, human, stdout, stderr, "dynamics network", (progress, token) =>
+                new DynamicsStudy(settings, dynamics).Run(p.GetValue(study.Out)!, subsample, trainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
+        });
+        return command;
+    }
+
+    private static Command Compare(TextWriter stdout, TextWriter stderr)
+    {
+        var study = new StudyOptions();
+        study.Out.Description = "Folder for the runs (network/, ntk/, rfm/) and the joint report.html.";
+        var network = new NetworkOptions();
+        var centers = new Option<int>("--centers") { Description = "EigenPro 3 centers p for the fixed NTK (clamped to n).", DefaultValueFactory = _ => 5000 };
+        var withRfm = new Option<bool>("--rfm") { Description = "Also run the RFM study on the same rows and subsample." };
+        var rfmIterations = new Option<int>("--rfm-iterations") { Description = "RFM iterations with --rfm.", DefaultValueFactory = _ => 5 };
+        var command = new Command("compare", """
+            The network's empirical NTK beside the fixed NTK on the same data: the network study (eigenvectors that move)
+            and EigenPro 3 with the analytic NTK of the same depth (D + 1) on the same rows, the same pinned subsample and the
+            same number of epochs (eigenvectors that cannot move) — optionally RFM too — and one report with every run on
+            common axes (time in epochs).
+
+            Examples:
+              eigenpro dynamics compare --out runs/compare-sample
+              eigenpro dynamics compare --data ../shared/data/cifar-10-batches-bin --train-rows 5000 --rfm --out runs/compare
+            """) { centers, withRfm, rfmIterations };
+        network.AddTo(command);
+        study.AddTo(command);
+        command.SetAction(p =>
+        {
+            var common = study.Common;
+            int seed = p.GetValue(common.Seed);
+            var budget = common.Budget(p);
+            var compute = common.Compute(p);
+            network.Check(p);
+            study.CheckSizes(p);
+            if (p.GetValue(withRfm) && p.GetValue(rfmIterations) < 1) throw new UsageException($"--rfm-iterations must be at least 1, found {p.GetValue(rfmIterations)}.");
+            string root = p.GetValue(study.Out)!;
+            var human = common.Human(p, stdout, stderr);
+            var (raw, test0, path) = study.Load(p, seed);
+            // Each study scales its own copy (the network and the NTK: unit-range, as the NTK study; RFM: L2, as its study).
+            Dataset Scaled(Dataset d, Preprocessor pre) { var f = d.Features.Clone(); pre.TransformInPlace(f, compute); return d.WithFeatures(f); }
+            var unitRange = Preprocessor.Fit(Scaling.UnitRange, raw.Features);
+            var train = Scaled(raw, unitRange);
+            var test = test0 is null ? null : Scaled(test0, unitRange);
+            var subsample = study.Pin(p, train, seed);
+            var runs = new List<string>();
+            var results = new Dictionary<string, object?>();
+
+            string netDir = Path.Combine(root, "network");
+            var (netSettings, netDynamics, netTrainer) = NetworkStudy(p, study, network, path, train, test, subsample, seed, budget, compute);
+            int code = Execute(p, study, netSettings, netDynamics, human, stdout, stderr, "dynamics compare: network", (progress, token) =>
+                new DynamicsStudy(netSettings, netDynamics).Run(netDir, subsample, netTrainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token),
+                netDir, writeJson: false);
+            if (code != EigenProCli.Ok) return code;
+            runs.Add(netDir);
+
+            string ntkDir = Path.Combine(root, "ntk");
+            var ntk = new NtkOptions();
+            int s = subsample.Indices.Length, epochs = p.GetValue(network.Epochs), depth = p.GetValue(network.Depth) + 1;
+            var (kernel, solver, extra) = ntk.Build(p, train, s, budget, compute, stderr, depth);
+            var ntkSettings = Settings("ntk", path, train, test, kernel.ToString(), "eigenpro3", seed, s, p.GetValue(study.Tracked),
+                [.. extra.Where(e => e.Item1 != "centers"), ("centers", Math.Min(p.GetValue(centers), train.Count)), ("epochs", epochs)]);
+            var ntkOptions = new EigenPro3Options
+            {
+                Epochs = epochs, CenterCount = Math.Min(p.GetValue(centers), train.Count), DataSubsampleSize = s, DataSubsampleIndices = subsample.Indices,
+                DataLevel = Math.Min(500, s - 1), Beta = BetaEstimate.KernelDiagonal, Seed = seed, Budget = budget, Compute = compute,
             };
-            string family = $"MahalanobisLaplace(L={options.Bandwidth.ToString(CultureInfo.InvariantCulture)}, {(options.Diagonal ? "diagonal" : "full")} M learned, M₀ = I)";
-            var settings = Settings("rfm", path, train, test, family, "rfm (EigenPro 2 inside)", seed, indices.Length, p.GetValue(study.Tracked),
-                ("iterations", options.Iterations), ("bandwidth", options.Bandwidth), ("diagonal_m", options.Diagonal), ("inner_epochs", p.GetValue(epochs)),
-                ("scaling", "l2"));
-            // Resuming: the interrupted run's last iteration t is redone from its saved M_t (every random choice is drawn
-            // before the first iteration, so it repeats exactly), then the run goes on to --iterations.
-            return Run(p, study, settings, indices, rows, targets, budget, compute, human, stdout, stderr, total, "iterations", null, redoLast: true,
-                (progress, recorder, last, token) =>
-                {
-                    var o = last is null ? options : options with
-                    {
-                        FirstIteration = last.T,
-                        Iterations = Math.Max(0, options.Iterations - last.T),
-                        InitialM = last.FeatureMatrix ?? throw new IOException($"snapshot t = {last.T} has no m.npy to resume from."),
-                    };
-                    if (o.Iterations == 0)
-                        throw new UsageException($"The run already has iteration t = {last!.T}; --iterations {options.Iterations} asks for no more.");
-                    return new RecursiveFeatureMachine(o).Fit(train, test, progress, recorder, token).Iterations.Sum(r => r.SolveSeconds + r.AgopSeconds);
-                });
+            var ntkTrainer = DynamicsTrainer.ForSolver(from => new EigenPro3(kernel, ntkOptions with { ResumeFrom = from }), kernel, train, test);
+            var ntkDynamics = study.Recorder(p, budget, compute);
+            code = Execute(p, study, ntkSettings, ntkDynamics, human, stdout, stderr, "dynamics compare: fixed NTK", (progress, token) =>
+                new DynamicsStudy(ntkSettings, ntkDynamics).Run(ntkDir, subsample, ntkTrainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token),
+                ntkDir, writeJson: false);
+            if (code != EigenProCli.Ok) return code;
+            runs.Add(ntkDir);
+
+            if (p.GetValue(withRfm))
+            {
+                string rfmDir = Path.Combine(root, "rfm");
+                var l2 = Preprocessor.Fit(Scaling.L2, raw.Features);
+                var rfmTrain = Scaled(raw, l2);
+                var rfmTest = test0 is null ? null : Scaled(test0, l2);
+                var rfmSubsample = PinnedSubsample.Of(rfmTrain, subsample.Indices);
+                var (rfmSettings, rfmTrainer) = RfmStudy(p, path, rfmTrain, rfmTest, rfmSubsample, seed, p.GetValue(rfmIterations), 10.0, 10, false,
+                    p.GetValue(study.Tracked), budget, compute);
+                var rfmDynamics = study.Recorder(p, budget, compute);
+                code = Execute(p, study, rfmSettings, rfmDynamics, human, stdout, stderr, "dynamics compare: RFM", (progress, token) =>
+                    new DynamicsStudy(rfmSettings, rfmDynamics).Run(rfmDir, rfmSubsample, rfmTrainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token),
+                    rfmDir, writeJson: false);
+                if (code != EigenProCli.Ok) return code;
+                runs.Add(rfmDir);
+            }
+            string report = Path.Combine(root, "report.html");
+            DynamicsReport.Write(runs, report);
+            human.WriteLine($"joint report: {report}");
+            if (p.GetValue(common.Json))
+            {
+                var doc = new System.Text.Json.Nodes.JsonObject();
+                foreach (var run in runs) doc[Path.GetFileName(run)] = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")));
+                doc["report"] = Path.GetFullPath(report);
+                stdout.WriteLine(doc.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            }
+            return EigenProCli.Ok;
         });
         return command;
     }
 
     private static Dictionary<string, object?> Settings(string study, string path, Dataset train, Dataset? test, string kernel, string solver, int seed,
-        int s, int k, params (string Key, object Value)[] extra)
+        int s, int k, (string Key, object Value)[] extra)
     {
         var settings = new Dictionary<string, object?>
         {
@@ -289,81 +514,66 @@ internal static class DynamicsCommand
         return settings;
     }
 
-    /// <summary>Trains with the recorder subscribed, writing each snapshot as it comes; prints the per-t table and the finding.</summary>
-    private static int Run(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, int[] indices, Matrix rows, Matrix targets,
-        MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total, string lengthSetting,
-        Kernel? sameKernel, bool redoLast, Func<IProgress<TrainingProgress>, DynamicsRecorder, DynamicsSnapshot?, CancellationToken, double> train)
+    /// <summary>Runs a study with the progress display and cancellation, then prints its per-t table and finding and writes its report.</summary>
+    private static int Execute(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, DynamicsOptions options, TextWriter human,
+        TextWriter stdout, TextWriter stderr, string title, Func<IProgress<TrainingProgress>, CancellationToken, DynamicsStudyResult> run,
+        string? directory = null, bool writeJson = true)
     {
-        var options = new DynamicsOptions { TrackedEigenvectors = p.GetValue(study.Tracked), Budget = budget, Compute = compute };
-        string dir = p.GetValue(study.Out)!;
-        DynamicsRunWriter writer;
-        IReadOnlyList<DynamicsSnapshot>? previous = null;
-        DynamicsSnapshot? last = null;
+        string dir = directory ?? p.GetValue(study.Out)!;
         if (p.GetValue(study.Resume))
         {
             if (p.GetValue(study.Force)) throw new UsageException("--resume and --force contradict each other: resume the run, or replace it.");
-            writer = DynamicsRunWriter.Continue(dir, settings, indices, options, [lengthSetting]);
-            previous = DynamicsRun.Read(dir).Snapshots;
-            last = previous[^1];
-            // A study that redoes its last step from the saved state records that snapshot again.
-            if (redoLast) previous = previous.Take(previous.Count - 1).ToArray();
-            stderr.WriteLine($"resuming {dir} after t = {last.T}");
+            stderr.WriteLine($"resuming {dir}");
         }
-        else writer = new DynamicsRunWriter(dir, settings, indices, options, p.GetValue(study.Force));
-        DynamicsRecorder? recorder = null;
-        recorder = new DynamicsRecorder(rows, targets, options, snapshot => writer.Write(snapshot, recorder!.Snapshots));
-        if (previous is not null) recorder.ContinueFrom(previous, sameKernel);
         using var cancel = new ConsoleCancellation();
-        double trainingSeconds;
+        DynamicsStudyResult result;
         try
         {
-            trainingSeconds = ProgressDisplay.Run(stderr, $"dynamics {settings["study"]}", progress => train(progress, recorder, last, cancel.Token));
+            result = ProgressDisplay.Run(stderr, title, progress => run(progress, cancel.Token));
         }
         catch (OperationCanceledException)
         {
-            stderr.WriteLine($"error: cancelled; {dir} holds the {recorder.Snapshots.Count} snapshot(s) completed before.");
+            stderr.WriteLine($"error: cancelled; {dir} holds the snapshots completed before (continue with --resume).");
             return EigenProCli.RuntimeError;
         }
-        return Finish(p, study, settings, writer, recorder.Snapshots, recorder.RecordSeconds, trainingSeconds, indices.Length, options, compute, human, stdout, total);
+        catch (ArgumentException e) when (e.Message.Contains("ask for no more", StringComparison.Ordinal))
+        {
+            // A resumed run that already has the asked length: nothing to do, a usage error.
+            throw new UsageException(e.Message.Replace(" iterations ask", " --iterations ask", StringComparison.Ordinal).Replace(" epochs ask", " --epochs ask", StringComparison.Ordinal));
+        }
+        catch (ArithmeticException e)
+        {
+            stderr.WriteLine($"error: {e.Message.Replace("use a smaller learning rate", "use a smaller --lr", StringComparison.Ordinal)} {dir} holds only the snapshots recorded before it (no results were written for the diverged steps).");
+            return EigenProCli.RuntimeError;
+        }
+        Print(settings, result, options, human);
+        string report = Path.Combine(dir, "report.html");
+        DynamicsReport.Write([dir], report);
+        human.WriteLine($"report: {report}");
+        human.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"recording: {result.RecordSeconds:F1} s beside {result.TrainingSeconds:F1} s of training ({100 * result.RecordSeconds / Math.Max(result.TrainingSeconds, 1e-9):F1} %); run written to {dir}"));
+        if (writeJson && p.GetValue(study.Common.Json)) stdout.WriteLine(File.ReadAllText(Path.Combine(dir, "run.json")).TrimEnd());
+        return EigenProCli.Ok;
     }
 
-    /// <summary>The study's protocol: for each epoch budget a fresh model (new centers, new Nyström sample), snapshotted after training.</summary>
-    private static int RunResample(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, Dataset train, int[] budgets, int s, int seed,
-        MemoryBudget budget, ComputeContext compute, TextWriter human, TextWriter stdout, TextWriter stderr, Stopwatch total,
-        Func<int, int, int[], DynamicsRecorder, IProgress<TrainingProgress>, CancellationToken, double> trainModel)
+    /// <summary>The per-t table and the finding.</summary>
+    private static void Print(Dictionary<string, object?> settings, DynamicsStudyResult result, DynamicsOptions options, TextWriter human)
     {
-        var options = new DynamicsOptions { TrackedEigenvectors = p.GetValue(study.Tracked), Budget = budget, Compute = compute };
-        string dir = p.GetValue(study.Out)!;
-        var samples = budgets.Select((_, i) => Sample(train.Count, s, seed, i + 1)).ToArray();
-        var writer = new DynamicsRunWriter(dir, settings, samples[0], options, p.GetValue(study.Force));
-        var y = train.TargetMatrix();
-        var snapshots = new List<DynamicsSnapshot>();
-        double trainingSeconds = 0, recordSeconds = 0;
-        using var cancel = new ConsoleCancellation();
-        try
+        var inv = CultureInfo.InvariantCulture;
+        var metrics = result.Metrics;
+        var snapshots = result.Snapshots;
+        var shown = metrics.Subspaces.Where(x => x.K is 10 or 50 or 100 || x.K == metrics.Subspaces[^1].K).ToArray();
+        int s = snapshots[0].Eigenvectors.Rows;
+        human.WriteLine($"{settings["study"]}: {settings["kernel"]}, {settings["solver"]}, s = {s} {(result.Resampled ? "fresh per model" : "pinned")}, k = {options.TrackedEigenvectors}");
+        human.WriteLine("    t    epoch   test_acc  " + string.Join("  ", shown.Select(x => $"d_top{x.K,-4}")) + "  k_dist    align   mean_learned");
+        for (int i = 0; i < snapshots.Count; i++)
         {
-            for (int i = 0; i < budgets.Length; i++)
-            {
-                var (rows, targets) = Rows(train.Features, y, samples[i]);
-                var recorder = new DynamicsRecorder(rows, targets, options);
-                int b = budgets[i];
-                trainingSeconds += ProgressDisplay.Run(stderr, $"dynamics ntk resample: model {i + 1}/{budgets.Length}, {b} epoch(s)",
-                    progress => trainModel(b, seed + 1000 * (i + 1), samples[i], recorder, progress, cancel.Token));
-                recordSeconds += recorder.RecordSeconds;
-                // The model's state after its budget, on its own Nyström sample, labelled t = its budget.
-                var final = recorder.Snapshots[^1] with { T = b, KernelChanged = i > 0 };
-                snapshots.Add(final);
-                var writing = Stopwatch.StartNew();
-                writer.Write(final, snapshots, samples[i]);
-                recordSeconds += writing.Elapsed.TotalSeconds;
-            }
+            var snap = snapshots[i];
+            var finite = snap.LearnedFraction.Where(double.IsFinite).ToArray();
+            human.WriteLine(string.Create(inv,
+                $"{snap.T,5} {snap.Time,8:0.###} {(snap.ValidationAccuracy is double a ? (100 * a).ToString("F2", inv) + "%" : "-"),10}  {string.Join("  ", shown.Select(x => x.FromStart[i].ToString("F4", inv).PadRight(8)))}  {metrics.KernelDistanceFromStart[i],-8:G3}  {metrics.KernelTargetAlignment[i],-6:F4}  {(finite.Length > 0 ? finite.Average() : double.NaN),8:F3}"));
         }
-        catch (OperationCanceledException)
-        {
-            stderr.WriteLine($"error: cancelled; {dir} holds the {snapshots.Count} model(s) completed before.");
-            return EigenProCli.RuntimeError;
-        }
-        return Finish(p, study, settings, writer, snapshots, recordSeconds, trainingSeconds, s, options, compute, human, stdout, total);
+        human.WriteLine(result.Finding);
     }
 
     private static int[] Budgets(string text)
@@ -377,58 +587,5 @@ internal static class DynamicsCommand
         if (budgets.Distinct().Count() != budgets.Length || !budgets.SequenceEqual(budgets.Order()))
             throw new UsageException($"--budgets must increase strictly, found {text}.");
         return budgets;
-    }
-
-    private static int[] Sample(int n, int s, int seed, int draw)
-    {
-        var indices = Preprocessing.Permutation(n, new Random((seed ^ 0x51ab) + 7919 * draw))[..s];
-        Array.Sort(indices);
-        return indices;
-    }
-
-    private static (Matrix Rows, Matrix Targets) Rows(Matrix x, Matrix y, int[] indices)
-    {
-        var rows = new Matrix(indices.Length, x.Columns);
-        var targets = new Matrix(indices.Length, y.Columns);
-        for (int i = 0; i < indices.Length; i++)
-        {
-            x.Row(indices[i]).CopyTo(rows.Row(i));
-            y.Row(indices[i]).CopyTo(targets.Row(i));
-        }
-        return (rows, targets);
-    }
-
-    /// <summary>Refreshes run.json with the timings, prints the per-t table and the finding, and writes the run's report.</summary>
-    private static int Finish(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, DynamicsRunWriter writer,
-        IReadOnlyList<DynamicsSnapshot> snapshots, double recordSeconds, double trainingSeconds, int s, DynamicsOptions options, ComputeContext compute,
-        TextWriter human, TextWriter stdout, Stopwatch total)
-    {
-        string dir = p.GetValue(study.Out)!;
-        var timings = new Dictionary<string, object?>
-        {
-            ["training_seconds"] = trainingSeconds, ["recording_seconds"] = recordSeconds,
-            ["recording_overhead"] = trainingSeconds > 0 ? recordSeconds / trainingSeconds : null, ["total_seconds"] = total.Elapsed.TotalSeconds,
-        };
-        var metrics = writer.Finish(snapshots, timings, compute);
-        bool resampled = settings.TryGetValue("protocol", out var protocolName) && protocolName as string == "resample";
-
-        var inv = CultureInfo.InvariantCulture;
-        var shown = metrics.Subspaces.Where(x => x.K is 10 or 50 or 100 || x.K == metrics.Subspaces[^1].K).ToArray();
-        human.WriteLine($"{settings["study"]}: {settings["kernel"]}, {settings["solver"]}, s = {s} {(resampled ? "fresh per model" : "pinned")}, k = {options.TrackedEigenvectors}");
-        human.WriteLine("    t   test_acc  " + string.Join("  ", shown.Select(x => $"d_top{x.K,-4}")) + "  mean_learned");
-        for (int i = 0; i < snapshots.Count; i++)
-        {
-            var snap = snapshots[i];
-            var finite = snap.LearnedFraction.Where(double.IsFinite).ToArray();
-            human.WriteLine(string.Create(inv,
-                $"{snap.T,5} {(snap.ValidationAccuracy is double a ? (100 * a).ToString("F2", inv) + "%" : "-"),10}  {string.Join("  ", shown.Select(x => x.FromStart[i].ToString("F4", inv).PadRight(8)))}  {(finite.Length > 0 ? finite.Average() : double.NaN),8:F3}"));
-        }
-        human.WriteLine(DynamicsRunWriter.Finding(metrics, options.CeaseTolerance, resampled));
-        string report = Path.Combine(dir, "report.html");
-        DynamicsReport.Write([dir], report);
-        human.WriteLine($"report: {report}");
-        human.WriteLine(string.Create(inv, $"recording: {recordSeconds:F1} s beside {trainingSeconds:F1} s of training ({100 * recordSeconds / Math.Max(trainingSeconds, 1e-9):F1} %); run written to {dir}"));
-        if (p.GetValue(study.Common.Json)) stdout.WriteLine(File.ReadAllText(Path.Combine(dir, "run.json")).TrimEnd());
-        return EigenProCli.Ok;
     }
 }

@@ -200,10 +200,10 @@ public class DynamicsReportTests
         using var dir = new TempDir();
         string report = TwoRunsAndAReport(dir);
         string html = File.ReadAllText(report);
-        Assert.Equal(14, System.Text.RegularExpressions.Regex.Matches(html, "<img alt=\"[a-z_]+\" src=\"data:image/png;base64,").Count);
+        Assert.Equal(20, System.Text.RegularExpressions.Regex.Matches(html, "<img alt=\"[a-z_]+\" src=\"data:image/png;base64,").Count);
         Assert.Contains("Runs side by side", html);
         foreach (var run in new[] { "ntk", "rfm" })
-            foreach (var stem in new[] { "eigenvector_entries", "change_from_original", "subspace_distance", "spectrum", "learned_fraction", "scores" })
+            foreach (var stem in new[] { "eigenvector_entries", "change_from_original", "subspace_distance", "spectrum", "learned_fraction", "kernel_distance", "label_alignment", "scores" })
             {
                 var png = File.ReadAllBytes(Path.Combine(dir.Path, run, "plots", stem + ".png"));
                 Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
@@ -237,7 +237,7 @@ public class DynamicsReportTests
             return output;
         }
         string dom = Browse("--virtual-time-budget=10000", "--dump-dom");
-        Assert.Contains("14 images, 0 broken", dom);                 // every image decoded (the page checks naturalWidth)
+        Assert.Contains("20 images, 0 broken", dom);                 // every image decoded (the page checks naturalWidth)
         string screenshot = Path.Combine(dir.Path, "report.png");
         Browse("--window-size=1000,1600", $"--screenshot={screenshot}");
         var png = File.ReadAllBytes(screenshot);

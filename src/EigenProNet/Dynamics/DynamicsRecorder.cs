@@ -2,7 +2,9 @@ using System.Diagnostics;
 using EigenProNet.FeatureLearning;
 using EigenProNet.Kernels;
 using EigenProNet.LinearAlgebra;
+using EigenProNet.Data;
 using EigenProNet.Models;
+using EigenProNet.Networks;
 using EigenProNet.Solvers;
 
 namespace EigenProNet.Dynamics;
@@ -21,6 +23,15 @@ public sealed record DynamicsOptions
 
     /// <summary>Eigenpairs of RFM's M_t stored per snapshot.</summary>
     public int FeatureEigenvectors { get; init; } = 20;
+
+    /// <summary>
+    /// Networks: the optimiser steps snapshotted inside epochs (besides every epoch's end). Null: the powers of two
+    /// 1, 2, 4, … that fall inside the first <see cref="GeometricEpochs"/> epochs — the early transient.
+    /// </summary>
+    public IReadOnlyCollection<int>? RecordSteps { get; init; }
+
+    /// <summary>Networks: how many epochs the default geometric step schedule spans.</summary>
+    public int GeometricEpochs { get; init; } = 2;
 
     /// <summary>Memory budget and threads of the recorder's own kernel products.</summary>
     public MemoryBudget? Budget { get; init; }
@@ -49,19 +60,39 @@ public sealed record DynamicsOptions
 /// <param name="RecordSeconds">Time the recorder spent on this snapshot.</param>
 /// <param name="Weights">A copy of the model's weights at t (what a resumed run restarts from), when kept.</param>
 /// <param name="FeatureMatrix">RFM's M_t itself (d × d, or 1 × d when diagonal), what a resumed RFM run restarts from.</param>
+/// <param name="Epoch">Time in epochs (networks: step / steps per epoch; EigenPro and RFM: null, <paramref name="T"/> counts).</param>
+/// <param name="Kernel">The kernel matrix's own change and its alignment with the targets.</param>
+/// <param name="TargetCaptured">Σ_{i≤k}‖e_iᵀY_s‖² / ‖Y_s‖²_F for k = 1 … tracked: the targets' energy in the top-k eigenvectors.</param>
+/// <param name="State">What a trainer needs to resume from this snapshot besides <paramref name="Weights"/> (a network's parameters), written as state.npz.</param>
+/// <param name="Gram">K_t(X_s, X_s)/s itself (not written per snapshot; the run keeps the start's and the latest, for resuming).</param>
 public sealed record DynamicsSnapshot(int T, double[] Eigenvalues, Matrix Eigenvectors, Matrix Residual, double[] LearnedFraction, bool KernelChanged,
     double[]? FeatureEigenvalues, Matrix? FeatureEigenvectors, double? TrainMse, double? TrainAccuracy, double? ValidationMse,
-    double? ValidationAccuracy, double RecordSeconds, Matrix? Weights = null, Matrix? FeatureMatrix = null);
+    double? ValidationAccuracy, double RecordSeconds, Matrix? Weights = null, Matrix? FeatureMatrix = null, double? Epoch = null,
+    KernelChange? Kernel = null, double[]? TargetCaptured = null, IReadOnlyDictionary<string, NpyArray>? State = null, Matrix? Gram = null)
+{
+    /// <summary>Time in epochs: <see cref="Epoch"/>, or <see cref="T"/> when the run counts epochs (or iterations) only.</summary>
+    public double Time => Epoch ?? T;
+}
+
+/// <summary>
+/// How the kernel matrix on the pinned subsample moved (Fort et al. 2020) and how it aligns with the targets
+/// (Cristianini et al. 2002), at one snapshot (spec dynamics.md §3, issue 21).
+/// </summary>
+/// <param name="DistanceFromStart">1 − ⟨K_t, K_0⟩_F / (‖K_t‖_F‖K_0‖_F), in [0, 1] for positive semi-definite kernels; 0 for an unchanged kernel.</param>
+/// <param name="DistanceFromPrevious">The same distance to the previous snapshot's kernel (0 for the first).</param>
+/// <param name="TargetAlignment">⟨K_t, YYᵀ⟩_F / (‖K_t‖_F‖YYᵀ‖_F) with Y the subsample's one-hot targets.</param>
+public sealed record KernelChange(double DistanceFromStart, double DistanceFromPrevious, double TargetAlignment);
 
 /// <summary>
 /// Records the training-data eigenvector dynamics of one run (spec dynamics.md §2): subscribed to EigenPro 2/3/4's
 /// <see cref="ITrainingObserver"/> (a snapshot before training and after every epoch) or RFM's
-/// <see cref="IFeatureLearningObserver"/> (one per iteration, the kernel K_{M_t} changing with t), it sees only the
-/// read-only views the solvers hand out: the current model. The data eigensystem is its own: of the kernel the model
-/// uses, on a subsample of training rows fixed for the whole run — computed once while the kernel stays the same
-/// object (EigenPro's fixed kernel cannot move it), again whenever it changes (RFM).
+/// <see cref="IFeatureLearningObserver"/> (one per iteration, the kernel K_{M_t} changing with t) or a network
+/// trainer's <see cref="INetworkObserver"/> (the empirical NTK Θ_t at scheduled steps and after every epoch), it sees
+/// only the read-only views the trainers hand out: the current model. The data eigensystem is its own: of the kernel
+/// in force, on a subsample of training rows fixed for the whole run — computed once while the kernel stays the same
+/// object (EigenPro's fixed kernel cannot move it), again whenever it changes (RFM, networks).
 /// </summary>
-public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserver
+public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserver, INetworkObserver
 {
     private readonly Matrix _subsample, _targets;
     private readonly DynamicsOptions _options;
@@ -74,6 +105,9 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
     private double[]? _values;
     private Matrix? _vectors;
     private double[]? _targetEnergy;
+    private Matrix? _gram, _startGram, _previousGram;
+    private KernelChange? _kernelChange;
+    private HashSet<int>? _steps;
 
     /// <summary>
     /// A recorder on the subsample <paramref name="subsample"/> (s × d, scaled as the solver sees the rows) with their
@@ -109,22 +143,31 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
     /// Continues a run that was interrupted: <paramref name="previous"/> are its snapshots (read back from its directory)
     /// and <paramref name="kernel"/> the kernel object the resumed solver uses when it is the same kernel as before — its
     /// data eigensystem is then the last snapshot's, not recomputed (and the fixed-kernel distances stay exactly 0);
-    /// null when the kernel changes anyway (RFM).
+    /// null when the kernel changes anyway (RFM, networks), which then pass <paramref name="startGram"/> and
+    /// <paramref name="previousGram"/>: the kernel matrices of the first and of the last kept snapshot, for the kernel distances.
     /// </summary>
     /// <exception cref="InvalidOperationException">Snapshots were already recorded.</exception>
-    public void ContinueFrom(IReadOnlyList<DynamicsSnapshot> previous, Kernel? kernel)
+    public void ContinueFrom(IReadOnlyList<DynamicsSnapshot> previous, Kernel? kernel, Matrix? startGram = null, Matrix? previousGram = null)
     {
         ArgumentNullException.ThrowIfNull(previous);
         if (_snapshots.Count > 0) throw new InvalidOperationException("This recorder has already recorded snapshots.");
         if (previous.Count == 0) return;
         _snapshots.AddRange(previous);
-        if (kernel is null) return;
         var last = previous[^1];
+        if (kernel is null)
+        {
+            _startGram = startGram;
+            _previousGram = previousGram;
+            return;
+        }
         _kernel = kernel;
         _rows = kernel.Prepare(_subsample, "dynamics subsample", _compute);
         _values = last.Eigenvalues;
         _vectors = last.Eigenvectors;
         _targetEnergy = TargetEnergy(_vectors);
+        _gram = Gram(kernel);
+        _startGram = _previousGram = _gram;
+        _kernelChange = last.Kernel ?? new KernelChange(0, 0, Alignment(_gram));
     }
 
     /// <summary>EigenPro: t = 0, the model before training (skipped when continuing a run that has it).</summary>
@@ -143,15 +186,73 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         Record(iteration.Iteration, iteration.Model, iteration.M, iteration.Report.TrainMse, iteration.Report.TrainAccuracy,
             iteration.Report.ValidationMse, iteration.Report.ValidationAccuracy);
 
+    private int _batchesPerEpoch;
+
+    /// <summary>Network: t = the step (0 before training); the step schedule is fixed here, once the steps per epoch are known.</summary>
+    public void OnStart(ReluNetwork network, int batchesPerEpoch, int firstStep)
+    {
+        _batchesPerEpoch = batchesPerEpoch;
+        _steps = _options.RecordSteps is { } steps ? [.. steps] : GeometricSteps(batchesPerEpoch, _options.GeometricEpochs);
+        if (_snapshots.Count > 0) return;
+        RecordNetwork(firstStep, network, null, null, null, null, null);
+    }
+
+    /// <summary>Network: a snapshot when the step is scheduled (an epoch's last step is recorded by <see cref="OnEpoch(EpochReport, int, NetworkCheckpoint)"/>).</summary>
+    public void OnStep(NetworkStep step, ReluNetwork network)
+    {
+        if (step.Batch == step.BatchesPerEpoch || _steps is null || !_steps.Contains(step.Step)) return;
+        RecordNetwork(step.Step, network, null, null, null, null, null);
+    }
+
+    /// <summary>Network: the end of an epoch, with the checkpoint a resumed run restarts from.</summary>
+    public void OnEpoch(EpochReport report, int step, NetworkCheckpoint checkpoint) =>
+        RecordNetwork(step, checkpoint.Network, checkpoint.ToArrays(), report.TrainMse, report.TrainAccuracy, report.TestMse, report.TestAccuracy);
+
+    /// <summary>Steps 1, 2, 4, … below <paramref name="epochs"/> epochs of <paramref name="batchesPerEpoch"/> steps.</summary>
+    public static HashSet<int> GeometricSteps(int batchesPerEpoch, int epochs)
+    {
+        var steps = new HashSet<int>();
+        for (long step = 1; step < (long)batchesPerEpoch * epochs; step *= 2) steps.Add((int)step);
+        return steps;
+    }
+
+    private void RecordNetwork(int step, ReluNetwork network, IReadOnlyDictionary<string, NpyArray>? state, double? trainMse, double? trainAccuracy,
+        double? validationMse, double? validationAccuracy)
+    {
+        var clock = Stopwatch.StartNew();
+        var gram = EmpiricalNtk.Compute(network, _subsample, _compute);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(gram.Data, 1f / _subsample.Rows, gram.Data);
+        if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(gram.Data))
+            throw new ArithmeticException($"The network's empirical NTK at step {step} overflowed (training diverged); use a smaller learning rate.");
+        Eigensystem(gram);
+        var predictions = network.Predict(_subsample, _compute);
+        double epoch = _batchesPerEpoch > 0 ? (double)step / _batchesPerEpoch : step;
+        Complete(step, epoch, predictions, _snapshots.Count > 0, null, trainMse, trainAccuracy, validationMse, validationAccuracy, clock, null, state);
+    }
+
     private void Record(int t, KernelModel model, Matrix? m, double? trainMse, double? trainAccuracy, double? validationMse, double? validationAccuracy)
     {
         var clock = Stopwatch.StartNew();
         bool changed = !ReferenceEquals(model.Kernel, _kernel);
-        if (changed) Eigensystem(model.Kernel);
+        if (changed)
+        {
+            _kernel = model.Kernel;
+            _rows = model.Kernel.Prepare(_subsample, "dynamics subsample", _compute);
+            Eigensystem(Gram(model.Kernel));
+        }
+        else _kernelChange = _kernelChange! with { DistanceFromPrevious = 0 };
+        var predictions = model.PredictScaled(_rows!, _budget, default, _compute);
+        Complete(t, null, predictions, changed && _snapshots.Count > 0, m, trainMse, trainAccuracy, validationMse, validationAccuracy, clock,
+            model.Weights.Clone(), null);
+    }
+
+    /// <summary>The snapshot of the eigensystem in force and of <paramref name="predictions"/> on the subsample.</summary>
+    private void Complete(int t, double? epoch, Matrix predictions, bool changed, Matrix? m, double? trainMse, double? trainAccuracy,
+        double? validationMse, double? validationAccuracy, Stopwatch clock, Matrix? weights, IReadOnlyDictionary<string, NpyArray>? state)
+    {
         var vectors = _vectors!;
         // Residual on the subsample, projected onto the eigenvectors: R = Eᵀ(Y_s − f_t(X_s)).
         var residual = _targets.Clone();
-        var predictions = model.PredictScaled(_rows!, _budget, default, _compute);
         System.Numerics.Tensors.TensorPrimitives.Subtract(residual.Data, predictions.Data, residual.Data);
         var projected = Gemm.Multiply(vectors, residual, Transpose.Yes, Transpose.No, _compute);
         var learned = new double[projected.Rows];
@@ -160,30 +261,66 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
             double norm = Math.Sqrt(Sum2(projected.Row(i)));
             learned[i] = _targetEnergy![i] > 0 ? 1 - norm / _targetEnergy[i] : double.NaN;
         }
+        var captured = EigenvectorChange.TargetCaptured(vectors, _targets, _compute);
         double[]? mValues = null;
         Matrix? mVectors = null;
         if (m is not null) (mValues, mVectors) = FeatureEigensystem(m);
-        var snapshot = new DynamicsSnapshot(t, _values!, vectors, projected, learned, changed && _snapshots.Count > 0, mValues, mVectors,
-            trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds, model.Weights.Clone(), m?.Clone());
+        var snapshot = new DynamicsSnapshot(t, _values!, vectors, projected, learned, changed, mValues, mVectors,
+            trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds, weights, m?.Clone(), epoch, _kernelChange,
+            captured, state, _gram);
         _snapshots.Add(snapshot);
         var callback = Stopwatch.StartNew();
         _onSnapshot?.Invoke(snapshot);
         _callbackSeconds += callback.Elapsed.TotalSeconds;
     }
 
-    private void Eigensystem(Kernel kernel)
+    /// <summary>K(X_s, X_s)/s, exactly symmetric.</summary>
+    private Matrix Gram(Kernel kernel)
     {
-        _kernel = kernel;
-        _rows = kernel.Prepare(_subsample, "dynamics subsample", _compute);
-        int s = _subsample.Rows, k = _options.TrackedEigenvectors;
+        int s = _subsample.Rows;
         var gram = new Matrix(s, s);
-        kernel.EvaluateSymmetric(_rows, gram, _compute);
-        float inv = 1f / s;
-        for (int i = 0; i < gram.Data.Length; i++) gram.Data[i] *= inv;
-        var eig = SymmetricEigen.Top(gram, k, context: _compute);
+        kernel.EvaluateSymmetric(_rows!, gram, _compute);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(gram.Data, 1f / s, gram.Data);
+        return gram;
+    }
+
+    /// <summary>The eigensystem and the kernel metrics of a new kernel matrix (K_t(X_s, X_s)/s).</summary>
+    private void Eigensystem(Matrix gram)
+    {
+        var eig = SymmetricEigen.Top(gram, _options.TrackedEigenvectors, context: _compute);
         _values = eig.Values;
         _vectors = EigenvectorChange.WithSignConvention(eig.Vectors);
         _targetEnergy = TargetEnergy(_vectors);
+        _startGram ??= gram;
+        _kernelChange = new KernelChange(KernelDistance(gram, _startGram), _previousGram is null ? 0 : KernelDistance(gram, _previousGram), Alignment(gram));
+        _previousGram = gram;
+        _gram = gram;
+    }
+
+    /// <summary>1 − ⟨A, B⟩_F / (‖A‖_F‖B‖_F) in float64 (exactly 0 for the same matrix).</summary>
+    public static double KernelDistance(Matrix a, Matrix b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        Guard.SameShape(a, b, nameof(b));
+        if (ReferenceEquals(a, b)) return 0;
+        double ab = 0, aa = 0, bb = 0;
+        var x = a.Data;
+        var y = b.Data;
+        for (int i = 0; i < x.Length; i++) { ab += (double)x[i] * y[i]; aa += (double)x[i] * x[i]; bb += (double)y[i] * y[i]; }
+        return aa > 0 && bb > 0 ? Math.Max(0, 1 - ab / Math.Sqrt(aa * bb)) : double.NaN;
+    }
+
+    /// <summary>⟨K, YYᵀ⟩_F / (‖K‖_F‖YYᵀ‖_F) = Σ_c y_cᵀKy_c / (‖K‖_F‖YᵀY‖_F).</summary>
+    private double Alignment(Matrix gram)
+    {
+        var ky = Gemm.Multiply(gram, _targets, context: _compute);
+        double yky = 0, kk = 0;
+        for (int i = 0; i < ky.Data.Length; i++) yky += (double)ky.Data[i] * _targets.Data[i];
+        foreach (float v in gram.Data) kk += (double)v * v;
+        var yty = Gemm.Multiply(_targets, _targets, Transpose.Yes, Transpose.No, _compute);
+        double yy = Math.Sqrt(Sum2(yty.Data));
+        return kk > 0 && yy > 0 ? yky / (Math.Sqrt(kk) * yy) : double.NaN;
     }
 
     /// <summary>‖EᵢᵀY_s‖ per direction: what there is to learn along each.</summary>

@@ -40,7 +40,8 @@ public sealed class DynamicsRunWriter
         {
             if (!overwrite)
                 throw new IOException($"{directory}: exists and is not empty; choose a new directory or pass --force to replace the run in it.");
-            foreach (var name in new[] { "run.json", "metrics.csv", "report.html", "subsample_indices.npy" }) File.Delete(Path.Combine(directory, name));
+            foreach (var name in new[] { "run.json", "metrics.csv", "report.html", "subsample_indices.npy", StartKernelFile, LastKernelFile, PreviousKernelFile })
+                File.Delete(Path.Combine(directory, name));
             if (Directory.Exists(Path.Combine(directory, "snapshots"))) Directory.Delete(Path.Combine(directory, "snapshots"), recursive: true);
         }
         Directory.CreateDirectory(Path.Combine(directory, "snapshots"));
@@ -57,7 +58,7 @@ public sealed class DynamicsRunWriter
     /// </summary>
     /// <exception cref="IOException">Not a run, or a run of other settings (each difference named).</exception>
     public static DynamicsRunWriter Continue(string directory, IReadOnlyDictionary<string, object?> settings, IReadOnlyList<int> subsampleIndices,
-        DynamicsOptions options, IReadOnlyCollection<string> mayDiffer)
+        DynamicsOptions options, IReadOnlyCollection<string> mayDiffer, bool keepKernels = true)
     {
         string runJson = Path.Combine(directory, "run.json");
         if (!File.Exists(runJson)) throw new IOException($"{directory}: no run to resume (no run.json); start it without --resume.");
@@ -75,7 +76,7 @@ public sealed class DynamicsRunWriter
         if (!indices.Select(i => (int)i).SequenceEqual(subsampleIndices)) differences.Add("the pinned subsample differs");
         if (differences.Count > 0)
             throw new IOException($"{directory} holds a run of other settings ({string.Join("; ", differences)}); resume it with those, or start a new run.");
-        return new DynamicsRunWriter(directory, settings, subsampleIndices, options);
+        return new DynamicsRunWriter(directory, settings, subsampleIndices, options) { KeepKernels = keepKernels };
     }
 
     private DynamicsRunWriter(string directory, IReadOnlyDictionary<string, object?> settings, IReadOnlyList<int> subsampleIndices, DynamicsOptions options)
@@ -85,6 +86,24 @@ public sealed class DynamicsRunWriter
         _subsampleIndices = subsampleIndices;
         _options = options;
     }
+
+    /// <summary>K_0(X_s, X_s)/s of a run whose kernel changes: what a resumed run measures kernel distances from.</summary>
+    public const string StartKernelFile = "kernel_start.npy";
+
+    /// <summary>The latest snapshot's kernel matrix (and the one before it: <see cref="PreviousKernelFile"/>).</summary>
+    public const string LastKernelFile = "kernel_last.npy";
+
+    /// <summary>The kernel matrix of the snapshot before the latest (what a study that redoes its last step resumes from).</summary>
+    public const string PreviousKernelFile = "kernel_previous.npy";
+
+    /// <summary>The file a snapshot's resume state goes to (only the latest snapshot's is kept).</summary>
+    public const string StateFile = "state.npz";
+
+    private string? _lastState;
+    private DynamicsMetrics? _recording;
+
+    /// <summary>Whether the kernel matrices a resumed run of a changing kernel needs are kept (false for a fixed kernel).</summary>
+    public bool KeepKernels { get; init; } = true;
 
     /// <summary>Writes <paramref name="snapshot"/>'s arrays and refreshes run.json for <paramref name="all"/> so far.</summary>
     public void Write(DynamicsSnapshot snapshot, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyList<int>? snapshotSubsample = null)
@@ -100,6 +119,23 @@ public sealed class DynamicsRunWriter
         Npy.Write(Path.Combine(dir, "learned_fraction.npy"), new NpyArray(snapshot.LearnedFraction.ToArray(), snapshot.LearnedFraction.Length));
         if (snapshot.Weights is { } weights) Npy.Write(Path.Combine(dir, "weights.npy"), weights);
         if (snapshot.FeatureMatrix is { } m) Npy.Write(Path.Combine(dir, "m.npy"), m);
+        if (snapshot.TargetCaptured is { } captured) Npy.Write(Path.Combine(dir, "target_captured.npy"), new NpyArray(captured.ToArray(), captured.Length));
+        if (snapshot.State is { } state)
+        {
+            // Only the latest state is kept: a network's parameters per epoch would outweigh the rest of the run.
+            string path = Path.Combine(dir, StateFile);
+            Npy.WriteArchive(path, state);
+            if (_lastState is not null && _lastState != path) File.Delete(_lastState);
+            _lastState = path;
+        }
+        // A changing kernel keeps its first and its two latest matrices, so a resumed run continues the kernel distances.
+        if (KeepKernels && snapshot.Gram is { } gram && (snapshot.KernelChanged || all.Count == 1))
+        {
+            if (all.Count == 1) Npy.Write(Path.Combine(_directory, StartKernelFile), gram);
+            string last = Path.Combine(_directory, LastKernelFile);
+            if (File.Exists(last)) File.Move(last, Path.Combine(_directory, PreviousKernelFile), overwrite: true);
+            Npy.Write(last, gram);
+        }
         if (snapshot.FeatureEigenvalues is { } mv)
         {
             Npy.Write(Path.Combine(dir, "m_eigenvalues.npy"), new NpyArray(mv.ToArray(), mv.Length));
@@ -107,14 +143,18 @@ public sealed class DynamicsRunWriter
         }
         // run.json after every snapshot needs only the subspace distances; the per-eigenvector metrics of every t go
         // to metrics.csv once, in Finish: recomputing and rewriting them per snapshot cost more than the recording.
-        var metrics = DynamicsMetrics.Compute(all, _options, perEigenvector: false);
+        // The earlier snapshots' distances are kept from the previous call (the same snapshots, one more now).
+        var metrics = DynamicsMetrics.Compute(all, _options, perEigenvector: false,
+            earlier: _recording is { } r && r.Times.Length == all.Count - 1 && r.Times.SequenceEqual(all.Take(r.Times.Length).Select(x => x.T)) ? r : null);
+        _recording = metrics;
         AtomicFile.WriteText(Path.Combine(_directory, "run.json"), JsonSerializer.Serialize(Document(metrics, all, null), Json) + "\n");
     }
 
     /// <summary>The run has ended: writes metrics.csv and the final run.json with <paramref name="timings"/>, and returns the metrics.</summary>
     public DynamicsMetrics Finish(IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?> timings, ComputeContext? context = null)
     {
-        var metrics = DynamicsMetrics.Compute(all, _options, context);
+        var metrics = DynamicsMetrics.Compute(all, _options, context, earlier: _recording is { } r && r.Times.Length == all.Count
+            && r.Times.SequenceEqual(all.Select(x => x.T)) ? r : null);
         AtomicFile.WriteText(Path.Combine(_directory, "metrics.csv"), Csv(metrics, all));
         AtomicFile.WriteText(Path.Combine(_directory, "run.json"), JsonSerializer.Serialize(Document(metrics, all, timings), Json) + "\n");
         return metrics;
@@ -139,10 +179,14 @@ public sealed class DynamicsRunWriter
             metrics.CeaseDimension,
             CeaseTolerance = _options.CeaseTolerance,
             FinalSubspaceDistanceFromStart = metrics.Subspaces.ToDictionary(s => s.K.ToString(CultureInfo.InvariantCulture), s => s.FromStart[^1]),
+            FinalKernelDistanceFromStart = metrics.KernelDistanceFromStart[^1],
+            KernelTargetAlignmentStart = metrics.KernelTargetAlignment[0],
+            KernelTargetAlignmentFinal = metrics.KernelTargetAlignment[^1],
         },
         Snapshots = all.Select((s, i) => new
         {
             s.T,
+            s.Epoch,
             s.TrainMse,
             s.TrainAccuracy,
             s.ValidationMse,
@@ -152,6 +196,10 @@ public sealed class DynamicsRunWriter
             SubspaceDistanceFromStart = metrics.Subspaces.ToDictionary(c => c.K.ToString(CultureInfo.InvariantCulture), c => c.FromStart[i]),
             SubspaceDistanceConsecutive = metrics.Subspaces.ToDictionary(c => c.K.ToString(CultureInfo.InvariantCulture), c => c.Consecutive[i]),
             MeanLearnedFraction = Mean(s.LearnedFraction),
+            KernelDistanceFromStart = s.Kernel?.DistanceFromStart,
+            KernelDistanceConsecutive = s.Kernel?.DistanceFromPrevious,
+            KernelTargetAlignment = s.Kernel?.TargetAlignment,
+            TargetCaptured = metrics.TargetCaptured.ToDictionary(c => c.Key.ToString(CultureInfo.InvariantCulture), c => c.Value[i]),
             s.RecordSeconds,
         }),
     };
@@ -166,9 +214,25 @@ public sealed class DynamicsRunWriter
         if (m.KernelFixed)
             return "The kernel is fixed during training, so the training-data eigenvectors cannot move: every subspace distance is 0. What moves is the residual along them (the learned fraction per direction).";
         string moved = string.Create(CultureInfo.InvariantCulture, $"the top-{largest.K} eigenvector subspace moved by {largest.FromStart[^1]:G3} (projection distance, at most √(2k)) from t = {m.Times[0]} to t = {m.Times[^1]}");
-        return m.CeasedAt is int t
+        string finding = m.CeasedAt is int t
             ? string.Create(CultureInfo.InvariantCulture, $"Change ceased at t = {t}: every later step moved the top-{largest.K} subspace by less than {tolerance:G3}; {moved}.")
             : $"Change had not ceased by the last snapshot; {moved}.";
+        return finding + KernelFinding(m);
+    }
+
+    /// <summary>The kernel's own change: its distance from the start, the share of it reached after one epoch, the alignment.</summary>
+    private static string KernelFinding(DynamicsMetrics m)
+    {
+        var d = m.KernelDistanceFromStart;
+        if (d.Length < 2 || !double.IsFinite(d[^1])) return "";
+        var inv = CultureInfo.InvariantCulture;
+        string text = string.Create(inv, $" The kernel matrix moved by {d[^1]:G3} (1 − cosine to the start) by epoch {m.Epochs[^1]:G4}");
+        int firstEpoch = Array.FindLastIndex(m.Epochs, e => e <= 1.0 + 1e-9);
+        if (firstEpoch > 0 && m.Epochs[^1] > 1 && d[^1] > 0)
+            text += string.Create(inv, $", {100 * d[firstEpoch] / d[^1]:F0} % of that within the first epoch");
+        var a = m.KernelTargetAlignment;
+        if (double.IsFinite(a[0]) && double.IsFinite(a[^1])) text += string.Create(inv, $"; its alignment with the labels went from {a[0]:G3} to {a[^1]:G3}");
+        return text + ".";
     }
 
     private static string Csv(DynamicsMetrics m, IReadOnlyList<DynamicsSnapshot> all)
@@ -184,6 +248,12 @@ public sealed class DynamicsRunWriter
             for (int j = 0; j < m.OverlapFromStart[i].Length; j++) Row(t, "overlap_change_from_start", j, m.OverlapFromStart[i][j]);
             for (int j = 0; j < m.EigenvalueChange[i].Length; j++) Row(t, "eigenvalue_relative_change", j, m.EigenvalueChange[i][j]);
             for (int j = 0; j < m.LearnedFraction[i].Length; j++) Row(t, "learned_fraction", j, m.LearnedFraction[i][j]);
+            Row(t, "epoch", 0, m.Epochs[i]);
+            Row(t, "kernel_distance_from_start", 0, m.KernelDistanceFromStart[i]);
+            Row(t, "kernel_distance_consecutive", 0, m.KernelDistanceConsecutive[i]);
+            Row(t, "kernel_velocity", 0, m.KernelVelocity[i]);
+            Row(t, "kernel_target_alignment", 0, m.KernelTargetAlignment[i]);
+            foreach (var (k, captured) in m.TargetCaptured) Row(t, "target_captured", k, captured[i]);
             foreach (var s in m.Subspaces)
             {
                 Row(t, "subspace_distance_from_start", s.K, s.FromStart[i]);

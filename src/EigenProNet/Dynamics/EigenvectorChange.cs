@@ -59,6 +59,26 @@ public static class EigenvectorChange
         return change;
     }
 
+    /// <summary>
+    /// Σ_{i≤k}‖e_iᵀY‖² / ‖Y‖²_F for k = 1 … columns: the share of the targets' energy the top-k eigenvectors capture
+    /// (invariant to the columns' signs and, for each k, to rotations within the first k columns). NaN for Y = 0.
+    /// </summary>
+    public static double[] TargetCaptured(MatrixView vectors, MatrixView targets, ComputeContext? context = null)
+    {
+        if (vectors.Rows != targets.Rows) throw new ArgumentException($"Eigenvectors have {vectors.Rows} rows, targets {targets.Rows}.", nameof(targets));
+        var projected = Gemm.Multiply(vectors, targets, Transpose.Yes, Transpose.No, context);
+        double total = 0;
+        for (int i = 0; i < targets.Rows; i++) foreach (float v in targets.Row(i)) total += (double)v * v;
+        var captured = new double[vectors.Columns];
+        double cumulative = 0;
+        for (int j = 0; j < captured.Length; j++)
+        {
+            foreach (float v in projected.Row(j)) cumulative += (double)v * v;
+            captured[j] = total > 0 ? cumulative / total : double.NaN;
+        }
+        return captured;
+    }
+
     /// <summary>1 − |⟨e_0^j, e_t^j⟩| per column j, in [0, 1] for unit columns: sign-invariant.</summary>
     public static double[] Overlap(MatrixView reference, MatrixView current)
     {

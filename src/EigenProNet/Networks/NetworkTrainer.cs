@@ -231,6 +231,8 @@ public sealed class NetworkTrainer
                     throw new NetworkDivergedException(epoch, step, loss, learningRate);
                 pass.Backward(g.RowBlock(0, rows), gradients, compute);
                 Update(net, gradients, velocity, (float)learningRate, (float)o.Momentum);
+                // A step that overflowed stops here, before any observer sees (or writes) non-finite parameters.
+                if (!Finite(net)) throw new NetworkDivergedException(epoch, step, double.PositiveInfinity, learningRate);
                 var around = Stopwatch.StartNew();
                 observer?.OnStep(new NetworkStep(step, epoch, batch + 1, batches, loss), net);
                 progress?.Report(new TrainingProgress("train", epoch, o.Epochs, batch + 1, batches, (long)start + rows, clock.Elapsed));
@@ -312,6 +314,13 @@ public sealed class NetworkTrainer
             TensorPrimitives.MultiplyAdd(v, momentum, grad, v);
             TensorPrimitives.MultiplyAdd(v, -lr, theta, theta);
         }
+    }
+
+    private static bool Finite(ReluNetwork net)
+    {
+        for (int i = 0; i < net.LayerCount; i++)
+            if (!TensorPrimitives.IsFiniteAll<float>(net.Weight(i).Data) || (net.Bias(i) is { } b && !TensorPrimitives.IsFiniteAll<float>(b))) return false;
+        return true;
     }
 
     /// <summary>Lengths of the parameter tensors in order w₀, b₀, w₁, … (biases only when present).</summary>

@@ -20,6 +20,9 @@ public static class DynamicsReport
     /// <summary>The plots of one run: file stem, title, the sentence that explains it.</summary>
     private sealed record Figure(string Stem, string Caption, byte[] Png);
 
+    /// <summary>One plot of the comparison with every run on it.</summary>
+    private sealed record CommonAxes(Plot Plot, string Stem, string Title, string Y, string Caption);
+
     /// <summary>Reads <paramref name="runDirectories"/>, writes their plots, and writes the report to <paramref name="output"/> (atomically).</summary>
     /// <exception cref="DataFormatException">A directory is not a run, or one of its files is missing or corrupt.</exception>
     public static IReadOnlyList<DynamicsRun> Write(IReadOnlyList<string> runDirectories, string output)
@@ -40,8 +43,10 @@ public static class DynamicsReport
         Directory.CreateDirectory(dir);
         var figures = new List<Figure>();
         var m = run.Metrics;
-        double[] times = m.Times.Select(t => (double)t).ToArray();
-        string unit = run.Settings.TryGetProperty("study", out var study) && study.GetString() == "rfm" ? "RFM iteration t" : "epoch t";
+        // Time in epochs: a network's snapshots fall between epochs too (t counts its SGD steps).
+        double[] times = m.Epochs;
+        string kind = run.Settings.TryGetProperty("study", out var study) ? study.GetString() ?? "" : "";
+        string unit = kind == "rfm" ? "RFM iteration t" : "epoch";
         int k = run.Snapshots[0].Eigenvectors.Columns, shown = Math.Min(10, k);
 
         // (1) The study's Figure 1: the entries of the top eigenvectors, one box per t.
@@ -116,18 +121,44 @@ public static class DynamicsReport
         figures.Add(Save(dir, "learned_fraction", learned,
             "How much of the targets' component along each eigen-direction the model has learned (1: all; clipped to [−1, 1]): what moves when the kernel does not."));
 
-        // (6) Scores.
+        // (6) The kernel matrix's own motion: distance from the start and velocity (Fort et al. 2020).
+        var kernel = new Plot();
+        var fromStart = kernel.Add.ScatterLine(times, m.KernelDistanceFromStart.Select(Finite).ToArray(), palette.GetColor(0));
+        fromStart.LegendText = "distance from the start";
+        var velocity = kernel.Add.ScatterLine(times, m.KernelVelocity.Select(Finite).ToArray(), palette.GetColor(1));
+        velocity.LegendText = kind == "rfm" ? "velocity (per iteration)" : "velocity (per epoch)";
+        kernel.ShowLegend(Alignment.UpperRight);
+        Label(kernel, "Kernel distance 1 − ⟨K_t, K_0⟩_F / (‖K_t‖_F ‖K_0‖_F) and its velocity", unit, "kernel distance");
+        figures.Add(Save(dir, "kernel_distance", kernel,
+            "How far the kernel matrix on the subsample moved from its start (scale-free; 0 for a fixed kernel), and the distance between consecutive snapshots per unit of time."));
+
+        // (7) Alignment with the labels.
+        var align = new Plot();
+        var alignment = align.Add.ScatterLine(times, m.KernelTargetAlignment.Select(Finite).ToArray(), palette.GetColor(0));
+        alignment.LegendText = "kernel–target alignment";
+        c = 1;
+        foreach (var (dim, captured) in m.TargetCaptured)
+        {
+            var line = align.Add.ScatterLine(times, captured.Select(Finite).ToArray(), palette.GetColor(c++));
+            line.LegendText = $"‖Y‖² share in top {dim}";
+        }
+        align.ShowLegend(Alignment.LowerRight);
+        Label(align, "Label alignment: ⟨K_t, YY^T⟩_F / (‖K_t‖_F ‖YY^T‖_F) and the targets' share in the top-k eigenvectors", unit, "fraction");
+        figures.Add(Save(dir, "label_alignment", align,
+            "Whether the kernel turns towards the labels: its alignment with the one-hot targets, and the fraction of the targets' energy the top-k training-data eigenvectors capture."));
+
+        // (8) Scores.
         var scores = new Plot();
         var acc = run.Snapshots.Where(s => s.ValidationAccuracy is not null).ToArray();
         if (acc.Length > 0)
         {
-            var line = scores.Add.ScatterLine(acc.Select(s => (double)s.T).ToArray(), acc.Select(s => 100 * s.ValidationAccuracy!.Value).ToArray(), palette.GetColor(0));
+            var line = scores.Add.ScatterLine(acc.Select(s => s.Time).ToArray(), acc.Select(s => 100 * s.ValidationAccuracy!.Value).ToArray(), palette.GetColor(0));
             line.LegendText = "test accuracy %";
         }
         var train = run.Snapshots.Where(s => s.TrainAccuracy is not null).ToArray();
         if (train.Length > 0)
         {
-            var line = scores.Add.ScatterLine(train.Select(s => (double)s.T).ToArray(), train.Select(s => 100 * s.TrainAccuracy!.Value).ToArray(), palette.GetColor(1));
+            var line = scores.Add.ScatterLine(train.Select(s => s.Time).ToArray(), train.Select(s => 100 * s.TrainAccuracy!.Value).ToArray(), palette.GetColor(1));
             line.LegendText = "train accuracy %";
         }
         scores.ShowLegend(Alignment.LowerRight);
@@ -135,6 +166,9 @@ public static class DynamicsReport
         figures.Add(Save(dir, "scores", scores, "Train and test accuracy at every t."));
         return figures;
     }
+
+    /// <summary>NaN (a run recorded before a metric existed) drawn as 0 would lie; ScottPlot skips NaN points.</summary>
+    private static double Finite(double v) => double.IsFinite(v) ? v : double.NaN;
 
     private static void Label(Plot plot, string title, string x, string y)
     {
@@ -170,35 +204,44 @@ public static class DynamicsReport
 
     private static string Comparison(IReadOnlyList<DynamicsRun> runs)
     {
-        var sb = new StringBuilder("<section><h2>Runs side by side</h2><table><tr><th>run</th><th>kernel</th><th>snapshots</th><th>kernel fixed</th><th>ceased at t*</th><th>final top-k distance from start</th><th>final test accuracy</th></tr>");
+        var sb = new StringBuilder("<section><h2>Runs side by side</h2><table><tr><th>run</th><th>kernel</th><th>snapshots</th><th>kernel fixed</th><th>ceased at t*</th><th>final top-k distance from start</th><th>final kernel distance</th><th>alignment start → end</th><th>final test accuracy</th></tr>");
         foreach (var r in runs)
         {
             var last = r.Metrics.Subspaces[^1];
             var acc = r.Snapshots.LastOrDefault(s => s.ValidationAccuracy is not null)?.ValidationAccuracy;
-            sb.Append(Inv, $"<tr><td>{E(r.Name)}</td><td>{E(r.Settings.TryGetProperty("kernel", out var k) ? k.ToString() : "")}</td><td>{r.Snapshots.Count}</td><td>{r.Metrics.KernelFixed}</td><td>{(r.Metrics.CeasedAt?.ToString(Inv) ?? "—")}</td><td>k = {last.K}: {last.FromStart[^1]:G3}</td><td>{(acc is double a ? (100 * a).ToString("F2", Inv) + " %" : "—")}</td></tr>");
+            sb.Append(Inv, $"<tr><td>{E(r.Name)}</td><td>{E(r.Settings.TryGetProperty("kernel", out var k) ? k.ToString() : "")}</td><td>{r.Snapshots.Count}</td><td>{r.Metrics.KernelFixed}</td><td>{(r.Metrics.CeasedAt?.ToString(Inv) ?? "—")}</td><td>k = {last.K}: {last.FromStart[^1]:G3}</td><td>{r.Metrics.KernelDistanceFromStart[^1]:G3}</td><td>{r.Metrics.KernelTargetAlignment[0]:G4} → {r.Metrics.KernelTargetAlignment[^1]:G4}</td><td>{(acc is double a ? (100 * a).ToString("F2", Inv) + " %" : "—")}</td></tr>");
         }
         sb.Append("</table>\n");
-        // The runs on common axes: the top-10 subspace distance and the test accuracy over t.
+        // The runs on common axes, time in epochs (RFM: iterations): the kernel's motion, its label alignment, the
+        // top-10 subspace distance and the test accuracy.
         var palette = new ScottPlot.Palettes.Category10();
-        var distance = new Plot();
-        var accuracy = new Plot();
+        var plots = new[]
+        {
+            new CommonAxes(new Plot(), "compare_kernel_distance", "Runs side by side: kernel distance from the start", "1 − cosine to K_0",
+                "The kernel matrix's distance from its start: exactly 0 for the fixed NTK, growing for a finite network's empirical NTK and for RFM."),
+            new CommonAxes(new Plot(), "compare_label_alignment", "Runs side by side: kernel–target alignment", "alignment",
+                "Each kernel's alignment with the one-hot labels over time: a kernel that learns features turns towards the labels."),
+            new CommonAxes(new Plot(), "compare_subspace_distance", "Runs side by side: subspace distance from the start", "projection distance",
+                "How far each run's leading eigenvector subspace moved from its start."),
+            new CommonAxes(new Plot(), "compare_accuracy", "Runs side by side: test accuracy", "%", "Each run's test accuracy over time."),
+        };
         for (int i = 0; i < runs.Count; i++)
         {
             var r = runs[i];
             var sub = r.Metrics.Subspaces[0];
-            double[] t = r.Metrics.Times.Select(x => (double)x).ToArray();
-            distance.Add.ScatterLine(t, sub.FromStart, palette.GetColor(i)).LegendText = $"{r.Name} (top {sub.K})";
+            double[] t = r.Metrics.Epochs;
+            var color = palette.GetColor(i);
+            plots[0].Plot.Add.ScatterLine(t, r.Metrics.KernelDistanceFromStart.Select(Finite).ToArray(), color).LegendText = r.Name;
+            plots[1].Plot.Add.ScatterLine(t, r.Metrics.KernelTargetAlignment.Select(Finite).ToArray(), color).LegendText = r.Name;
+            plots[2].Plot.Add.ScatterLine(t, sub.FromStart, color).LegendText = $"{r.Name} (top {sub.K})";
             var acc = r.Snapshots.Where(x => x.ValidationAccuracy is not null).ToArray();
             if (acc.Length > 0)
-                accuracy.Add.ScatterLine(acc.Select(x => (double)x.T).ToArray(), acc.Select(x => 100 * x.ValidationAccuracy!.Value).ToArray(), palette.GetColor(i)).LegendText = r.Name;
+                plots[3].Plot.Add.ScatterLine(acc.Select(x => x.Time).ToArray(), acc.Select(x => 100 * x.ValidationAccuracy!.Value).ToArray(), color).LegendText = r.Name;
         }
-        distance.ShowLegend(Alignment.UpperLeft);
-        Label(distance, "Runs side by side: subspace distance from the start", "t (epoch or RFM iteration)", "projection distance");
-        accuracy.ShowLegend(Alignment.LowerRight);
-        Label(accuracy, "Runs side by side: test accuracy", "t (epoch or RFM iteration)", "%");
-        foreach (var (plot, stem, caption) in new[] { (distance, "compare_subspace_distance", "How far each run's leading eigenvector subspace moved from its start."),
-                     (accuracy, "compare_accuracy", "Each run's test accuracy over t.") })
+        foreach (var (plot, stem, title, y, caption) in plots)
         {
+            plot.ShowLegend(stem == "compare_accuracy" ? Alignment.LowerRight : Alignment.UpperLeft);
+            Label(plot, title, "time (epochs; RFM: iterations)", y);
             byte[] png = plot.GetImageBytes(Width, Height, ImageFormat.Png);
             sb.Append(Inv, $"<figure><img alt=\"{stem}\" src=\"data:image/png;base64,{Convert.ToBase64String(png)}\"><figcaption>{E(caption)}</figcaption></figure>\n");
         }

@@ -1,9 +1,8 @@
 using System.Text.Json;
 using EigenProNet.Data;
-using EigenProNet.Dynamics;
 using EigenProNet.LinearAlgebra;
 
-namespace EigenProNet.Reporting;
+namespace EigenProNet.Dynamics;
 
 /// <summary>A dynamics run read back from its directory (never from a live solver): settings, snapshots and their metrics.</summary>
 public sealed class DynamicsRun
@@ -67,9 +66,12 @@ public sealed class DynamicsRun
             double[]? mValues = File.Exists(Path.Combine(dir, "m_eigenvalues.npy")) ? Doubles(Npy.Read(Path.Combine(dir, "m_eigenvalues.npy")).Data) : null;
             Matrix? mVectors = mValues is null ? null : MatrixOf(Npy.Read(Need(dir, "m_eigenvectors.npy")), dir);
             Matrix? weights = File.Exists(Path.Combine(dir, "weights.npy")) ? MatrixOf(Npy.Read(Path.Combine(dir, "weights.npy")), dir) : null;
+            KernelChange? kernel = Number(s, "kernel_distance_from_start") is double kd
+                ? new KernelChange(kd, Number(s, "kernel_distance_consecutive") ?? double.NaN, Number(s, "kernel_target_alignment") ?? double.NaN) : null;
+            double[]? captured = File.Exists(Path.Combine(dir, "target_captured.npy")) ? Doubles(Npy.Read(Path.Combine(dir, "target_captured.npy")).Data) : null;
             snapshots.Add(new DynamicsSnapshot(t, values, vectors, residual, learned, changed, mValues, mVectors, Number(s, "train_mse"),
                 Number(s, "train_accuracy"), Number(s, "validation_mse"), Number(s, "validation_accuracy"), Number(s, "record_seconds") ?? 0, weights,
-                File.Exists(Path.Combine(dir, "m.npy")) ? MatrixOf(Npy.Read(Path.Combine(dir, "m.npy")), dir) : null));
+                File.Exists(Path.Combine(dir, "m.npy")) ? MatrixOf(Npy.Read(Path.Combine(dir, "m.npy")), dir) : null, Number(s, "epoch"), kernel, captured));
             previousVectors = vectors;
         }
         if (snapshots.Count == 0) throw new DataFormatException($"{runJson}: the run has no snapshots yet.");
@@ -83,6 +85,15 @@ public sealed class DynamicsRun
         return new DynamicsRun(directory, root.GetProperty("settings").Clone(), snapshots, metrics, DynamicsRunWriter.Finding(metrics, options.CeaseTolerance, resampled),
             root.TryGetProperty("timings", out var timings) && timings.ValueKind == JsonValueKind.Object ? timings.Clone() : null);
     }
+
+    /// <summary>The resume state (state.npz) of snapshot <paramref name="t"/> of the run in <paramref name="directory"/>.</summary>
+    /// <exception cref="DataFormatException">The snapshot has none.</exception>
+    public static IReadOnlyDictionary<string, NpyArray> ReadState(string directory, int t) =>
+        Npy.ReadArchive(Need(Path.Combine(directory, "snapshots", $"t{t:D3}"), DynamicsRunWriter.StateFile));
+
+    /// <summary>A kernel matrix the run kept (<see cref="DynamicsRunWriter.StartKernelFile"/> …), or null when absent.</summary>
+    public static Matrix? ReadKernel(string directory, string file) =>
+        File.Exists(Path.Combine(directory, file)) ? MatrixOf(Npy.Read(Path.Combine(directory, file)), directory) : null;
 
     private static string Need(string dir, string file)
     {
