@@ -235,6 +235,49 @@ public static class Benchmarks
         return m;
     }
 
+    /// <summary>
+    /// One SGD epoch of a ReLU network (default issue 21's shape: 5 000 rows of CIFAR-10's 3 072 pixel-like features,
+    /// width 4 096, depth 2, batch 128, 10 outputs) and one dynamics snapshot of it: the empirical NTK on s rows and its
+    /// top-k eigensystem, as the recorder computes them. Seconds is the sum; the peak-GFLOP-s product is in Extra.
+    /// </summary>
+    public static BenchmarkResult Network(int rows, int dim, int width, int depth, int batch, int outputs, int subsample, int tracked, ComputeContext context)
+    {
+        var x = Uniform(rows, dim, 1);
+        var labels = new int[rows];
+        for (int i = 0; i < rows; i++) labels[i] = i % outputs;
+        var y = Data.Preprocessing.OneHot(labels, outputs);
+        var trainer = new Networks.NetworkTrainer(new Networks.NetworkTrainerOptions
+        {
+            Width = width, Depth = depth, BatchSize = batch, Epochs = 1, LearningRate = 0.5, EvaluationRows = 1, Compute = context,
+        });
+        var clock = Stopwatch.StartNew();
+        var result = trainer.Fit(x, y);
+        double epochSeconds = result.Epochs[0].Seconds;
+        var s = x.RowBlock(0, Math.Min(subsample, rows)).ToMatrix();
+        clock.Restart();
+        var theta = Networks.EmpiricalNtk.Compute(result.Network, s, context);
+        double ntkSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        System.Numerics.Tensors.TensorPrimitives.Multiply(theta.Data, 1f / s.Rows, theta.Data);
+        SymmetricEigen.Top(theta, Math.Min(tracked, s.Rows - 1), context: context);
+        double eigSeconds = clock.Elapsed.TotalSeconds;
+        double peak = PeakProbe.MeasureGflops(context);
+        // The epoch's multiply-adds: forward d·w + (D−1)·w² + w·c per row, backward twice that less the input layer's dX.
+        double forward = 2.0 * rows * ((double)dim * width + (depth - 1.0) * width * width + (double)width * outputs);
+        double epochFlops = 3 * forward - 2.0 * rows * dim * width;
+        double seconds = epochSeconds + ntkSeconds + eigSeconds;
+        return new BenchmarkResult("network", $"{rows}x{dim} w={width} D={depth} b={batch}, snapshot s={s.Rows} k={tracked}", seconds,
+            epochFlops / epochSeconds / 1e9, peak, epochFlops / epochSeconds / 1e9 / peak, context.Threads, context.Path.ToString(),
+            new Dictionary<string, double>
+            {
+                ["epoch_seconds"] = epochSeconds,
+                ["empirical_ntk_seconds"] = ntkSeconds,
+                ["eigensystem_seconds"] = eigSeconds,
+                ["peak_gflop_seconds"] = seconds * peak,
+                ["target_peak_gflop_seconds"] = 20000,
+            });
+    }
+
     private static Matrix Uniform(int rows, int cols, int seed)
     {
         var m = new Matrix(rows, cols);

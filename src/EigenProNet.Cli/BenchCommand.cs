@@ -99,7 +99,24 @@ internal static class BenchCommand
             return Report(Benchmarks.Benchmarks.Agop(n, d, c, EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
         });
 
+        var netRows = new Option<int>("--rows") { Description = "Training rows.", DefaultValueFactory = _ => 5000 };
+        var netDim = new Option<int>("--dim") { Description = "Features.", DefaultValueFactory = _ => 3072 };
+        var netWidth = new Option<int>("--width") { Description = "Hidden units per layer.", DefaultValueFactory = _ => 4096 };
+        var netDepth = new Option<int>("--depth") { Description = "Hidden layers.", DefaultValueFactory = _ => 2 };
+        var netBatch = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 128 };
+        var netS = new Option<int>("--subsample-size") { Description = "Rows of the empirical-NTK snapshot.", DefaultValueFactory = _ => 2000 };
+        var network = new Command("network", "One SGD epoch of a ReLU network plus one empirical-NTK snapshot (Θ on s rows and its top-500 eigensystem).")
+            { netRows, netDim, netWidth, netDepth, netBatch, netS, json, threads };
+        network.SetAction(p =>
+        {
+            int n = p.GetValue(netRows), d = p.GetValue(netDim), w = p.GetValue(netWidth), depth = p.GetValue(netDepth), b = p.GetValue(netBatch), s = p.GetValue(netS);
+            if (n < 2 || d < 1 || w < 1 || depth < 1 || b < 1 || s < 2 || s > n)
+                throw new UsageException($"Expected --rows ≥ 2, --dim, --width, --depth, --batch-size ≥ 1 and 2 ≤ --subsample-size ≤ --rows, found {n}, {d}, {w}, {depth}, {b}, {s}.");
+            return Report(Benchmarks.Benchmarks.Network(n, d, w, depth, b, 10, s, 500, EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+        });
+
         bench.Add(gemm);
+        bench.Add(network);
         bench.Add(agop);
         bench.Add(eigh);
         bench.Add(cholesky);
