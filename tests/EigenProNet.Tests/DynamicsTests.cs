@@ -119,6 +119,11 @@ public class DynamicsTests
             "--subsample-size", "200", "--k", "20", "--epochs", "2", "--diag");
         Assert.True(code == 0, stderr);
         Assert.True(File.Exists(Path.Combine(rfm, "snapshots", "t001", "m_eigenvalues.npy")));
+        // RFM's time is its iteration, in the finding too.
+        string rfmFinding = JsonDocument.Parse(File.ReadAllText(Path.Combine(rfm, "run.json"))).RootElement.GetProperty("summary").GetProperty("finding").GetString()!;
+        Assert.Contains("by iteration 1", rfmFinding);
+        Assert.DoesNotContain("epoch", rfmFinding);
+        Assert.Equal(rfmFinding, DynamicsRun.Read(rfm).Finding);
         // k beyond the subsample: an error of the run (exit 1), nothing written.
         (code, _, stderr) = Run("dynamics", "rfm", "--data", Sample, "--out", Path.Combine(dir.Path, "x"), "--subsample-size", "200", "--k", "200");
         Assert.Equal(1, code);
@@ -200,7 +205,8 @@ public class DynamicsReportTests
         using var dir = new TempDir();
         string report = TwoRunsAndAReport(dir);
         string html = File.ReadAllText(report);
-        Assert.Equal(20, System.Text.RegularExpressions.Regex.Matches(html, "<img alt=\"[a-z_]+\" src=\"data:image/png;base64,").Count);
+        // 8 plots per run and 5 on common axes.
+        Assert.Equal(21, System.Text.RegularExpressions.Regex.Matches(html, "<img alt=\"[a-z_]+\" src=\"data:image/png;base64,").Count);
         Assert.Contains("Runs side by side", html);
         foreach (var run in new[] { "ntk", "rfm" })
             foreach (var stem in new[] { "eigenvector_entries", "change_from_original", "subspace_distance", "spectrum", "learned_fraction", "kernel_distance", "label_alignment", "scores" })
@@ -237,7 +243,7 @@ public class DynamicsReportTests
             return output;
         }
         string dom = Browse("--virtual-time-budget=10000", "--dump-dom");
-        Assert.Contains("20 images, 0 broken", dom);                 // every image decoded (the page checks naturalWidth)
+        Assert.Contains("21 images, 0 broken", dom);                 // every image decoded (the page checks naturalWidth)
         string screenshot = Path.Combine(dir.Path, "report.png");
         Browse("--window-size=1000,1600", $"--screenshot={screenshot}");
         var png = File.ReadAllBytes(screenshot);

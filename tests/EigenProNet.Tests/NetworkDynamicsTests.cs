@@ -40,6 +40,14 @@ public class NetworkDynamicsTests
         Assert.All(snapshots.Skip(1), s => Assert.True(s.GetProperty("kernel_changed").GetBoolean()));
         Assert.All(snapshots.Skip(1), s => Assert.True(s.GetProperty("kernel_distance_from_start").GetDouble() > 0));
         Assert.Equal(0, snapshots[0].GetProperty("kernel_distance_from_start").GetDouble());
+        Assert.Equal(0, snapshots[0].GetProperty("kernel_relative_change_from_start").GetDouble());
+        // The relative change includes the scale, so it is at least the shape's part: with 1 − cos θ = distance,
+        // min over the scale of ‖K_t − K_0‖/‖K_0‖ is sin θ = √(2·distance − distance²).
+        Assert.All(snapshots.Skip(1), s =>
+        {
+            double d = s.GetProperty("kernel_distance_from_start").GetDouble(), r = s.GetProperty("kernel_relative_change_from_start").GetDouble();
+            Assert.True(r >= Math.Sqrt(2 * d - d * d) * (1 - 1e-6) && r > 0, $"t = {s.GetProperty("t")}: relative change {r} against distance {d}");
+        });
         var summary = doc.RootElement.GetProperty("summary");
         Assert.False(summary.GetProperty("kernel_fixed").GetBoolean());
         Assert.Contains("kernel matrix moved", summary.GetProperty("finding").GetString());
@@ -129,6 +137,7 @@ public class NetworkDynamicsTests
         var snapshots = doc.RootElement.GetProperty("snapshots").EnumerateArray().ToArray();
         Assert.All(snapshots, s => Assert.Equal(0, s.GetProperty("kernel_distance_from_start").GetDouble()));
         Assert.All(snapshots, s => Assert.Equal(0, s.GetProperty("kernel_distance_consecutive").GetDouble()));
+        Assert.All(snapshots, s => Assert.Equal(0, s.GetProperty("kernel_relative_change_from_start").GetDouble()));
         double alignment = snapshots[0].GetProperty("kernel_target_alignment").GetDouble();
         Assert.InRange(alignment, 0.01, 1);
         Assert.All(snapshots, s => Assert.Equal(alignment, s.GetProperty("kernel_target_alignment").GetDouble()));
@@ -168,6 +177,9 @@ public class NetworkDynamicsTests
         System.Numerics.Tensors.TensorPrimitives.Multiply(scaled.Data, 3f, scaled.Data);
         Assert.True(DynamicsRecorder.KernelDistance(gram, scaled) < 1e-12);
         Assert.Equal(0, DynamicsRecorder.KernelDistance(gram, gram));
+        // The relative change sees the scale: ‖3K − K‖/‖K‖ = 2, and nothing for the same matrix.
+        Assert.Equal(2, DynamicsRecorder.RelativeChange(scaled, gram), 6);
+        Assert.Equal(0, DynamicsRecorder.RelativeChange(gram, gram));
     }
 
     [Fact]
@@ -188,6 +200,10 @@ public class NetworkDynamicsTests
         Assert.True(result.Metrics.KernelVelocity[1] > 0);
         Assert.Equal(result.Metrics.KernelDistanceConsecutive[1] / (1.0 / 3), result.Metrics.KernelVelocity[1], 12);
         Assert.Equal(DynamicsRun.Read(result.Directory).Metrics.KernelDistanceFromStart, result.Metrics.KernelDistanceFromStart);
+        // Memory: only the latest snapshot keeps the network's parameters and the kernel matrix (earlier ones are on disk).
+        Assert.All(result.Snapshots.SkipLast(1), s => Assert.True(s.State is null && s.Gram is null, $"t = {s.T} keeps its state"));
+        Assert.NotNull(result.Snapshots[^1].State);
+        Assert.NotNull(result.Snapshots[^1].Gram);
     }
 
     [Fact]
@@ -208,7 +224,7 @@ public class NetworkDynamicsTests
         Assert.Equal(indices[0], indices[1]);
         Assert.Equal(indices[0], indices[2]);
         string html = File.ReadAllText(Path.Combine(root, "report.html"));
-        foreach (var stem in new[] { "compare_kernel_distance", "compare_label_alignment", "compare_subspace_distance", "compare_accuracy" })
+        foreach (var stem in new[] { "compare_kernel_distance", "compare_kernel_relative_change", "compare_label_alignment", "compare_subspace_distance", "compare_accuracy" })
             Assert.Contains($"alt=\"{stem}\"", html);
     }
 }

@@ -28,6 +28,9 @@ public sealed record DynamicsMetrics(int[] Times, IReadOnlyList<SubspaceChange> 
     /// <summary>Kernel distance 1 − ⟨K_t, K_0⟩_F/(‖K_t‖_F‖K_0‖_F) per snapshot (NaN where a run predates it).</summary>
     public double[] KernelDistanceFromStart { get; init; } = [];
 
+    /// <summary>Relative Frobenius change ‖K_t − K_0‖_F/‖K_0‖_F per snapshot (scale included; NaN where a run predates it).</summary>
+    public double[] KernelRelativeChangeFromStart { get; init; } = [];
+
     /// <summary>Kernel distance to the previous snapshot.</summary>
     public double[] KernelDistanceConsecutive { get; init; } = [];
 
@@ -107,6 +110,7 @@ public sealed record DynamicsMetrics(int[] Times, IReadOnlyList<SubspaceChange> 
             Epochs = epochs,
             KernelDistanceFromStart = snapshots.Select(s => s.Kernel?.DistanceFromStart ?? double.NaN).ToArray(),
             KernelDistanceConsecutive = consecutiveKernel,
+            KernelRelativeChangeFromStart = snapshots.Select(s => s.Kernel?.RelativeChangeFromStart ?? double.NaN).ToArray(),
             KernelVelocity = velocity,
             KernelTargetAlignment = snapshots.Select(s => s.Kernel?.TargetAlignment ?? double.NaN).ToArray(),
             TargetCaptured = dims.ToDictionary(d => d, d => snapshots.Select(s => s.TargetCaptured is { } c && c.Length >= d ? c[d - 1] : double.NaN).ToArray()),

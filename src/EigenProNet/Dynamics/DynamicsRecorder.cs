@@ -63,8 +63,8 @@ public sealed record DynamicsOptions
 /// <param name="Epoch">Time in epochs (networks: step / steps per epoch; EigenPro and RFM: null, <paramref name="T"/> counts).</param>
 /// <param name="Kernel">The kernel matrix's own change and its alignment with the targets.</param>
 /// <param name="TargetCaptured">Σ_{i≤k}‖e_iᵀY_s‖² / ‖Y_s‖²_F for k = 1 … tracked: the targets' energy in the top-k eigenvectors.</param>
-/// <param name="State">What a trainer needs to resume from this snapshot besides <paramref name="Weights"/> (a network's parameters), written as state.npz.</param>
-/// <param name="Gram">K_t(X_s, X_s)/s itself (not written per snapshot; the run keeps the start's and the latest, for resuming).</param>
+/// <param name="State">What a trainer needs to resume from this snapshot besides <paramref name="Weights"/> (a network's parameters), written as state.npz; the recorder keeps it on its latest snapshot only.</param>
+/// <param name="Gram">K_t(X_s, X_s)/s itself (not written per snapshot; the run keeps the start's and the latest, for resuming); the recorder keeps it on its latest snapshot only.</param>
 public sealed record DynamicsSnapshot(int T, double[] Eigenvalues, Matrix Eigenvectors, Matrix Residual, double[] LearnedFraction, bool KernelChanged,
     double[]? FeatureEigenvalues, Matrix? FeatureEigenvectors, double? TrainMse, double? TrainAccuracy, double? ValidationMse,
     double? ValidationAccuracy, double RecordSeconds, Matrix? Weights = null, Matrix? FeatureMatrix = null, double? Epoch = null,
@@ -81,7 +81,9 @@ public sealed record DynamicsSnapshot(int T, double[] Eigenvalues, Matrix Eigenv
 /// <param name="DistanceFromStart">1 − ⟨K_t, K_0⟩_F / (‖K_t‖_F‖K_0‖_F), in [0, 1] for positive semi-definite kernels; 0 for an unchanged kernel.</param>
 /// <param name="DistanceFromPrevious">The same distance to the previous snapshot's kernel (0 for the first).</param>
 /// <param name="TargetAlignment">⟨K_t, YYᵀ⟩_F / (‖K_t‖_F‖YYᵀ‖_F) with Y the subsample's one-hot targets.</param>
-public sealed record KernelChange(double DistanceFromStart, double DistanceFromPrevious, double TargetAlignment);
+/// <param name="RelativeChangeFromStart">‖K_t − K_0‖_F / ‖K_0‖_F: the change the infinite-width theory bounds by O(1/√w), scale
+/// included (the distance above sees only the shape); NaN for a run recorded before it existed.</param>
+public sealed record KernelChange(double DistanceFromStart, double DistanceFromPrevious, double TargetAlignment, double RelativeChangeFromStart = double.NaN);
 
 /// <summary>
 /// Records the training-data eigenvector dynamics of one run (spec dynamics.md §2): subscribed to EigenPro 2/3/4's
@@ -167,7 +169,7 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         _targetEnergy = TargetEnergy(_vectors);
         _gram = Gram(kernel);
         _startGram = _previousGram = _gram;
-        _kernelChange = last.Kernel ?? new KernelChange(0, 0, Alignment(_gram));
+        _kernelChange = last.Kernel ?? new KernelChange(0, 0, Alignment(_gram), 0);
     }
 
     /// <summary>EigenPro: t = 0, the model before training (skipped when continuing a run that has it).</summary>
@@ -268,6 +270,10 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         var snapshot = new DynamicsSnapshot(t, _values!, vectors, projected, learned, changed, mValues, mVectors,
             trainMse, trainAccuracy, validationMse, validationAccuracy, clock.Elapsed.TotalSeconds, weights, m?.Clone(), epoch, _kernelChange,
             captured, state, _gram);
+        // Only the latest snapshot keeps its resume state and kernel matrix (the run writer has them on disk): a network's
+        // parameters at every epoch would outweigh the rest of the run (depth 5, width 4 096: 320 MB an epoch).
+        if (_snapshots.Count > 0 && (_snapshots[^1].State is not null || _snapshots[^1].Gram is not null))
+            _snapshots[^1] = _snapshots[^1] with { State = null, Gram = null };
         _snapshots.Add(snapshot);
         var callback = Stopwatch.StartNew();
         _onSnapshot?.Invoke(snapshot);
@@ -292,7 +298,8 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         _vectors = EigenvectorChange.WithSignConvention(eig.Vectors);
         _targetEnergy = TargetEnergy(_vectors);
         _startGram ??= gram;
-        _kernelChange = new KernelChange(KernelDistance(gram, _startGram), _previousGram is null ? 0 : KernelDistance(gram, _previousGram), Alignment(gram));
+        _kernelChange = new KernelChange(KernelDistance(gram, _startGram), _previousGram is null ? 0 : KernelDistance(gram, _previousGram), Alignment(gram),
+            RelativeChange(gram, _startGram));
         _previousGram = gram;
         _gram = gram;
     }
@@ -309,6 +316,20 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         var y = b.Data;
         for (int i = 0; i < x.Length; i++) { ab += (double)x[i] * y[i]; aa += (double)x[i] * x[i]; bb += (double)y[i] * y[i]; }
         return aa > 0 && bb > 0 ? Math.Max(0, 1 - ab / Math.Sqrt(aa * bb)) : double.NaN;
+    }
+
+    /// <summary>‖A − B‖_F / ‖B‖_F in float64 (exactly 0 for the same matrix; NaN when B is 0).</summary>
+    public static double RelativeChange(Matrix a, Matrix b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        Guard.SameShape(a, b, nameof(b));
+        if (ReferenceEquals(a, b)) return 0;
+        double diff = 0, bb = 0;
+        var x = a.Data;
+        var y = b.Data;
+        for (int i = 0; i < x.Length; i++) { double d = (double)x[i] - y[i]; diff += d * d; bb += (double)y[i] * y[i]; }
+        return bb > 0 ? Math.Sqrt(diff / bb) : double.NaN;
     }
 
     /// <summary>⟨K, YYᵀ⟩_F / (‖K‖_F‖YYᵀ‖_F) = Σ_c y_cᵀKy_c / (‖K‖_F‖YᵀY‖_F).</summary>

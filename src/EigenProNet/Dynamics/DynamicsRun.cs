@@ -67,7 +67,8 @@ public sealed class DynamicsRun
             Matrix? mVectors = mValues is null ? null : MatrixOf(Npy.Read(Need(dir, "m_eigenvectors.npy")), dir);
             Matrix? weights = File.Exists(Path.Combine(dir, "weights.npy")) ? MatrixOf(Npy.Read(Path.Combine(dir, "weights.npy")), dir) : null;
             KernelChange? kernel = Number(s, "kernel_distance_from_start") is double kd
-                ? new KernelChange(kd, Number(s, "kernel_distance_consecutive") ?? double.NaN, Number(s, "kernel_target_alignment") ?? double.NaN) : null;
+                ? new KernelChange(kd, Number(s, "kernel_distance_consecutive") ?? double.NaN, Number(s, "kernel_target_alignment") ?? double.NaN,
+                    Number(s, "kernel_relative_change_from_start") ?? double.NaN) : null;
             double[]? captured = File.Exists(Path.Combine(dir, "target_captured.npy")) ? Doubles(Npy.Read(Path.Combine(dir, "target_captured.npy")).Data) : null;
             snapshots.Add(new DynamicsSnapshot(t, values, vectors, residual, learned, changed, mValues, mVectors, Number(s, "train_mse"),
                 Number(s, "train_accuracy"), Number(s, "validation_mse"), Number(s, "validation_accuracy"), Number(s, "record_seconds") ?? 0, weights,
@@ -82,7 +83,8 @@ public sealed class DynamicsRun
         };
         var metrics = DynamicsMetrics.Compute(snapshots, options);
         bool resampled = root.GetProperty("settings").TryGetProperty("protocol", out var protocol) && protocol.GetString() == "resample";
-        return new DynamicsRun(directory, root.GetProperty("settings").Clone(), snapshots, metrics, DynamicsRunWriter.Finding(metrics, options.CeaseTolerance, resampled),
+        string unit = DynamicsRunWriter.TimeUnit(root.GetProperty("settings").TryGetProperty("study", out var study) ? study.GetString() : null);
+        return new DynamicsRun(directory, root.GetProperty("settings").Clone(), snapshots, metrics, DynamicsRunWriter.Finding(metrics, options.CeaseTolerance, resampled, unit),
             root.TryGetProperty("timings", out var timings) && timings.ValueKind == JsonValueKind.Object ? timings.Clone() : null);
     }
 

@@ -162,6 +162,13 @@ public sealed class DynamicsRunWriter
 
     private bool Resampled => _settings.TryGetValue("protocol", out var p) && p as string == "resample";
 
+    /// <summary>The finding of <paramref name="metrics"/> for this run (its protocol and time unit from the settings).</summary>
+    public string FindingOf(DynamicsMetrics metrics) =>
+        Finding(metrics, _options.CeaseTolerance, Resampled, TimeUnit(_settings.TryGetValue("study", out var study) ? study as string : null));
+
+    /// <summary>What one unit of a study's time is: an RFM iteration, an epoch otherwise.</summary>
+    public static string TimeUnit(string? study) => study == "rfm" ? "iteration" : "epoch";
+
     /// <summary>The run.json document.</summary>
     private object Document(DynamicsMetrics metrics, IReadOnlyList<DynamicsSnapshot> all, IReadOnlyDictionary<string, object?>? timings) => new
     {
@@ -174,12 +181,13 @@ public sealed class DynamicsRunWriter
         Summary = new
         {
             metrics.KernelFixed,
-            Finding = Finding(metrics, _options.CeaseTolerance, Resampled),
+            Finding = FindingOf(metrics),
             metrics.CeasedAt,
             metrics.CeaseDimension,
             CeaseTolerance = _options.CeaseTolerance,
             FinalSubspaceDistanceFromStart = metrics.Subspaces.ToDictionary(s => s.K.ToString(CultureInfo.InvariantCulture), s => s.FromStart[^1]),
             FinalKernelDistanceFromStart = metrics.KernelDistanceFromStart[^1],
+            FinalKernelRelativeChangeFromStart = metrics.KernelRelativeChangeFromStart[^1],
             KernelTargetAlignmentStart = metrics.KernelTargetAlignment[0],
             KernelTargetAlignmentFinal = metrics.KernelTargetAlignment[^1],
         },
@@ -198,6 +206,7 @@ public sealed class DynamicsRunWriter
             MeanLearnedFraction = Mean(s.LearnedFraction),
             KernelDistanceFromStart = s.Kernel?.DistanceFromStart,
             KernelDistanceConsecutive = s.Kernel?.DistanceFromPrevious,
+            KernelRelativeChangeFromStart = s.Kernel?.RelativeChangeFromStart,
             KernelTargetAlignment = s.Kernel?.TargetAlignment,
             TargetCaptured = metrics.TargetCaptured.ToDictionary(c => c.Key.ToString(CultureInfo.InvariantCulture), c => c.Value[i]),
             s.RecordSeconds,
@@ -205,7 +214,11 @@ public sealed class DynamicsRunWriter
     };
 
     /// <summary>The measured finding in one sentence.</summary>
-    public static string Finding(DynamicsMetrics m, double tolerance, bool resampled = false)
+    /// <param name="m">The run's metrics.</param>
+    /// <param name="tolerance">The cease tolerance.</param>
+    /// <param name="resampled">The resample protocol (distances between fresh models).</param>
+    /// <param name="timeUnit">What one unit of time is ("epoch", or "iteration" for RFM).</param>
+    public static string Finding(DynamicsMetrics m, double tolerance, bool resampled = false, string timeUnit = "epoch")
     {
         var largest = m.Subspaces.First(s => s.K == m.CeaseDimension);
         if (resampled)
@@ -217,19 +230,22 @@ public sealed class DynamicsRunWriter
         string finding = m.CeasedAt is int t
             ? string.Create(CultureInfo.InvariantCulture, $"Change ceased at t = {t}: every later step moved the top-{largest.K} subspace by less than {tolerance:G3}; {moved}.")
             : $"Change had not ceased by the last snapshot; {moved}.";
-        return finding + KernelFinding(m);
+        return finding + KernelFinding(m, timeUnit);
     }
 
-    /// <summary>The kernel's own change: its distance from the start, the share of it reached after one epoch, the alignment.</summary>
-    private static string KernelFinding(DynamicsMetrics m)
+    /// <summary>The kernel's own change: its distance from the start, the share of it reached after one epoch, its relative change, the alignment.</summary>
+    private static string KernelFinding(DynamicsMetrics m, string unit)
     {
         var d = m.KernelDistanceFromStart;
         if (d.Length < 2 || !double.IsFinite(d[^1])) return "";
         var inv = CultureInfo.InvariantCulture;
-        string text = string.Create(inv, $" The kernel matrix moved by {d[^1]:G3} (1 − cosine to the start) by epoch {m.Epochs[^1]:G4}");
+        string text = string.Create(inv, $" The kernel matrix moved by {d[^1]:G3} (1 − cosine to the start) by {unit} {m.Epochs[^1]:G4}");
         int firstEpoch = Array.FindLastIndex(m.Epochs, e => e <= 1.0 + 1e-9);
         if (firstEpoch > 0 && m.Epochs[^1] > 1 && d[^1] > 0)
-            text += string.Create(inv, $", {100 * d[firstEpoch] / d[^1]:F0} % of that within the first epoch");
+            text += string.Create(inv, $", {100 * d[firstEpoch] / d[^1]:F0} % of that within the first {unit}");
+        // The shape distance is blind to scale, which is most of a finite network's change.
+        if (m.KernelRelativeChangeFromStart is [.., var r] && double.IsFinite(r))
+            text += string.Create(inv, $"; ‖K_t − K_0‖_F/‖K_0‖_F = {r:G3}");
         var a = m.KernelTargetAlignment;
         if (double.IsFinite(a[0]) && double.IsFinite(a[^1])) text += string.Create(inv, $"; its alignment with the labels went from {a[0]:G3} to {a[^1]:G3}");
         return text + ".";
@@ -251,6 +267,7 @@ public sealed class DynamicsRunWriter
             Row(t, "epoch", 0, m.Epochs[i]);
             Row(t, "kernel_distance_from_start", 0, m.KernelDistanceFromStart[i]);
             Row(t, "kernel_distance_consecutive", 0, m.KernelDistanceConsecutive[i]);
+            Row(t, "kernel_relative_change_from_start", 0, m.KernelRelativeChangeFromStart[i]);
             Row(t, "kernel_velocity", 0, m.KernelVelocity[i]);
             Row(t, "kernel_target_alignment", 0, m.KernelTargetAlignment[i]);
             foreach (var (k, captured) in m.TargetCaptured) Row(t, "target_captured", k, captured[i]);

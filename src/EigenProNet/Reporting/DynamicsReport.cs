@@ -127,10 +127,15 @@ public static class DynamicsReport
         fromStart.LegendText = "distance from the start";
         var velocity = kernel.Add.ScatterLine(times, m.KernelVelocity.Select(Finite).ToArray(), palette.GetColor(1));
         velocity.LegendText = kind == "rfm" ? "velocity (per iteration)" : "velocity (per epoch)";
+        // The relative Frobenius change includes the kernel's scale, which the distance ignores: on its own axis.
+        var relative = kernel.Add.ScatterLine(times, m.KernelRelativeChangeFromStart.Select(Finite).ToArray(), palette.GetColor(2));
+        relative.LegendText = "‖K_t − K_0‖_F / ‖K_0‖_F (right axis)";
+        relative.Axes.YAxis = kernel.Axes.Right;
+        kernel.Axes.Right.Label.Text = "relative change";
         kernel.ShowLegend(Alignment.UpperRight);
         Label(kernel, "Kernel distance 1 − ⟨K_t, K_0⟩_F / (‖K_t‖_F ‖K_0‖_F) and its velocity", unit, "kernel distance");
         figures.Add(Save(dir, "kernel_distance", kernel,
-            "How far the kernel matrix on the subsample moved from its start (scale-free; 0 for a fixed kernel), and the distance between consecutive snapshots per unit of time."));
+            "How far the kernel matrix on the subsample moved from its start (scale-free; 0 for a fixed kernel), the distance between consecutive snapshots per unit of time, and (right axis) the relative change ‖K_t − K_0‖_F/‖K_0‖_F, scale included."));
 
         // (7) Alignment with the labels.
         var align = new Plot();
@@ -204,21 +209,23 @@ public static class DynamicsReport
 
     private static string Comparison(IReadOnlyList<DynamicsRun> runs)
     {
-        var sb = new StringBuilder("<section><h2>Runs side by side</h2><table><tr><th>run</th><th>kernel</th><th>snapshots</th><th>kernel fixed</th><th>ceased at t*</th><th>final top-k distance from start</th><th>final kernel distance</th><th>alignment start → end</th><th>final test accuracy</th></tr>");
+        var sb = new StringBuilder("<section><h2>Runs side by side</h2><table><tr><th>run</th><th>kernel</th><th>snapshots</th><th>kernel fixed</th><th>ceased at t*</th><th>final top-k distance from start</th><th>final kernel distance</th><th>final ‖K_t − K_0‖/‖K_0‖</th><th>alignment start → end</th><th>final test accuracy</th></tr>");
         foreach (var r in runs)
         {
             var last = r.Metrics.Subspaces[^1];
             var acc = r.Snapshots.LastOrDefault(s => s.ValidationAccuracy is not null)?.ValidationAccuracy;
-            sb.Append(Inv, $"<tr><td>{E(r.Name)}</td><td>{E(r.Settings.TryGetProperty("kernel", out var k) ? k.ToString() : "")}</td><td>{r.Snapshots.Count}</td><td>{r.Metrics.KernelFixed}</td><td>{(r.Metrics.CeasedAt?.ToString(Inv) ?? "—")}</td><td>k = {last.K}: {last.FromStart[^1]:G3}</td><td>{r.Metrics.KernelDistanceFromStart[^1]:G3}</td><td>{r.Metrics.KernelTargetAlignment[0]:G4} → {r.Metrics.KernelTargetAlignment[^1]:G4}</td><td>{(acc is double a ? (100 * a).ToString("F2", Inv) + " %" : "—")}</td></tr>");
+            sb.Append(Inv, $"<tr><td>{E(r.Name)}</td><td>{E(r.Settings.TryGetProperty("kernel", out var k) ? k.ToString() : "")}</td><td>{r.Snapshots.Count}</td><td>{r.Metrics.KernelFixed}</td><td>{(r.Metrics.CeasedAt?.ToString(Inv) ?? "—")}</td><td>k = {last.K}: {last.FromStart[^1]:G3}</td><td>{r.Metrics.KernelDistanceFromStart[^1]:G3}</td><td>{r.Metrics.KernelRelativeChangeFromStart[^1]:G3}</td><td>{r.Metrics.KernelTargetAlignment[0]:G4} → {r.Metrics.KernelTargetAlignment[^1]:G4}</td><td>{(acc is double a ? (100 * a).ToString("F2", Inv) + " %" : "—")}</td></tr>");
         }
         sb.Append("</table>\n");
-        // The runs on common axes, time in epochs (RFM: iterations): the kernel's motion, its label alignment, the
+        // The runs on common axes, time in epochs (RFM: iterations): the kernel's motion (shape and scale), its label alignment, the
         // top-10 subspace distance and the test accuracy.
         var palette = new ScottPlot.Palettes.Category10();
         var plots = new[]
         {
             new CommonAxes(new Plot(), "compare_kernel_distance", "Runs side by side: kernel distance from the start", "1 − cosine to K_0",
                 "The kernel matrix's distance from its start: exactly 0 for the fixed NTK, growing for a finite network's empirical NTK and for RFM."),
+            new CommonAxes(new Plot(), "compare_kernel_relative_change", "Runs side by side: relative change of the kernel", "‖K_t − K_0‖_F / ‖K_0‖_F",
+                "The kernel matrix's relative Frobenius change from its start, scale included (the quantity the infinite-width theory bounds by O(1/√w)): 0 for the fixed NTK."),
             new CommonAxes(new Plot(), "compare_label_alignment", "Runs side by side: kernel–target alignment", "alignment",
                 "Each kernel's alignment with the one-hot labels over time: a kernel that learns features turns towards the labels."),
             new CommonAxes(new Plot(), "compare_subspace_distance", "Runs side by side: subspace distance from the start", "projection distance",
@@ -232,11 +239,12 @@ public static class DynamicsReport
             double[] t = r.Metrics.Epochs;
             var color = palette.GetColor(i);
             plots[0].Plot.Add.ScatterLine(t, r.Metrics.KernelDistanceFromStart.Select(Finite).ToArray(), color).LegendText = r.Name;
-            plots[1].Plot.Add.ScatterLine(t, r.Metrics.KernelTargetAlignment.Select(Finite).ToArray(), color).LegendText = r.Name;
-            plots[2].Plot.Add.ScatterLine(t, sub.FromStart, color).LegendText = $"{r.Name} (top {sub.K})";
+            plots[1].Plot.Add.ScatterLine(t, r.Metrics.KernelRelativeChangeFromStart.Select(Finite).ToArray(), color).LegendText = r.Name;
+            plots[2].Plot.Add.ScatterLine(t, r.Metrics.KernelTargetAlignment.Select(Finite).ToArray(), color).LegendText = r.Name;
+            plots[3].Plot.Add.ScatterLine(t, sub.FromStart, color).LegendText = $"{r.Name} (top {sub.K})";
             var acc = r.Snapshots.Where(x => x.ValidationAccuracy is not null).ToArray();
             if (acc.Length > 0)
-                plots[3].Plot.Add.ScatterLine(acc.Select(x => x.Time).ToArray(), acc.Select(x => 100 * x.ValidationAccuracy!.Value).ToArray(), color).LegendText = r.Name;
+                plots[4].Plot.Add.ScatterLine(acc.Select(x => x.Time).ToArray(), acc.Select(x => 100 * x.ValidationAccuracy!.Value).ToArray(), color).LegendText = r.Name;
         }
         foreach (var (plot, stem, title, y, caption) in plots)
         {
