@@ -213,3 +213,55 @@ public class DivergenceTests
         Assert.Contains("random draw", e.Message);
     }
 }
+
+public class CenterModelMemoryTests
+{
+    private static readonly LaplaceKernel Kernel = new(Math.Sqrt(10));
+
+    /// <summary>Bytes allocated (all threads) by <paramref name="build"/>.</summary>
+    private static long Allocated(Action build)
+    {
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        build();
+        return GC.GetTotalAllocatedBytes(precise: true) - before;
+    }
+
+    [Fact]
+    public void TheBytesPerBatchRowAreWhatTheStepAllocates()
+    {
+        // The oracle is the allocator: a step sized for 1 100 rows holds 1 000 rows' worth more buffers than one sized for 100.
+        int d = 12, p = 150, s = 80, c = 3;
+        var centers = Matrix.RandomNormal(p, d, 1);
+        var sample = Matrix.RandomNormal(s, d, 2);
+        var options = new EigenPro3Options { DataLevel = 20, Projection = ProjectionMode.Exact, Compute = new ComputeContext(threads: 1) };
+        _ = new EigenPro3Model(Kernel, centers, c, sample, options, maxBatchSize: 100);   // warm-up: JIT and statics
+        long small = Allocated(() => _ = new EigenPro3Model(Kernel, centers, c, sample, options, maxBatchSize: 100));
+        long large = Allocated(() => _ = new EigenPro3Model(Kernel, centers, c, sample, options, maxBatchSize: 1100));
+        double perRow = (large - small) / 1000.0;
+        Assert.Equal(EigenPro3.Step.BytesPerRow(p, s, subsampleLeadsCenters: false, d, c), perRow, 0.5);
+
+        var options4 = new EigenPro4Options { DataLevel = 20, Projection = ProjectionMode.Exact, Compute = new ComputeContext(threads: 1), TemporaryCentersCoefficient = 9 };
+        int capacity = 8 * p;
+        _ = new EigenPro4Model(Kernel, centers, c, sample, options4, maxBatchSize: 100);
+        small = Allocated(() => _ = new EigenPro4Model(Kernel, centers, c, sample, options4, maxBatchSize: 100));
+        large = Allocated(() => _ = new EigenPro4Model(Kernel, centers, c, sample, options4, maxBatchSize: 1100));
+        Assert.Equal(DelayedProjectionState.BytesPerRow(p, capacity, s, subsampleLeadsCenters: false, d, c), (large - small) / 1000.0, 0.5);
+    }
+
+    [Fact]
+    public void EigenPro3SizesItsBatchByWhatTheStepHolds()
+    {
+        // Defect: the batch was sized counting the targets once, although a step holds both Y_b and the residual G.
+        var x = Matrix.RandomNormal(3000, 12, 3);
+        var y = Matrix.RandomNormal(3000, 10, 4);
+        var budget = new MemoryBudget(400_000);
+        var result = new EigenPro3(Kernel, new EigenPro3Options
+        {
+            CenterCount = 100, DataSubsampleSize = 200, DataLevel = 20, Projection = ProjectionMode.Exact, Epochs = 1, Budget = budget,
+            Compute = new ComputeContext(threads: 1),
+        }).Fit(x, y);
+        int expected = budget.RowsThatFit(EigenPro3.Step.BytesPerRow(100, 200, subsampleLeadsCenters: false, 12, 10), 3000);
+        Assert.Equal(expected, result.Settings.MemoryBatchLimit);
+        Assert.True(result.Settings.MemoryBatchLimit * (long)EigenPro3.Step.BytesPerRow(100, 200, false, 12, 10) <= budget.Bytes);
+    }
+}

@@ -103,8 +103,7 @@ public sealed class EigenPro3 : IKernelSolver
         int p = centers.Rows, s = pre.SubsampleSize;
 
         // Batch: the reference's int(β/λ_tail) can exceed n (one full-batch step per "epoch"): capped by n and memory.
-        // Per batch row: K(X_b, Z), K(X_b, S) (unless S is part of Z), the gathered features and the residual.
-        long bytesPerRow = 4L * (p + (shared ? 0 : s) + x.Dimension + c);
+        long bytesPerRow = Step.BytesPerRow(p, s, shared, x.Dimension, c);
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 3 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(critical, n), memoryBatch);
@@ -149,6 +148,13 @@ public sealed class EigenPro3 : IKernelSolver
     internal sealed class Step(Kernel kernel, TrainingRows? points, Matrix? y, KernelRows z, NystromPreconditioner pre, Matrix liftAtCenters,
         CenterProjection projector, int batch, int c, bool subsampleLeadsCenters, ComputeContext compute)
     {
+        /// <summary>
+        /// Bytes a step holds per batch row — the buffers below: the gathered features X_b with their row statistic, Y_b,
+        /// K(X_b, Z), K(X_b, S) (unless S leads the centers) and the residual G — what a memory budget is checked against.
+        /// </summary>
+        public static long BytesPerRow(int centers, int subsample, bool subsampleLeadsCenters, int dimension, int outputs) =>
+            4L * (dimension + 1 + outputs + centers + (subsampleLeadsCenters ? 0 : subsample) + outputs);
+
         private readonly KernelRowsBuffer _xb = new(batch, z.Dimension);
         private readonly Matrix _yb = new(batch, c);
         private readonly Matrix _kbz = new(batch, z.Count);

@@ -43,7 +43,7 @@ public sealed class EigenPro3Model
         _z = setup.Z;
         _data = setup.Data;
         int p = centers.Rows;
-        long bytesPerRow = 4L * (p + _data.SubsampleSize + centers.Columns + 2 * outputs);
+        long bytesPerRow = EigenPro3.Step.BytesPerRow(p, _data.SubsampleSize, false, centers.Columns, outputs);
         int memoryBatch = _budget.RowsThatFit(bytesPerRow, int.MaxValue / 2, 1, "an EigenPro 3 batch");
         MaxBatchSize = maxBatchSize ?? Math.Min(_data.CriticalBatchSize, memoryBatch);
         if (MaxBatchSize < 1) throw new ArgumentException($"The batch size must be at least 1, found {MaxBatchSize}.", nameof(maxBatchSize));

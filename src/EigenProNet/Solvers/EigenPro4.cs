@@ -93,7 +93,7 @@ public sealed class EigenPro4 : IKernelSolver
 
         // Batch min(10 000, m*_data) capped by n and memory; T batches fill (coefficient − 1)·p temporary centers.
         int capacity = (o.TemporaryCentersCoefficient - 1) * p;
-        long bytesPerRow = 4L * (p + capacity + (shared ? 0 : s) + x.Dimension + 2 * c);   // per batch row: K(X_b, Z), K(X_b, T), K(X_b, S), X_b, G and Y_b
+        long bytesPerRow = DelayedProjectionState.BytesPerRow(p, capacity, s, shared, x.Dimension, c);
         int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 4 batch");
         int critical = pre.CriticalBatchSize;
         int batch = o.BatchSize ?? Math.Min(Math.Min(10_000, critical), Math.Min(n, memoryBatch));
@@ -185,6 +185,13 @@ internal sealed class DelayedProjectionState
     private readonly Matrix _kbz, _kbt, _g, _yb, _projected, _scratch, _correction;
     private readonly Matrix? _kbs;
     private int _used;
+
+    /// <summary>
+    /// Bytes the state holds per batch row — the batch buffers below: X_b with its row statistic, K(X_b, Z), K(X_b, T) for the
+    /// <paramref name="capacity"/> temporary centers, K(X_b, S) (unless S leads the centers), G and Y_b.
+    /// </summary>
+    public static long BytesPerRow(int centers, int capacity, int subsample, bool subsampleLeadsCenters, int dimension, int outputs) =>
+        4L * (dimension + 1 + centers + capacity + (subsampleLeadsCenters ? 0 : subsample) + 2 * outputs);
 
     /// <summary>State for batches of at most <paramref name="batch"/> rows; <paramref name="points"/> and <paramref name="y"/> are
     /// the training rows the index overload of <see cref="Step(ReadOnlySpan{int}, float, CancellationToken)"/> reads (null when batches come as rows).</summary>

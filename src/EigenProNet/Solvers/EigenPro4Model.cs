@@ -44,7 +44,7 @@ public sealed class EigenPro4Model
         _data = setup.Data;
         int p = centers.Rows, d = centers.Columns;
         int capacity = (o.TemporaryCentersCoefficient - 1) * p;
-        long bytesPerRow = 4L * (p + capacity + _data.SubsampleSize + d + 2 * outputs);
+        long bytesPerRow = DelayedProjectionState.BytesPerRow(p, capacity, _data.SubsampleSize, false, d, outputs);
         int memoryBatch = _budget.RowsThatFit(bytesPerRow, int.MaxValue / 2, 1, "an EigenPro 4 batch");
         MaxBatchSize = maxBatchSize ?? Math.Min(Math.Min(10_000, _data.CriticalBatchSize), Math.Min(capacity, memoryBatch));
         if (MaxBatchSize < 1) throw new ArgumentException($"The batch size must be at least 1, found {MaxBatchSize}.", nameof(maxBatchSize));
