@@ -218,12 +218,13 @@ public class CenterModelMemoryTests
 {
     private static readonly LaplaceKernel Kernel = new(Math.Sqrt(10));
 
-    /// <summary>Bytes allocated (all threads) by <paramref name="build"/>.</summary>
+    /// <summary>Bytes allocated on this thread by <paramref name="build"/> (single-threaded compute: all of its work runs
+    /// here, and tests running beside it do not count).</summary>
     private static long Allocated(Action build)
     {
-        long before = GC.GetTotalAllocatedBytes(precise: true);
+        long before = GC.GetAllocatedBytesForCurrentThread();
         build();
-        return GC.GetTotalAllocatedBytes(precise: true) - before;
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
 
     [Fact]
@@ -246,6 +247,24 @@ public class CenterModelMemoryTests
         small = Allocated(() => _ = new EigenPro4Model(Kernel, centers, c, sample, options4, maxBatchSize: 100));
         large = Allocated(() => _ = new EigenPro4Model(Kernel, centers, c, sample, options4, maxBatchSize: 1100));
         Assert.Equal(DelayedProjectionState.BytesPerRow(p, capacity, s, subsampleLeadsCenters: false, d, c), (large - small) / 1000.0, 0.5);
+    }
+
+    [Fact]
+    public void StreamingPredictionsDoNotCopyTheWeights()
+    {
+        // 2 000 centers × 100 outputs: a copy of the weights is 800 kB; predicting 10 rows needs K(x, Z) (80 kB) and 4 kB out.
+        int p = 2000, c = 100, d = 12;
+        var centers = Matrix.RandomNormal(p, d, 5);
+        var model = new EigenPro3Model(Kernel, centers, c, Matrix.RandomNormal(100, d, 6),
+            new EigenPro3Options { DataLevel = 20, Projection = ProjectionMode.Exact, Compute = new ComputeContext(threads: 1) },
+            maxBatchSize: 50);
+        model.FitBatch(Matrix.RandomNormal(50, d, 7), Matrix.RandomNormal(50, c, 8));
+        var x = Matrix.RandomNormal(10, d, 9);
+        var first = model.Predict(x);
+        long used = Allocated(() => model.Predict(x));
+        Assert.True(used < 4L * p * c / 2, $"Predict allocated {used} bytes");
+        Assert.Equal(first.Data, model.Predict(x).Data);
+        Assert.Equal(model.ToModel().Predict(x).Data, first.Data);
     }
 
     [Fact]

@@ -135,11 +135,20 @@ public class EigenPro4ModelTests
             for (int i = 0; i < 50; i++) { x.Row(order[50 * b + i]).CopyTo(xb.Row(i)); y.Row(order[50 * b + i]).CopyTo(yb.Row(i)); }
             streaming.FitBatch(xb, yb);
             Assert.Equal(b % 2 == 1 ? 0 : 50, streaming.PendingTemporaryCenters);
+            // Predicting mid-stream reads the model as it trains and changes nothing (it used to project what was pending).
+            var probe = streaming.Predict(xb);
+            Assert.Equal(b % 2 == 1 ? 0 : 50, streaming.PendingTemporaryCenters);
+            Assert.True(probe.Data.All(float.IsFinite));
         }
         Assert.Equal(12, streaming.BatchesFitted);
         Assert.Equal(fit.Model.Weights.Data, streaming.Weights.Data);
         var model = streaming.ToModel(classCount: 3);
         Assert.Equal(fit.Model.Predict(x).Data, model.Predict(x).Data);
+        // With nothing pending, the training-time model is the saved one.
+        var direct = streaming.Predict(x);
+        var saved = model.Predict(x);
+        double largest = saved.Data.Max(v => Math.Abs((double)v));
+        for (int i = 0; i < saved.Data.Length; i++) Assert.True(Math.Abs(direct.Data[i] - saved.Data[i]) <= 1e-5 * largest, $"entry {i}");
 
         // One more batch leaves temporary centers pending; ToModel projects them, and the model changed.
         streaming.FitBatch(x.RowBlock(0, 50).ToMatrix(), y.RowBlock(0, 50).ToMatrix());

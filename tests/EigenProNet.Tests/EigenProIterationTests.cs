@@ -47,7 +47,13 @@ public class EigenProIterationTests
         var projected = new Matrix(15, 3);
         var output = new Matrix(120, 3);
         pre.Project(kbs, g, projected, new Matrix(120, 3));
-        pre.Lift(projected, output);
+        var before = projected.Clone();
+        pre.Lift(projected, output, new Matrix(15, 3));
+        // Lift reads its input and leaves it: the same call again gives the same correction.
+        Assert.Equal(before.Data, projected.Data);
+        var again = new Matrix(120, 3);
+        pre.Lift(projected, again, new Matrix(15, 3));
+        Assert.Equal(output.Data, again.Data);
         var allocating = new Matrix(120, 3);
         pre.Correction(kbs, g, allocating);
         double scale = 0;
@@ -73,7 +79,8 @@ public class EigenProIterationTests
                 Assert.True(Math.Abs(lifted[i, p] - e) <= 1e-5 * (1 + Math.Abs(e)), $"LiftAt ({i}, {p})");
             }
         Assert.Throws<ArgumentException>(() => pre.Project(kbs, g, new Matrix(14, 3), new Matrix(120, 3)));
-        Assert.Throws<ArgumentException>(() => pre.Lift(projected, new Matrix(119, 3)));
+        Assert.Throws<ArgumentException>(() => pre.Lift(projected, new Matrix(119, 3), new Matrix(15, 3)));
+        Assert.Throws<ArgumentException>(() => pre.Lift(projected, new Matrix(120, 3), new Matrix(14, 3)));
     }
 
     [Fact]

@@ -234,7 +234,7 @@ public sealed class NystromPreconditioner
     {
         var projected = new Matrix(Directions, gradient.Columns);
         Project(batchBySubsample, gradient, projected, new Matrix(SubsampleSize, gradient.Columns));
-        Lift(projected, output);
+        Lift(projected, output, new Matrix(Directions, gradient.Columns));
     }
 
     /// <summary>
@@ -254,19 +254,21 @@ public sealed class NystromPreconditioner
     }
 
     /// <summary>
-    /// output (s × c) = U·diag(r)·projected: the correction to the subsample's weights. <paramref name="projected"/>
-    /// (k × c, from <see cref="Project"/>) is scaled by r in place.
+    /// output (s × c) = U·diag(r)·projected: the correction to the subsample's weights, through <paramref name="scratch"/>
+    /// (k × c) = diag(r)·projected. <paramref name="projected"/> (k × c, from <see cref="Project"/>) is left as it is.
+    /// Caller-owned buffers; nothing is allocated.
     /// </summary>
     /// <exception cref="ArgumentException">A shape does not fit s, k or the projection.</exception>
-    public void Lift(MatrixView projected, MatrixView output)
+    public void Lift(MatrixView projected, MatrixView output, MatrixView scratch)
     {
         int c = projected.Columns;
         Guard.Shape(projected, Directions, c, nameof(projected));
         Guard.Shape(output, SubsampleSize, c, nameof(output));
+        Guard.Shape(scratch, Directions, c, nameof(scratch));
         if (Directions == 0) { output.Fill(0f); return; }
         for (int i = 0; i < Directions; i++)
-            System.Numerics.Tensors.TensorPrimitives.Multiply(projected.Row(i), _coefficients[i], projected.Row(i));
-        Gemm.Compute(Transpose.No, Transpose.No, 1f, Eigenvectors, projected, 0f, output, _compute);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(projected.Row(i), _coefficients[i], scratch.Row(i));
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, Eigenvectors, scratch, 0f, output, _compute);
     }
 
     /// <summary>

@@ -104,7 +104,8 @@ public sealed class EigenPro3Model
 
     /// <summary>Outputs f(x) = K(x, Z)·α for the rows of <paramref name="x"/>.</summary>
     public Matrix Predict(Matrix x, CancellationToken cancellationToken = default) =>
-        ToModel().Predict(x, _budget, cancellationToken, _compute);
+        // A model over the live weights for this call only: no copy of the p × c weights per prediction.
+        new KernelModel(Kernel, Centers, _z, _weights).Predict(x, _budget, cancellationToken, _compute);
 
     /// <summary>The current model as a <see cref="KernelModel"/> (a snapshot: later batches do not change it).</summary>
     public KernelModel ToModel(int classCount = 0, IReadOnlyList<string>? classNames = null) =>

@@ -182,7 +182,7 @@ internal sealed class DelayedProjectionState
     private readonly Matrix _temporaryWeights, _nystromWeights, _acc;
     private readonly KernelRowsBuffer _temporary;   // prepared once as they join: no kernel preparation per batch
     private readonly KernelRowsBuffer _xb;
-    private readonly Matrix _kbz, _kbt, _g, _yb, _projected, _scratch, _correction;
+    private readonly Matrix _kbz, _kbt, _g, _yb, _projected, _scaled, _scratch, _correction;
     private readonly Matrix? _kbs;
     private int _used;
 
@@ -213,6 +213,7 @@ internal sealed class DelayedProjectionState
         _g = new Matrix(batch, c);
         _yb = new Matrix(batch, c);
         _projected = new Matrix(pre.Directions, c);
+        _scaled = new Matrix(pre.Directions, c);
         _scratch = new Matrix(s, c);
         _correction = new Matrix(s, c);
     }
@@ -236,6 +237,47 @@ internal sealed class DelayedProjectionState
     internal (MatrixView Centers, MatrixView Weights, Matrix NystromWeights) Temporary =>
         (_temporary.Points.RowBlock(0, _used), _temporaryWeights.RowBlock(0, _used), _nystromWeights);
 
+    /// <summary>
+    /// output (m × c) = f(X_b) with the whole training-time model — K(X_b, Z)·α + K(X_b, S)·w_S + K(X_b, T)·w_T, the
+    /// temporary centers included — for at most one batch of rows; K(X_b, Z) and K(X_b, S) stay in the batch buffers for
+    /// the step that follows. The state itself is not changed.
+    /// </summary>
+    private (MatrixView Kbz, MatrixView Kbs) Outputs(KernelRows rows, MatrixView output)
+    {
+        int m = rows.Count, s = _pre.SubsampleSize;
+        var kbz = _kbz.RowBlock(0, m);
+        _kernel.Evaluate(rows, _z, kbz, _compute);
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, kbz, Alpha, 0f, output, _compute);
+        MatrixView kbs;
+        if (_kbs is null) kbs = kbz.Block(0, 0, m, s);
+        else
+        {
+            kbs = _kbs.RowBlock(0, m);
+            _kernel.Evaluate(rows, _pre.Subsample, kbs, _compute);
+        }
+        Gemm.Compute(Transpose.No, Transpose.No, 1f, kbs, _nystromWeights, 1f, output, _compute);
+        if (_used > 0)
+        {
+            var kbt = _kbt.View.Block(0, 0, m, _used);
+            _kernel.Evaluate(rows, TemporaryRows(), kbt, _compute);
+            Gemm.Compute(Transpose.No, Transpose.No, 1f, kbt, _temporaryWeights.RowBlock(0, _used), 1f, output, _compute);
+        }
+        return (kbz, kbs);
+    }
+
+    /// <summary>f(x) with the training-time model (pending temporary centers included, nothing projected), a batch at a time.</summary>
+    public Matrix Predict(KernelRows rows, CancellationToken ct)
+    {
+        var output = new Matrix(rows.Count, Alpha.Columns);
+        for (int start = 0; start < rows.Count; start += _g.Rows)
+        {
+            ct.ThrowIfCancellationRequested();
+            int m = Math.Min(_g.Rows, rows.Count - start);
+            Outputs(rows.Slice(start, m), output.RowBlock(start, m));
+        }
+        return output;
+    }
+
     /// <summary>One step (§3.6) on the batch <paramref name="ids"/> with per-sample step <paramref name="step"/>.</summary>
     public void Step(ReadOnlySpan<int> ids, float step, CancellationToken ct)
     {
@@ -253,31 +295,15 @@ internal sealed class DelayedProjectionState
             throw new InvalidOperationException($"Out of capacity: {_used} + {m} temporary centers exceed the {_temporary.Capacity} allowed; project first.");
         if (m > _g.Rows) throw new ArgumentException($"A batch of {m} rows exceeds the {_g.Rows} this state was sized for.", nameof(rows));
         // 1–2. G = f(X_b) − Y_b with the whole training-time model.
-        var kbz = _kbz.RowBlock(0, m);
-        _kernel.Evaluate(rows, _z, kbz, _compute);
         var g = _g.RowBlock(0, m);
-        Gemm.Compute(Transpose.No, Transpose.No, 1f, kbz, Alpha, 0f, g, _compute);
-        MatrixView kbs;
-        if (_kbs is null) kbs = kbz.Block(0, 0, m, s);
-        else
-        {
-            kbs = _kbs.RowBlock(0, m);
-            _kernel.Evaluate(rows, _pre.Subsample, kbs, _compute);
-        }
-        Gemm.Compute(Transpose.No, Transpose.No, 1f, kbs, _nystromWeights, 1f, g, _compute);
-        if (_used > 0)
-        {
-            var kbt = _kbt.View.Block(0, 0, m, _used);
-            _kernel.Evaluate(rows, TemporaryRows(), kbt, _compute);
-            Gemm.Compute(Transpose.No, Transpose.No, 1f, kbt, _temporaryWeights.RowBlock(0, _used), 1f, g, _compute);
-        }
+        var (kbz, kbs) = Outputs(rows, g);
         for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), yb.Row(i), g.Row(i));
         // 4. The data preconditioner's pieces: vtkg = Uᵀ·K(S, X_b)·G, vdvtkg = U·diag(r)·vtkg.
         _pre.Project(kbs, g, _projected, _scratch);
-        // 5. acc −= η·(K(Z, X_b)·G − K(Z, S)·U·diag(r)·vtkg), before Lift scales vtkg in place.
+        // 5. acc −= η·(K(Z, X_b)·G − K(Z, S)·U·diag(r)·vtkg).
         Gemm.Compute(Transpose.Yes, Transpose.No, -step, kbz, g, 1f, _acc, _compute);
         if (_pre.Directions > 0) Gemm.Compute(Transpose.No, Transpose.No, step, _liftAtCenters, _projected, 1f, _acc, _compute);
-        _pre.Lift(_projected, _correction);
+        _pre.Lift(_projected, _correction, _scaled);
         // X_b joins as temporary centers with weights −η·G; 6. w_S += η·vdvtkg.
         _temporary.Append(rows, _used);
         for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Multiply(g.Row(i), -step, _temporaryWeights.Row(_used + i));

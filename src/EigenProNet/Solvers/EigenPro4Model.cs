@@ -122,9 +122,17 @@ public sealed class EigenPro4Model
         if (!_state.IsProjected) _state.Project(cancellationToken);
     }
 
-    /// <summary>Outputs f(x) = K(x, Z)·α for the rows of <paramref name="x"/>, after projecting what is pending.</summary>
-    public Matrix Predict(Matrix x, CancellationToken cancellationToken = default) =>
-        ToModel().Predict(x, _budget, cancellationToken, _compute);
+    /// <summary>
+    /// Outputs f(x) of the model as it trains — K(x, Z)·α plus the pending temporary centers' and the Nyström sample's
+    /// terms — for the rows of <paramref name="x"/>. Nothing is projected: predicting does not change what later batches
+    /// do (<see cref="ToModel"/> projects, as the end of an epoch does).
+    /// </summary>
+    public Matrix Predict(Matrix x, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Columns != Centers.Columns) throw new ArgumentException($"Expected {Centers.Columns} features, found {x.Columns}.", nameof(x));
+        return _state.Predict(Kernel.Prepare(x, nameof(x), _compute), cancellationToken);
+    }
 
     /// <summary>The model as a <see cref="KernelModel"/>, after projecting what is pending (a snapshot: later batches do not change it).</summary>
     public KernelModel ToModel(int classCount = 0, IReadOnlyList<string>? classNames = null)

@@ -13,7 +13,7 @@ namespace EigenProNet.Solvers;
 public sealed class EigenProIteration
 {
     private readonly KernelRowsBuffer _batch;
-    private readonly Matrix _residual, _batchBySubsample, _projected, _scratch, _correction;
+    private readonly Matrix _residual, _batchBySubsample, _projected, _scaled, _scratch, _correction;
     private readonly MemoryBudget _budget;
     private readonly ComputeContext _compute;
 
@@ -51,6 +51,7 @@ public sealed class EigenProIteration
         _residual = new Matrix(batchSize, outputs);
         _batchBySubsample = new Matrix(batchSize, s);
         _projected = new Matrix(preconditioner.Directions, outputs);
+        _scaled = new Matrix(preconditioner.Directions, outputs);
         _scratch = new Matrix(s, outputs);
         _correction = new Matrix(s, outputs);
     }
@@ -89,7 +90,7 @@ public sealed class EigenProIteration
         for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.Subtract(g.Row(i), targets.Row(batch[i]), g.Row(i));
         // 3. the correction from K(X_B, S), before α changes (both updates use the same G).
         Preconditioner.Project(kbs, g, _projected, _scratch);
-        Preconditioner.Lift(_projected, _correction);
+        Preconditioner.Lift(_projected, _correction, _scaled);
         // 2. α[B] −= η·G;  4. α[S] += η·correction  (scatter-add: an index may be in both).
         float step = (float)StepSize;
         for (int i = 0; i < m; i++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(g.Row(i), -step, weights.Row(batch[i]), weights.Row(batch[i]));
