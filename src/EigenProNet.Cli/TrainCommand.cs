@@ -33,7 +33,7 @@ internal static class TrainCommand
         var bias = new Option<double>("--bias") { Description = "NTK bias.", DefaultValueFactory = _ => 0.0 };
         var epochs = new Option<int>("--epochs") { Description = "EigenPro epochs.", DefaultValueFactory = _ => 5 };
         var subsample = new Option<int?>("--subsample-size") { Description = "Nyström subsample size s (EigenPro 2: default min(n, 2000), 12000 when n ≥ 100000; EigenPro 3: the data sample, default 5000)." };
-        var topQ = new Option<int?>("--top-q") { Description = "EigenPro top_q (q − 1 directions flattened; default automatic)." };
+        var directions = new Option<int?>("--directions") { Description = "EigenPro 2: eigen-directions k flattened by the preconditioner (the reference's top_q − 1; default automatic)." };
         var batch = new Option<int?>("--batch-size") { Description = "Batch size (default: critical batch size, capped by the memory budget)." };
         var eta = new Option<double?>("--eta") { Description = "Step size η (per batch; default automatic)." };
         var ridge = new Option<double>("--ridge") { Description = "Ridge λ of the direct solver.", DefaultValueFactory = _ => 0.0 };
@@ -58,7 +58,7 @@ internal static class TrainCommand
               eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
               eigenpro train --data ../shared/data/cifar-10-batches-bin --solver eigenpro3 --centers 5000 --kernel ntk --scaling unit-range --epochs 10
             """)
-        { solver, kernel, bandwidth, depth, bias, epochs, subsample, topQ, batch, eta, ridge, centers, dataLevel, projection, beta, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume, memoryMap, labels };
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, directions, batch, eta, ridge, centers, dataLevel, projection, beta, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume, memoryMap, labels };
         data.AddTo(command);
         samples.AddTo(command);
         common.AddTo(command);
@@ -110,8 +110,8 @@ internal static class TrainCommand
             bool centerModel = chosen is "eigenpro3" or "eigenpro4";
             if (centerModel && p.GetValue(eta) is not null)
                 throw new UsageException($"--eta applies to eigenpro2 only; {chosen} takes its step from the data preconditioner (see --beta and --batch-size).");
-            if (centerModel && p.GetValue(topQ) is not null)
-                throw new UsageException($"--top-q applies to eigenpro2 only; {chosen}'s data preconditioner level is --data-level.");
+            if (centerModel && p.GetValue(directions) is not null)
+                throw new UsageException($"--directions applies to eigenpro2 only; {chosen}'s data preconditioner level is --data-level.");
             if (!centerModel && p.GetValue(beta) is not null)
                 throw new UsageException($"--beta applies to eigenpro3 and eigenpro4 only, not {chosen}.");
             // Checkpoints: the run's identity (everything that shapes the weights except the number of epochs) goes
@@ -121,7 +121,7 @@ internal static class TrainCommand
                 ["solver"] = chosen, ["kernel"] = k.ToString(), ["data"] = Path.GetFullPath(DatasetLoader.Resolve(p.GetValue(data.Data)!)),
                 ["train_rows"] = Inv(trainCount), ["test_rows"] = Inv(test?.Count ?? 0), ["features"] = Inv(dimension),
                 ["classes"] = Inv(classCount), ["scaling"] = scale.ToString(), ["seed"] = Inv(seed),
-                ["subsample_size"] = Inv(p.GetValue(subsample)), ["top_q"] = Inv(p.GetValue(topQ)), ["batch_size"] = Inv(p.GetValue(batch)),
+                ["subsample_size"] = Inv(p.GetValue(subsample)), ["directions"] = Inv(p.GetValue(directions)), ["batch_size"] = Inv(p.GetValue(batch)),
                 ["eta"] = Inv(p.GetValue(eta)), ["centers"] = Inv(p.GetValue(centers)), ["data_level"] = Inv(p.GetValue(dataLevel)),
                 ["projection"] = p.GetValue(projection)!, ["model_subsample_size"] = Inv(p.GetValue(modelSubsample)),
                 ["model_level"] = Inv(p.GetValue(modelLevel)), ["beta"] = p.GetValue(beta) ?? "default",
@@ -182,7 +182,7 @@ internal static class TrainCommand
                     {
                         Epochs = p.GetValue(epochs),
                         SubsampleSize = p.GetValue(subsample),
-                        TopQ = p.GetValue(topQ),
+                        Directions = p.GetValue(directions),
                         BatchSize = p.GetValue(batch),
                         Eta = p.GetValue(eta),
                         TrainEvaluationRows = p.GetValue(evalRows),
@@ -268,8 +268,8 @@ internal static class TrainCommand
         w.WriteLine(s.Solver switch
         {
             "direct" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, ridge {s.Ridge:G3}, jitter {s.Jitter:G3}, {s.SetupSeconds:F2} s"),
-            "eigenpro3" or "eigenpro4" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, q = {s.TopQ}, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}{(BetaEstimates.Parse(s.BetaEstimate) == BetaEstimate.PreconditionedDiagonal ? $" (preconditioned diagonal; max k(x, x) = {s.MaxKernelDiagonal:G4})" : "")}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}{(s.ProjectionInterval is int t ? $" every {t} batch(es)" : "")}, setup {s.SetupSeconds:F2} s"),
-            _ => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, top_q = {s.TopQ}, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"),
+            "eigenpro3" or "eigenpro4" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, k = {s.Directions} directions, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}{(BetaEstimates.Parse(s.BetaEstimate) == BetaEstimate.PreconditionedDiagonal ? $" (preconditioned diagonal; max k(x, x) = {s.MaxKernelDiagonal:G4})" : "")}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}{(s.ProjectionInterval is int t ? $" every {t} batch(es)" : "")}, setup {s.SetupSeconds:F2} s"),
+            _ => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, k = {s.Directions} directions, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"),
         });
         if (s.Warnings is { Count: > 0 } warnings)
             foreach (var warning in warnings) w.WriteLine($"note: {warning}");

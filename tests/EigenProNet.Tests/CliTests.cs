@@ -113,7 +113,7 @@ public class CliTests
         var settings = root.GetProperty("settings");
         Assert.Equal(2000, settings.GetProperty("subsample_size").GetInt32());
         Assert.True(settings.GetProperty("batch_size").GetInt32() >= 1);
-        Assert.True(settings.GetProperty("top_q").GetInt32() >= 5);
+        Assert.True(settings.GetProperty("directions").GetInt32() >= 4);
         Assert.True(settings.GetProperty("step_size").GetDouble() > 0);
         Assert.Equal(500, root.GetProperty("data").GetProperty("test_rows").GetInt32());
         double testAccuracy = epochs[1].GetProperty("test_accuracy").GetDouble();
@@ -168,9 +168,9 @@ public class CliTests
         (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro3", "--eta", "10");
         Assert.Equal(2, code);
         Assert.Contains("--eta applies to eigenpro2 only", stderr);
-        (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro4", "--top-q", "10");
+        (code, _, stderr) = Run("train", "--data", Sample, "--solver", "eigenpro4", "--directions", "10");
         Assert.Equal(2, code);
-        Assert.Contains("--top-q applies to eigenpro2 only", stderr);
+        Assert.Contains("--directions applies to eigenpro2 only", stderr);
         (code, _, stderr) = Run("train", "--data", Sample, "--beta", "kernel-diagonal");
         Assert.Equal(2, code);
         Assert.Contains("--beta applies to eigenpro3 and eigenpro4 only", stderr);

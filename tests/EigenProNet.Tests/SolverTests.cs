@@ -166,7 +166,7 @@ public class SolverTests
         // from another random draw of the same distribution, so compared within 10 %); MSE < 1e-5 within 20 epochs
         // and α within 5e-3 of K⁻¹Y.
         var (x, y) = Synthetic(1000);
-        var solver = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 20, TopQ = topQ, Seed = 42, TrainEvaluationRows = 1000 });
+        var solver = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 20, Directions = topQ - 1, Seed = 42, TrainEvaluationRows = 1000 });
         var result = solver.Fit(x, y);
         Assert.Equal(1000, result.Settings.SubsampleSize);
         Assert.InRange(result.Settings.PreconditionedTopEigenvalue!.Value, 0.9 * referenceLambda, 1.1 * referenceLambda);
@@ -179,13 +179,42 @@ public class SolverTests
         Assert.True(RelativeDifference(result.Model.Weights, exact) < 5e-3, $"‖α − K⁻¹Y‖/‖K⁻¹Y‖ = {RelativeDifference(result.Model.Weights, exact):G3}");
     }
 
+    /// <summary>Keeps the data preconditioner a solver hands its observer.</summary>
+    private sealed class PreconditionerSeen : ITrainingObserver
+    {
+        public NystromPreconditioner? Preconditioner { get; private set; }
+        public void OnPreconditioner(NystromPreconditioner preconditioner) => Preconditioner ??= preconditioner;
+    }
+
+    [Fact]
+    public void EverySolverReportsTheDirectionsItsPreconditionerFlattens()
+    {
+        // One vocabulary: Settings.Directions is k, the flattened directions (EigenPro 2 used to report k + 1, the reference's top_q).
+        var (x, y) = Synthetic(600);
+        IKernelSolver[] solvers =
+        [
+            new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 1, SubsampleSize = 200, Directions = 30 }),
+            new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 1, SubsampleSize = 200 }),
+            new EigenPro3(Laplace10, new EigenPro3Options { Epochs = 1, CenterCount = 300, DataSubsampleSize = 200, DataLevel = 30 }),
+            new EigenPro4(Laplace10, new EigenPro4Options { Epochs = 1, CenterCount = 300, DataSubsampleSize = 200, DataLevel = 30 }),
+        ];
+        foreach (var solver in solvers)
+        {
+            var seen = new PreconditionerSeen();
+            var result = solver.Fit(x, y, observer: seen);
+            Assert.Equal(seen.Preconditioner!.Directions, result.Settings.Directions);
+        }
+        Assert.Equal(30, solvers[0].Fit(x, y).Settings.Directions);
+        Assert.Throws<ArgumentException>(() => new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 1, SubsampleSize = 200, Directions = 200 }).Fit(x, y));
+    }
+
     [Fact]
     public void WithQEqualOneEigenPro2IsPlainSgdWithStepOneOverBeta()
     {
         var (x, y) = Synthetic(200);
         const int batch = 1;   // below the critical batch size β/λ₁ + 1, where the step is 1/β
-        var result = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 1, TopQ = 1, BatchSize = batch, SubsampleSize = 100, Seed = 9 }).Fit(x, y);
-        Assert.Equal(1, result.Settings.TopQ);
+        var result = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 1, Directions = 0, BatchSize = batch, SubsampleSize = 100, Seed = 9 }).Fit(x, y);
+        Assert.Equal(0, result.Settings.Directions);
         Assert.Equal(1.0, result.Settings.StepSize);
         // float64 SGD over the same permutation: α[B] −= (1/β)·(K(X_B, X)·α − Y_B).
         var k = Reference.ToDouble(Laplace10.Evaluate(x, x));

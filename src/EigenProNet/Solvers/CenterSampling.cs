@@ -111,7 +111,7 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
         TrainingRows = trainingRows,
         Centers = Centers.Rows,
         SubsampleSize = Data.SubsampleSize,
-        TopQ = Data.Directions,
+        Directions = Data.Directions,
         BatchSize = batch,
         StepSize = step,
         Eta = step * batch,

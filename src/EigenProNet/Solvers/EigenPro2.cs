@@ -16,8 +16,8 @@ public sealed record EigenPro2Options : SolverOptions
     /// <summary>Nyström subsample size s; default min(n, 2000) below 100 000 rows, else 12 000 (§1.2).</summary>
     public int? SubsampleSize { get; init; }
 
-    /// <summary>The reference's top_q (q − 1 directions are flattened, the tail is λ_q); automatic by §1.5 when null.</summary>
-    public int? TopQ { get; init; }
+    /// <summary>Eigen-directions k to flatten, in [0, s − 1] (the reference's top_q is k + 1); automatic by §1.5 when null.</summary>
+    public int? Directions { get; init; }
 
     /// <summary>
     /// The Nyström subsample as training-row indices instead of a random draw (SubsampleSize of them, or their count
@@ -86,12 +86,12 @@ public sealed class EigenPro2 : IKernelSolver
         // Per batch row: a row of K(X_B, X), one of K(X_B, S), the gathered features and the residual.
         long bytesPerRow = 4L * (n + s + x.Columns + c);
         int memoryBatch = budget.RowsThatFit(bytesPerRow, Math.Min(n, s), 1, "a training batch");
-        if (o.TopQ is int tq && (tq < 1 || tq > s))
-            throw new ArgumentException($"top_q must be in [1, s = {s}], found {tq}.", nameof(Options));
+        if (o.Directions is int k && (k < 0 || k > s - 1))
+            throw new ArgumentException($"The directions k must be in [0, s − 1 = {s - 1}], found {k}.", nameof(Options));
         var pre = NystromPreconditioner.Build(points, new NystromOptions
         {
             SubsampleSize = s,
-            Directions = o.TopQ is int q ? q - 1 : null,
+            Directions = o.Directions,
             DampingExponent = o.DampingExponent,
             MaxBatchSize = memoryBatch,
             MaxEigenpairs = o.MaxEigenpairs,
@@ -115,7 +115,7 @@ public sealed class EigenPro2 : IKernelSolver
             Kernel = Kernel.ToString(),
             TrainingRows = n,
             SubsampleSize = s,
-            TopQ = pre.Directions + 1,
+            Directions = pre.Directions,
             BatchSize = batch,
             StepSize = step,
             Eta = step * batch,

@@ -60,8 +60,8 @@ public sealed record SolverSettings
     public int? Centers { get; init; }
     /// <summary>Nyström subsample size s.</summary>
     public int? SubsampleSize { get; init; }
-    /// <summary>The reference's top_q: flattened directions + 1 (the tail is λ_q).</summary>
-    public int? TopQ { get; init; }
+    /// <summary>Eigen-directions k the preconditioner flattens (every EigenPro version; the reference's top_q is k + 1, its tail λ_{k+1}).</summary>
+    public int? Directions { get; init; }
     /// <summary>Batch size.</summary>
     public int? BatchSize { get; init; }
     /// <summary>Step applied per sample (η/b).</summary>
