@@ -39,6 +39,23 @@ public class DynamicsTests
     }
 
     [Fact]
+    public void TheRecorderComputesTheEigensystemWhenThePreconditionerHasFewerDirections()
+    {
+        var (train, pinned, rows, targets) = Blobs();
+        var options = new EigenPro3Options { Epochs = 1, CenterCount = 200, DataSubsampleSize = pinned.Length, DataSubsampleIndices = pinned, DataLevel = 40 };
+        var computed = new DynamicsRecorder(rows, targets, new DynamicsOptions { TrackedEigenvectors = 60 });
+        new EigenPro3(new LaplaceKernel(3), options).Fit(train, null, null, computed);
+        Assert.Equal(1, computed.EigensystemsComputed);
+        // Taken or computed, the top 40 pairs agree to float32 noise.
+        var taken = new DynamicsRecorder(rows, targets, new DynamicsOptions { TrackedEigenvectors = 40 });
+        new EigenPro3(new LaplaceKernel(3), options).Fit(train, null, null, taken);
+        Assert.Equal(0, taken.EigensystemsComputed);
+        for (int i = 0; i < 40; i++)
+            Assert.True(Math.Abs(taken.Snapshots[0].Eigenvalues[i] - computed.Snapshots[0].Eigenvalues[i]) <= 1e-5 * computed.Snapshots[0].Eigenvalues[0], $"λ_{i + 1}");
+        Assert.True(EigenvectorChange.ProjectionDistance(taken.Snapshots[0].Eigenvectors, computed.Snapshots[0].Eigenvectors, 10) < 1e-4);
+    }
+
+    [Fact]
     public void AFixedKernelsEigensystemRecomputedAtTheLastEpochWithoutTheCacheMatchesTheStart()
     {
         // The identity test above passes because the recorder reuses one eigensystem object while the kernel object stays
@@ -76,6 +93,8 @@ public class DynamicsTests
             Epochs = 4, CenterCount = 200, DataSubsampleSize = pinned.Length, DataSubsampleIndices = pinned, DataLevel = 40,
         }).Fit(train, null, null, recorder);
         Assert.Equal([0, 1, 2, 3, 4], recorder.Snapshots.Select(s => s.T));
+        // The data preconditioner is on the same pinned rows with k = 40 directions: its eigensystem is taken, none computed.
+        Assert.Equal(0, recorder.EigensystemsComputed);
         Assert.All(recorder.Snapshots, s => Assert.Same(recorder.Snapshots[0].Eigenvectors, s.Eigenvectors));
         Assert.All(recorder.Snapshots, s => Assert.False(s.KernelChanged));
         var metrics = DynamicsMetrics.Compute(recorder.Snapshots, new DynamicsOptions { TrackedEigenvectors = 40 });

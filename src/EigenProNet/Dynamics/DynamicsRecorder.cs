@@ -5,6 +5,7 @@ using EigenProNet.LinearAlgebra;
 using EigenProNet.Data;
 using EigenProNet.Models;
 using EigenProNet.Networks;
+using EigenProNet.Preconditioning;
 using EigenProNet.Solvers;
 
 namespace EigenProNet.Dynamics;
@@ -110,6 +111,7 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
     private Matrix? _gram, _startGram, _previousGram;
     private KernelChange? _kernelChange;
     private HashSet<int>? _steps;
+    private NystromPreconditioner? _offered;
 
     /// <summary>
     /// A recorder on the subsample <paramref name="subsample"/> (s × d, scaled as the solver sees the rows) with their
@@ -173,6 +175,23 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
     }
 
     /// <summary>EigenPro: t = 0, the model before training (skipped when continuing a run that has it).</summary>
+    /// <summary>
+    /// EigenPro: a preconditioner built on the recorder's own rows with at least k directions already holds the top-k
+    /// eigensystem of K(X_s, X_s)/s; the next snapshot of that kernel takes it instead of computing it again.
+    /// </summary>
+    public void OnPreconditioner(NystromPreconditioner preconditioner)
+    {
+        ArgumentNullException.ThrowIfNull(preconditioner);
+        int k = _options.TrackedEigenvectors;
+        var rows = preconditioner.Subsample.Points;
+        bool same = preconditioner.Directions >= k && preconditioner.Spectrum.Count >= k && rows.Rows == _subsample.Rows && rows.Columns == _subsample.Columns;
+        for (int i = 0; same && i < rows.Rows; i++) same = rows.Row(i).SequenceEqual(_subsample.Row(i));
+        _offered = same ? preconditioner : null;
+    }
+
+    /// <summary>How many top-k eigensystems the recorder computed itself (the others came from a preconditioner on the same rows).</summary>
+    public int EigensystemsComputed { get; private set; }
+
     public void OnStart(KernelModel model)
     {
         if (_snapshots.Count > 0) return;
@@ -240,7 +259,10 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
         {
             _kernel = model.Kernel;
             _rows = model.Kernel.Prepare(_subsample, "dynamics subsample", _compute);
-            Eigensystem(Gram(model.Kernel));
+            // The preconditioner's eigensystem when it is of this kernel on these rows (EigenPro 3/4 on the pinned sample).
+            var offered = _offered is { } o && ReferenceEquals(o.Kernel, model.Kernel) ? o : null;
+            _offered = null;
+            Eigensystem(Gram(model.Kernel), offered);
         }
         else _kernelChange = _kernelChange! with { DistanceFromPrevious = 0 };
         var predictions = model.PredictScaled(_rows!, _budget, default, _compute);
@@ -291,11 +313,22 @@ public sealed class DynamicsRecorder : ITrainingObserver, IFeatureLearningObserv
     }
 
     /// <summary>The eigensystem and the kernel metrics of a new kernel matrix (K_t(X_s, X_s)/s).</summary>
-    private void Eigensystem(Matrix gram)
+    private void Eigensystem(Matrix gram, NystromPreconditioner? computed = null)
     {
-        var eig = SymmetricEigen.Top(gram, _options.TrackedEigenvectors, context: _compute);
-        _values = eig.Values;
-        _vectors = EigenvectorChange.WithSignConvention(eig.Vectors);
+        int k = _options.TrackedEigenvectors;
+        if (computed is not null)
+        {
+            // The same matrix (EvaluateSymmetric on the same rows, divided by s) whose top pairs the preconditioner kept.
+            _values = computed.Spectrum.Take(k).ToArray();
+            _vectors = EigenvectorChange.WithSignConvention(computed.Eigenvectors.View.Block(0, 0, computed.Eigenvectors.Rows, k).ToMatrix());
+        }
+        else
+        {
+            var eig = SymmetricEigen.Top(gram, k, context: _compute);
+            EigensystemsComputed++;
+            _values = eig.Values;
+            _vectors = EigenvectorChange.WithSignConvention(eig.Vectors);
+        }
         _targetEnergy = TargetEnergy(_vectors);
         _startGram ??= gram;
         _kernelChange = new KernelChange(KernelDistance(gram, _startGram), _previousGram is null ? 0 : KernelDistance(gram, _previousGram), Alignment(gram),
