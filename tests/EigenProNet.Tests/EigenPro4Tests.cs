@@ -161,6 +161,7 @@ public class EigenPro4ModelTests
         // Bad input is named.
         Assert.Equal("x", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(51, 8), new Matrix(51, 3))).ParamName);
         Assert.Equal("x", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(10, 7), new Matrix(10, 3))).ParamName);
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => streaming.Predict(new Matrix(10, 7))).ParamName);
         Assert.Equal("y", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(10, 8), new Matrix(10, 2))).ParamName);
         var nan = new Matrix(10, 8);
         nan[3, 2] = float.NaN;

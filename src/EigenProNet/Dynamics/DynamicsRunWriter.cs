@@ -162,9 +162,9 @@ public sealed class DynamicsRunWriter
 
     private bool Resampled => _settings.TryGetValue("protocol", out var p) && p as string == "resample";
 
-    /// <summary>The finding of <paramref name="metrics"/> for this run (its protocol and time unit from the settings).</summary>
-    public string FindingOf(DynamicsMetrics metrics) =>
-        Finding(metrics, _options.CeaseTolerance, Resampled, TimeUnit(_settings.TryGetValue("study", out var study) ? study as string : null));
+    /// <summary>The finding of <paramref name="metrics"/> for this run (its time unit from the settings; the protocol too unless given).</summary>
+    public string FindingOf(DynamicsMetrics metrics, bool? resampled = null) =>
+        Finding(metrics, _options.CeaseTolerance, resampled ?? Resampled, TimeUnit(_settings.TryGetValue("study", out var study) ? study as string : null));
 
     /// <summary>What one unit of a study's time is: an RFM iteration, an epoch otherwise.</summary>
     public static string TimeUnit(string? study) => study == "rfm" ? "iteration" : "epoch";

@@ -253,8 +253,7 @@ public sealed class DynamicsStudy
             ["recording_overhead"] = trainingSeconds > 0 ? recordSeconds / trainingSeconds : null, ["total_seconds"] = total.Elapsed.TotalSeconds,
         };
         var metrics = writer.Finish(snapshots, timings, _options.Compute);
-        return new DynamicsStudyResult(directory, snapshots, metrics, DynamicsRunWriter.Finding(metrics, _options.CeaseTolerance, resampled,
-            DynamicsRunWriter.TimeUnit(_settings.TryGetValue("study", out var study) ? study as string : null)),
-            trainingSeconds, recordSeconds, total.Elapsed.TotalSeconds, resampled);
+        return new DynamicsStudyResult(directory, snapshots, metrics, writer.FindingOf(metrics, resampled), trainingSeconds, recordSeconds,
+            total.Elapsed.TotalSeconds, resampled);
     }
 }
