@@ -90,16 +90,16 @@ internal static class DynamicsCommand
             if (p.GetValue(TrainRows) is int tr)
             {
                 if (tr < 2) throw new UsageException($"--train-rows must be at least 2, found {tr}.");
-                train = Preprocessing.Sample(train, tr, seed);
+                train = Preprocessing.Sample(train, tr, SeedStreams.Derive(seed, SeedStreams.TrainRows));
             }
-            else if (DefaultRows is int dr && train.Count > dr) train = Preprocessing.Sample(train, dr, seed);
+            else if (DefaultRows is int dr && train.Count > dr) train = Preprocessing.Sample(train, dr, SeedStreams.Derive(seed, SeedStreams.TrainRows));
             var test = split.Test;
             if (test is not null && p.GetValue(TestRows) is int te)
             {
                 if (te < 1) throw new UsageException($"--test-rows must be at least 1, found {te}.");
-                test = Preprocessing.Sample(test, te, seed);
+                test = Preprocessing.Sample(test, te, SeedStreams.Derive(seed, SeedStreams.TestRows));
             }
-            else if (test is not null && DefaultRows is int dt && test.Count > dt) test = Preprocessing.Sample(test, dt, seed);
+            else if (test is not null && DefaultRows is int dt && test.Count > dt) test = Preprocessing.Sample(test, dt, SeedStreams.Derive(seed, SeedStreams.TestRows));
             return (train, test, path);
         }
 

@@ -71,7 +71,7 @@ internal static class RfmCommand
             string selection = test is null ? "none" : "test";
             if (p.GetValue(validation) is double f)
             {
-                (train, selectOn) = Preprocessing.TrainValidationSplit(train, f, seed);
+                (train, selectOn) = Preprocessing.TrainValidationSplit(train, f, SeedStreams.Derive(seed, SeedStreams.ValidationSplit));
                 selection = "validation";
             }
             stderr.WriteLine($"data: {train}{(test is null ? "; no test data" : $"; test: {test.Count} rows")} (loaded in {loadSeconds:F2} s)");

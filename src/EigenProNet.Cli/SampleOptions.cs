@@ -20,7 +20,7 @@ internal sealed class SampleOptions
     {
         if (p.GetValue(TrainRows) is not int rows) return train;
         if (rows < 2) throw new UsageException($"--train-rows must be at least 2, found {rows}.");
-        return Preprocessing.Sample(train, rows, seed);
+        return Preprocessing.Sample(train, rows, SeedStreams.Derive(seed, SeedStreams.TrainRows));
     }
 
     /// <summary>The test rows, sampled when --test-rows is given.</summary>
@@ -28,7 +28,7 @@ internal sealed class SampleOptions
     {
         if (test is null || p.GetValue(TestRows) is not int rows) return test;
         if (rows < 1) throw new UsageException($"--test-rows must be at least 1, found {rows}.");
-        return Preprocessing.Sample(test, rows, seed);
+        return Preprocessing.Sample(test, rows, SeedStreams.Derive(seed, SeedStreams.TestRows));
     }
 }
 

@@ -91,7 +91,7 @@ internal static class TrainCommand
                 train = samples.Train(p, split.Train, seed);
                 test = split.Test;
                 if (test is null && p.GetValue(validation) is double f)
-                    (train, test) = Preprocessing.TrainValidationSplit(train, f, seed);
+                    (train, test) = Preprocessing.TrainValidationSplit(train, f, SeedStreams.Derive(seed, SeedStreams.ValidationSplit));
             }
             else (train, test, format, loadSeconds) = (null, mapped.Test, DatasetFormat.Npy, mapped.LoadSeconds);
             test = samples.Test(p, test, seed);

@@ -175,7 +175,7 @@ public class EigenPro3ModelTests
         Assert.Equal(40, streaming.EigenvaluesData.Count);
         Assert.Equal((150, 40), (streaming.EigenvectorsData.Rows, streaming.EigenvectorsData.Columns));
         // The epoch's batches: the same shuffle the epoch loop draws from the seed.
-        var order = EigenProNet.Data.Preprocessing.Permutation(600, new Random(7));
+        var order = EigenProNet.Data.Preprocessing.Permutation(600, EigenProNet.Data.SeedStreams.Create(7, EigenProNet.Data.SeedStreams.EpochShuffle, 1));
         for (int b = 0; b < 6; b++)
         {
             var xb = new Matrix(100, 8);

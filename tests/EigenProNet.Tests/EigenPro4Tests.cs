@@ -127,7 +127,7 @@ public class EigenPro4ModelTests
         Assert.Equal(2, streaming.ProjectionInterval);
         Assert.Equal(40, streaming.EigenvaluesData.Count);
         Assert.Equal((150, 40), (streaming.EigenvectorsData.Rows, streaming.EigenvectorsData.Columns));
-        var order = EigenProNet.Data.Preprocessing.Permutation(600, new Random(7));
+        var order = EigenProNet.Data.Preprocessing.Permutation(600, EigenProNet.Data.SeedStreams.Create(7, EigenProNet.Data.SeedStreams.EpochShuffle, 1));
         for (int b = 0; b < 12; b++)
         {
             var xb = new Matrix(50, 8);

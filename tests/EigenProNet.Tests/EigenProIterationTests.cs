@@ -1,3 +1,4 @@
+using EigenProNet.Data;
 using EigenProNet.Kernels;
 using EigenProNet.LinearAlgebra;
 using EigenProNet.Preconditioning;
@@ -140,6 +141,44 @@ public class EigenProIterationTests
                 Assert.True(Math.Abs(weights[i, j] - expected[i, j]) <= 1e-4 * (1 + Math.Abs(expected[i, j])), $"α[{i},{j}] = {weights[i, j]} vs {expected[i, j]}");
         for (int b = 0; b < batch.Length; b++)
             Assert.True(Math.Abs(iteration.Residual[b, 0] - g[b, 0]) <= 1e-4 * (1 + Math.Abs(g[b, 0])));
+    }
+
+    [Fact]
+    public void OwnedWeightsStepExactlyAsWeightsHeldElsewhere()
+    {
+        // The owned weights keep a transposed copy by the rows each step changes; it must never drift from a fresh
+        // transposition (what stepping weights held elsewhere does): same floats, bit for bit, over many steps,
+        // after a direct write before the first step, after SetWeights mid-way and after ClearWeights.
+        var (x, y) = Data(300);
+        var points = Kernel.Prepare(x);
+        var pre = NystromPreconditioner.Build(points, new NystromOptions { SubsampleSize = 60, Directions = 8, Seed = 4 });
+        var owned = new EigenProIteration(points, pre, 3, 50, 0.5);
+        var outside = new EigenProIteration(points, pre, 3, 50, 0.5);
+        var weights = Matrix.RandomNormal(300, 3, 12, 0.01f);
+        weights.View.CopyTo(owned.Weights);   // a direct write before the first step (a resumed checkpoint)
+        var rng = new Random(8);
+        void StepBoth(int steps)
+        {
+            for (int t = 0; t < steps; t++)
+            {
+                int[] batch = Preprocessing.Permutation(300, rng)[..(10 + t % 40)];
+                owned.Step(batch, y);
+                outside.Step(batch, y, weights);
+                Assert.Equal(weights.Data, owned.Weights.Data);
+                Assert.Equal(outside.Residual.ToMatrix().Data, owned.Residual.ToMatrix().Data);
+            }
+        }
+        StepBoth(12);
+        var reset = Matrix.RandomNormal(300, 3, 13, 0.02f);
+        owned.SetWeights(reset);
+        reset.View.CopyTo(weights);
+        StepBoth(6);
+        owned.ClearWeights();
+        weights.AsSpan().Clear();
+        Assert.All(owned.Weights.Data, w => Assert.Equal(0f, w));
+        StepBoth(6);
+        Assert.Contains(weights.Data, w => w != 0);
+        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => owned.SetWeights(new Matrix(299, 3))).ParamName);
     }
 
     [Fact]

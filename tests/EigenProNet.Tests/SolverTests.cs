@@ -219,7 +219,7 @@ public class SolverTests
         // float64 SGD over the same permutation: α[B] −= (1/β)·(K(X_B, X)·α − Y_B).
         var k = Reference.ToDouble(Laplace10.Evaluate(x, x));
         var alpha = new double[200, 3];
-        var order = Preprocessing.Permutation(200, new Random(9));
+        var order = Preprocessing.Permutation(200, SeedStreams.Create(9, SeedStreams.EpochShuffle, 1));
         for (int start = 0; start < 200; start += batch)
         {
             var g = new double[batch, 3];

@@ -24,7 +24,7 @@ public sealed record PinnedSubsample(int[] Indices, Matrix Rows, Matrix Targets)
         ArgumentNullException.ThrowIfNull(train);
         if (size < 2) throw new ArgumentException($"A subsample needs at least 2 rows, found {size}.", nameof(size));
         if (size > train.Count) throw new ArgumentException($"A subsample of {size} rows is larger than the {train.Count} training rows.", nameof(size));
-        var indices = Preprocessing.Permutation(train.Count, new Random((seed ^ 0x51ab) + 7919 * draw))[..size];
+        var indices = Preprocessing.Permutation(train.Count, SeedStreams.Create(seed, SeedStreams.StudySubsample, draw))[..size];
         Array.Sort(indices);
         return Of(train, indices);
     }
@@ -232,7 +232,7 @@ public sealed class DynamicsStudy
         {
             var recorder = new DynamicsRecorder(samples[i].Rows, samples[i].Targets, _options);
             int b = budgets[i];
-            trainingSeconds += trainModel(b, seed + 1000 * (i + 1), samples[i].Indices, recorder, progress, cancellationToken);
+            trainingSeconds += trainModel(b, SeedStreams.Derive(seed, SeedStreams.ResampleModel, i + 1), samples[i].Indices, recorder, progress, cancellationToken);
             recordSeconds += recorder.RecordSeconds;
             // The model's state after its budget, on its own Nyström sample, labelled t = its budget.
             var final = recorder.Snapshots[^1] with { T = b, KernelChanged = i > 0, Gram = null };

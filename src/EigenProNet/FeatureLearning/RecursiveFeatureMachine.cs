@@ -193,7 +193,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
             RfmSolver.EigenPro2 => false,
             _ => DirectSolver.RequiredBytes(n) <= budget.Bytes,
         };
-        var random = new Random(o.Seed);
+        var random = SeedStreams.Create(o.Seed, SeedStreams.AgopRows);
         // The AGOP points: all training rows up to the cap, else a sample with replacement (spec §1.4), fixed for the run.
         int[]? agopRows = n <= o.AgopSampleSize ? null : Enumerable.Range(0, o.AgopSampleSize).Select(_ => random.Next(n)).ToArray();
         var innerOptions = direct ? null : InnerEigenPro(n, budget, compute);
@@ -259,8 +259,9 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
         int s = given.SubsampleIndices?.Count ?? given.SubsampleSize ?? (n < 100_000 ? Math.Min(n, 2000) : 12_000);
         if (s > n) throw new ArgumentException($"The EigenPro subsample size {s} is larger than the {n} training rows.", nameof(Options));
         int seed = Options.EigenPro is null ? Options.Seed : given.Seed;
-        // One subsample for every iteration: the eigensystems of successive kernels are then comparable point by point.
-        var pinned = given.SubsampleIndices ?? Preprocessing.Permutation(n, new Random(seed ^ 0x7f4a7c15))[..s];
+        // One subsample for every iteration (the one EigenPro 2 would draw itself): the eigensystems of successive
+        // kernels are then comparable point by point.
+        var pinned = given.SubsampleIndices ?? NystromPreconditioner.DrawSubsample(n, s, seed);
         return given with
         {
             Seed = seed,

@@ -109,11 +109,47 @@ public abstract class Kernel
         bool accumulate = false, CancellationToken cancellationToken = default, ComputeContext? context = null,
         IReadOnlyList<int>? keepColumns = null, MatrixView keptColumns = default)
     {
+        Guard.Rows(weights, b.Count, nameof(weights));
+        int c = weights.Columns;
+        // Wᵀ (c × n): the fused product reads, for each kernel row, c contiguous runs of it against one run of K.
+        float[] weightsT = System.Buffers.ArrayPool<float>.Shared.Rent(c * b.Count);
+        try
+        {
+            TransposeWeights(weights, weightsT);
+            Multiply(a, b, weightsT, c, output, budget, accumulate, cancellationToken, context, keepColumns, keptColumns);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(weightsT);
+        }
+    }
+
+    /// <summary>weightsT[o·n + j] = weights[j, o] for the n × c <paramref name="weights"/> (weightsT holds at least c·n values).</summary>
+    internal static void TransposeWeights(MatrixView weights, Span<float> weightsT)
+    {
+        int n = weights.Rows, c = weights.Columns;
+        for (int j = 0; j < n; j++)
+        {
+            var wj = weights.Row(j);
+            for (int o = 0; o < c; o++) weightsT[o * n + j] = wj[o];
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Multiply(KernelRows, KernelRows, MatrixView, MatrixView, MemoryBudget?, bool, CancellationToken, ComputeContext?, IReadOnlyList{int}?, MatrixView)"/>
+    /// with the weights given transposed (c × b.Count, row-major in <paramref name="weightsT"/>): a caller that keeps
+    /// them in that layout as it updates them (EigenPro's iteration) transposes nothing per product.
+    /// </summary>
+    internal void Multiply(KernelRows a, KernelRows b, float[] weightsT, int c, MatrixView output, MemoryBudget? budget = null,
+        bool accumulate = false, CancellationToken cancellationToken = default, ComputeContext? context = null,
+        IReadOnlyList<int>? keepColumns = null, MatrixView keptColumns = default)
+    {
         context ??= ComputeContext.Default;
         CheckOwned(a, nameof(a));
         CheckOwned(b, nameof(b));
-        Guard.Rows(weights, b.Count, nameof(weights));
-        Guard.Shape(output, a.Count, weights.Columns, nameof(output));
+        if (weightsT.Length < (long)c * b.Count)
+            throw new ArgumentException($"Expected {c} × {b.Count} transposed weights, found {weightsT.Length} values.", nameof(weightsT));
+        Guard.Shape(output, a.Count, c, nameof(output));
         if (a.Dimension != b.Dimension)
             throw new ArgumentException($"Expected b with {a.Dimension} features like a, found shape {b.Points.Shape}.", nameof(b));
         if (keepColumns is not null) Guard.Shape(keptColumns, a.Count, keepColumns.Count, nameof(keptColumns));
@@ -131,16 +167,9 @@ public abstract class Kernel
                 if ((uint)keptOrder[t] >= (uint)b.Count || (t > 0 && keptOrder[t] == keptOrder[t - 1]))
                     throw new ArgumentException($"Kept column {keptOrder[t]} is out of [0, {b.Count}) or repeated.", nameof(keepColumns));
         }
-        if (weights.Columns == 0 && keptOrder is null) return;
+        if (c == 0 && keptOrder is null) return;
         var (rowsPerBlock, colsPerBlock) = BlockShape(a.Count, b.Count, budget ?? MemoryBudget.Default);
-        int c = weights.Columns, threads = context.Threads;
-        // Wᵀ (c × n): the fused product reads, for each kernel row, c contiguous runs of it against one run of K.
-        float[] weightsT = System.Buffers.ArrayPool<float>.Shared.Rent(c * b.Count);
-        for (int j = 0; j < b.Count; j++)
-        {
-            var wj = weights.Row(j);
-            for (int o = 0; o < c; o++) weightsT[(long)o * b.Count + j] = wj[o];
-        }
+        int threads = context.Threads;
         // Solvers call this once per batch: the block comes from the shared pool, not a fresh allocation.
         float[] block = System.Buffers.ArrayPool<float>.Shared.Rent(rowsPerBlock * colsPerBlock);
         // K·W runs inside the kernel's GEMM on each finished block while it is in cache (the kernel block is never
@@ -190,7 +219,6 @@ public abstract class Kernel
         {
             System.Buffers.ArrayPool<float>.Shared.Return(block);
             System.Buffers.ArrayPool<float>.Shared.Return(partials);
-            System.Buffers.ArrayPool<float>.Shared.Return(weightsT);
         }
     }
 

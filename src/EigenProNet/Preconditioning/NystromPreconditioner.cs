@@ -80,7 +80,7 @@ public sealed record NystromOptions
     /// <summary>Which β the step rule uses (default: the reference's max k(x, x)).</summary>
     public BetaEstimate Beta { get; init; } = BetaEstimate.KernelDiagonal;
 
-    /// <summary>Seed of the subsample draw.</summary>
+    /// <summary>Seed of the subsample draw (stream <see cref="SeedStreams.NystromSample"/> of it; see <see cref="NystromPreconditioner.DrawSubsample"/>).</summary>
     public int Seed { get; init; } = 1;
 
     /// <summary>Working-memory budget for the s × s kernel block.</summary>
@@ -329,7 +329,7 @@ public sealed class NystromPreconditioner
         if (options.Directions is int k0 && (k0 < 0 || k0 > s - 1))
             throw new ArgumentException($"The number of directions must be in [0, s − 1 = {s - 1}], found {k0}.", nameof(options));
 
-        var indices = options.SubsampleIndices is { } given ? CheckIndices(given, s, n) : Preprocessing.Permutation(n, new Random(options.Seed))[..s];
+        var indices = options.SubsampleIndices is { } given ? CheckIndices(given, s, n) : DrawSubsample(n, s, options.Seed);
         Array.Sort(indices);
         var subsamplePoints = gather(indices);
         var compute = options.Compute ?? ComputeContext.Default;
@@ -358,6 +358,19 @@ public sealed class NystromPreconditioner
         var vectors = new Matrix(s, directions);
         eig.Vectors.View.Block(0, 0, s, directions).CopyTo(vectors);
         return new NystromPreconditioner(kernel, indices, subsample, spectrum, vectors, directions, diagonal, options);
+    }
+
+    /// <summary>
+    /// The subsample <see cref="Build(KernelRows, NystromOptions, CancellationToken)"/> draws from <paramref name="seed"/>
+    /// when none is given: <paramref name="s"/> distinct indices of <paramref name="n"/>, sorted, from the seed's
+    /// <see cref="SeedStreams.NystromSample"/> stream — independent of the epoch shuffles drawn from the same seed.
+    /// </summary>
+    public static int[] DrawSubsample(int n, int s, int seed)
+    {
+        if (s < 0 || s > n) throw new ArgumentOutOfRangeException(nameof(s), s, $"Expected 0 <= s <= n = {n}.");
+        var indices = Preprocessing.Permutation(n, SeedStreams.Create(seed, SeedStreams.NystromSample))[..s];
+        Array.Sort(indices);
+        return indices;
     }
 
     /// <summary>

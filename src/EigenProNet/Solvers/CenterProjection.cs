@@ -15,16 +15,15 @@ internal sealed class CenterProjection
     private readonly CholeskyFactor? _factor;
     private readonly EigenProIteration? _iteration;
     private readonly int _epochs;
-    private readonly Random _random;
-    private readonly Matrix? _theta;
+    private readonly int _seed;
+    private long _shuffles;   // projection epochs run or skipped so far: the next one's stream index
 
-    private CenterProjection(CholeskyFactor? factor, EigenProIteration? iteration, int epochs, int seed, int p, int c)
+    private CenterProjection(CholeskyFactor? factor, EigenProIteration? iteration, int epochs, int seed)
     {
         _factor = factor;
         _iteration = iteration;
         _epochs = epochs;
-        _random = new Random(seed);
-        _theta = iteration is null ? null : new Matrix(p, c);
+        _seed = seed;
     }
 
     /// <summary>Bytes of the exact projection: K(Z, Z) in float32 and its factor in float32 and float64.</summary>
@@ -50,13 +49,14 @@ internal sealed class CenterProjection
                 $"The exact projection onto {p} centers needs {MemoryBudget.Format(ExactBytes(p))} (K(Z, Z) and its factor), more than the memory budget {budget}; use the inexact projection or raise the budget.");
         var kzz = new Matrix(p, p);
         z.Kernel.EvaluateSymmetric(z, kzz, compute);
-        return new CenterProjection(Cholesky.Factor(kzz, context: compute), null, 0, 0, p, 0);
+        return new CenterProjection(Cholesky.Factor(kzz, context: compute), null, 0, 0);
     }
 
     /// <summary>
     /// EigenPro 2 over the centers: a preconditioner built with <paramref name="options"/> (its budget, compute and
     /// batch limit are filled in here), <paramref name="epochs"/> epochs from θ = 0 per projection, batches of the
-    /// critical size capped by the memory budget, p and <paramref name="batchCap"/>.
+    /// critical size capped by the memory budget, p and <paramref name="batchCap"/>. Projection epoch i (counted over
+    /// the run) visits the centers in the order of stream (<see cref="SeedStreams.ProjectionShuffle"/>, i) of <paramref name="seed"/>.
     /// </summary>
     public static CenterProjection Inexact(KernelRows z, NystromOptions options, int epochs, int? batchCap, int c, int seed,
         MemoryBudget budget, ComputeContext compute, CancellationToken ct)
@@ -69,33 +69,27 @@ internal sealed class CenterProjection
         var pre = NystromPreconditioner.Build(z, options with { MaxBatchSize = memoryBatch, Budget = budget, Compute = compute }, ct);
         int batch = Math.Max(1, Math.Min(Math.Min(pre.CriticalBatchSize, memoryBatch), Math.Min(p, batchCap ?? int.MaxValue)));
         var iteration = new EigenProIteration(z, pre, c, batch, pre.StepSize(batch), budget, compute);
-        return new CenterProjection(null, iteration, epochs, seed, p, c);
+        return new CenterProjection(null, iteration, epochs, seed);
     }
 
-    /// <summary>Draws what <paramref name="calls"/> projections would draw (their shuffles), without computing them: resuming.</summary>
-    public void Skip(int calls)
-    {
-        if (_iteration is null) return;
-        int p = _theta!.Rows;
-        for (int call = 0; call < calls; call++)
-            for (int epoch = 0; epoch < _epochs; epoch++) Preprocessing.Permutation(p, _random);
-    }
+    /// <summary>Moves past what <paramref name="calls"/> projections would draw (their shuffles), without computing them: resuming.</summary>
+    public void Skip(int calls) => _shuffles += (long)calls * _epochs;
 
     /// <summary>θ for the right-hand side h (p × c); the returned matrix is reused by the next call.</summary>
     public Matrix Project(Matrix h, CancellationToken ct)
     {
         if (_factor is not null) return _factor.Solve(h);
         // EigenPro 2 over the centers with h as targets, from θ = 0 (no warm start, as the reference).
-        var theta = _theta!;
-        theta.AsSpan().Clear();
-        int p = theta.Rows, batch = _iteration!.BatchSize;
+        _iteration!.ClearWeights();
+        var theta = _iteration.Weights;
+        int p = theta.Rows, batch = _iteration.BatchSize;
         for (int epoch = 0; epoch < _epochs; epoch++)
         {
-            var order = Preprocessing.Permutation(p, _random);
+            var order = Preprocessing.Permutation(p, SeedStreams.Create(_seed, SeedStreams.ProjectionShuffle, _shuffles++));
             for (int start = 0; start < p; start += batch)
             {
                 ct.ThrowIfCancellationRequested();
-                _iteration.Step(order.AsSpan(start, Math.Min(batch, p - start)), h, theta, ct);
+                _iteration.Step(order.AsSpan(start, Math.Min(batch, p - start)), h, ct);
             }
         }
         return theta;

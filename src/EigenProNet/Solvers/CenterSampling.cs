@@ -28,7 +28,7 @@ internal static class CenterSampling
         int p = count;
         if (p < 1) throw new ArgumentException($"Expected at least one center, found {p}.", options);
         if (p > x.Count) throw new ArgumentException($"Cannot sample {p} centers from {x.Count} training rows.", options);
-        var rows = Preprocessing.Permutation(x.Count, new Random(seed ^ 0x2c3))[..p];
+        var rows = Preprocessing.Permutation(x.Count, SeedStreams.Create(seed, SeedStreams.CenterRows))[..p];
         int[]? shared = null;
         if (s <= p && pinnedSample is null)
         {

@@ -130,18 +130,18 @@ public sealed class EigenPro2 : IKernelSolver
             Seed = o.Seed,
         };
 
-        var weights = new Matrix(n, c);
         // Every batch and every evaluation multiplies by K(·, X): X packed once for the GEMM saves re-packing it in each
         // product (7 % of it on Fashion-MNIST). The model returned holds the plain rows, so the copy ends with the training.
         var centers = points.PackedWithin(budget, compute);
+        var iteration = new EigenProIteration(centers, pre, c, batch, step, budget, compute);
+        var weights = iteration.Weights;   // the resumed epoch loop installs a checkpoint before the first step
         var model = new KernelModel(Kernel, x, centers, weights, classCount);
         var evaluation = new Evaluation(Kernel, centers, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        var iteration = new EigenProIteration(centers, pre, c, batch, step, budget, compute);
         Matrix? bestWeights = null;
         double bestMse = double.PositiveInfinity;
         int bestEpoch = 0;
-        var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, weights, step, evaluation,
-            (ids, _, _, _) => { iteration.Step(ids, y, weights, cancellationToken); return true; },
+        var reports = EpochLoop.Run(o.Epochs, n, batch, o.Seed, model, weights, step, evaluation,
+            (ids, _, _, _) => { iteration.Step(ids, y, cancellationToken); return true; },
             progress, observer, cancellationToken, report =>
             {
                 if (o.EarlyStoppingPatience is not int patience || report.TestMse is not double vm) return false;

@@ -120,7 +120,7 @@ public sealed class EigenPro3 : IKernelSolver
         var model = new KernelModel(Kernel, centers, weights, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
         var outerStep = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared, compute);
-        var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, weights, step, evaluation,
+        var reports = EpochLoop.Run(o.Epochs, n, batch, o.Seed, model, weights, step, evaluation,
             (ids, _, _, _) => { outerStep.Run(ids, weights, (float)step, cancellationToken); return true; },
             progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (_, _) => projector.Skip(1),
             evaluateEveryEpoch: o.EvaluateEveryEpoch);
@@ -140,8 +140,8 @@ public sealed class EigenPro3 : IKernelSolver
             : CenterProjection.Inexact(data.Z, new NystromOptions
             {
                 SubsampleSize = Math.Min(p, o.ProjectionSubsampleSize ?? (p < 100_000 ? 2000 : 10_000)),
-                DampingExponent = 0.95, StepRule = StepRule.EigenPro3Projection, Seed = o.Seed + 1,
-            }, o.ProjectionEpochs, null, c, o.Seed + 2, budget, compute, cancellationToken);
+                DampingExponent = 0.95, StepRule = StepRule.EigenPro3Projection, Seed = SeedStreams.Derive(o.Seed, SeedStreams.ProjectionPreconditioner),
+            }, o.ProjectionEpochs, null, c, o.Seed, budget, compute, cancellationToken);
     }
 
     /// <summary>One outer step of §2.4 with its buffers, allocated once for the largest batch.</summary>

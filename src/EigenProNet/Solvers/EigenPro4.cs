@@ -122,7 +122,7 @@ public sealed class EigenPro4 : IKernelSolver
         var model = new KernelModel(Kernel, centers, state.Alpha, classCount);
         var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
         long globalStep = 0;
-        var reports = EpochLoop.Run(o.Epochs, n, batch, new Random(o.Seed), model, state.Alpha, step, evaluation,
+        var reports = EpochLoop.Run(o.Epochs, n, batch, o.Seed, model, state.Alpha, step, evaluation,
             (ids, _, batchIndex, batchCount) =>
             {
                 state.Step(ids, (float)pre.StepSize(ids.Length), cancellationToken);   // §3.6: the rule for this batch's size
@@ -158,8 +158,8 @@ public sealed class EigenPro4 : IKernelSolver
             : CenterProjection.Inexact(data.Z, new NystromOptions
             {
                 SubsampleSize = sModel, Directions = Math.Min(o.ModelLevel, sModel - 1), DampingExponent = 1.0,
-                StepRule = StepRule.EigenPro4, Seed = o.Seed + 1,
-            }, 1, 10_000, c, o.Seed + 2, budget, compute, cancellationToken);
+                StepRule = StepRule.EigenPro4, Seed = SeedStreams.Derive(o.Seed, SeedStreams.ProjectionPreconditioner),
+            }, 1, 10_000, c, o.Seed, budget, compute, cancellationToken);
     }
 }
 

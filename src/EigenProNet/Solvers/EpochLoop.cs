@@ -16,10 +16,11 @@ internal static class EpochLoop
 {
     /// <summary>
     /// Runs the epochs (evaluating after each, or only after the last); <paramref name="afterEpoch"/> may stop early by returning true. With <paramref name="resume"/>,
-    /// its weights are installed and the first checkpoint.Epoch epochs only replay their random choices: the shuffles,
-    /// and whatever <paramref name="replayBatch"/> draws for a batch (the inexact projections' shuffles).
+    /// its weights are installed and the first checkpoint.Epoch epochs only replay what <paramref name="replayBatch"/> draws
+    /// for a batch (the inexact projections' shuffles). Epoch e's order is stream (<see cref="SeedStreams.EpochShuffle"/>, e)
+    /// of <paramref name="seed"/>: independent of the samples and subsets drawn from the same seed.
     /// </summary>
-    public static List<EpochReport> Run(int epochs, int n, int batch, Random random, KernelModel model, Matrix weights, double step,
+    public static List<EpochReport> Run(int epochs, int n, int batch, int seed, KernelModel model, Matrix weights, double step,
         Evaluation evaluation, BatchStep batchStep, IProgress<TrainingProgress>? progress, ITrainingObserver? observer,
         CancellationToken cancellationToken, Func<EpochReport, bool>? afterEpoch = null, TrainingCheckpoint? resume = null,
         Action<int, int>? replayBatch = null, bool evaluateEveryEpoch = true)
@@ -37,17 +38,14 @@ internal static class EpochLoop
             Guard.AllFinite(resume.Weights, "ResumeFrom");
             resume.Weights.Data.CopyTo(weights.Data, 0);
             for (int epoch = 1; epoch <= resume.Epoch; epoch++)
-            {
-                Preprocessing.Permutation(n, random);
                 for (int bi = 0; bi < batches; bi++) replayBatch?.Invoke(bi, batches);
-            }
             first = resume.Epoch + 1;
         }
         observer?.OnStart(model);
         for (int epoch = first; epoch <= epochs; epoch++)
         {
             var epochClock = Stopwatch.StartNew();
-            var order = Preprocessing.Permutation(n, random);
+            var order = Preprocessing.Permutation(n, SeedStreams.Create(seed, SeedStreams.EpochShuffle, epoch));
             for (int bi = 0; bi < batches; bi++)
             {
                 cancellationToken.ThrowIfCancellationRequested();

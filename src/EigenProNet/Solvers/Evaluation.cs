@@ -36,7 +36,7 @@ internal sealed class Evaluation
         else
         {
             // A fixed random subset (all rows of a streamed source when there are no more than asked for).
-            var rows = Preprocessing.Permutation(x.Count, new Random(seed ^ 0x5eed))[..Math.Min(trainRows, x.Count)];
+            var rows = Preprocessing.Permutation(x.Count, SeedStreams.Create(seed, SeedStreams.EvaluationRows))[..Math.Min(trainRows, x.Count)];
             Array.Sort(rows);
             _trainTargets = new Matrix(rows.Length, y.Columns);
             for (int i = 0; i < rows.Length; i++) y.Row(rows[i]).CopyTo(_trainTargets.Row(i));
