@@ -116,23 +116,70 @@ public class SolverContractTests
             StartWeightsMagnitude = System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(model.Weights.Data);
         }
         public void OnBatch(int epoch, int batch, KernelModel model) => Events.Add($"batch {epoch}.{batch}");
-        public void OnEpoch(EpochReport report, KernelModel model) => Events.Add($"epoch {report.Epoch}");
+        public readonly List<EpochReport> Reports = [];
+        public readonly List<KernelModel> Models = [];
+        public void OnEpoch(EpochReport report, KernelModel model)
+        {
+            Events.Add($"epoch {report.Epoch}");
+            Reports.Add(report);
+            Models.Add(model);
+        }
     }
 
+    /// <summary>What each solver shows an observer on the blobs (600 rows in batches of 100, 2 epochs).</summary>
+    private static string[] ExpectedEvents(string name) => name switch
+    {
+        // The preconditioner, the t = 0 hook, then every batch and every epoch.
+        "eigenpro2" or "eigenpro3" => ["pre 200", "start",
+            .. Enumerable.Range(1, 6).Select(b => $"batch 1.{b}"), "epoch 1",
+            .. Enumerable.Range(1, 6).Select(b => $"batch 2.{b}"), "epoch 2"],
+        // 300 centers hold 300 temporary centers: a projection every 3 batches; only projected batches are shown.
+        "eigenpro4" => ["pre 200", "start", "batch 1.3", "batch 1.6", "epoch 1", "batch 2.3", "batch 2.6", "epoch 2"],
+        // One solve; RFM's iterations are its epochs (the direct inner solve has no preconditioner).
+        "direct" => ["start", "epoch 1"],
+        _ => ["start", "epoch 1", "epoch 2"],
+    };
+
     [Theory]
-    [InlineData("eigenpro2")]
-    [InlineData("eigenpro3")]
+    [MemberData(nameof(Solvers))]
     public void ObserversSeeTheStartEveryBatchAndEveryEpoch(string name)
+    {
+        var (train, test) = Blobs();
+        var recorder = new Recorder();
+        var result = Create(name).Fit(train, test, null, recorder);
+        Assert.Equal(ExpectedEvents(name), recorder.Events);
+        Assert.Equal(0f, recorder.StartWeightsMagnitude);
+        // What OnEpoch reported is what the result holds, and the model returned is the one shown at its epoch (the
+        // last, or the selected one: RFM's best iteration).
+        Assert.Equal(result.Epochs.Select(e => e.TestAccuracy), recorder.Reports.Select(e => e.TestAccuracy));
+        int shown = (result.BestEpoch ?? result.Epochs[^1].Epoch) - 1;
+        Assert.Equal(result.Model.Predict(test.Features).Data, recorder.Models[shown].Predict(test.Features).Data);
+    }
+
+    [Fact]
+    public void RfmWithEigenPro2InsideReportsEachIterationsPreconditioner()
     {
         var (train, _) = Blobs();
         var recorder = new Recorder();
-        Create(name).Fit(train, null, null, recorder);
-        // 600 rows in batches of 100: 6 batches per epoch, 2 epochs, after the preconditioner and the t = 0 hook.
-        string[] expected = ["pre 200", "start",
-            .. Enumerable.Range(1, 6).Select(b => $"batch 1.{b}"), "epoch 1",
-            .. Enumerable.Range(1, 6).Select(b => $"batch 2.{b}"), "epoch 2"];
-        Assert.Equal(expected, recorder.Events);
-        Assert.Equal(0f, recorder.StartWeightsMagnitude);
+        IKernelSolver rfm = new EigenProNet.FeatureLearning.RecursiveFeatureMachine(new()
+        {
+            Iterations = 2, Bandwidth = 2, Solver = EigenProNet.FeatureLearning.RfmSolver.EigenPro2,
+            EigenPro = new EigenPro2Options { Epochs = 1, SubsampleSize = 150, EvaluateEveryEpoch = false },
+        });
+        rfm.Fit(train, null, null, recorder);
+        Assert.Equal(["start", "pre 150", "epoch 1", "pre 150", "epoch 2"], recorder.Events);
+    }
+
+    [Fact]
+    public void ACompositeObserverForwardsEveryCallInOrder()
+    {
+        var (train, _) = Blobs();
+        var first = new Recorder();
+        var second = new Recorder();
+        Create("eigenpro2").Fit(train, null, null, new CompositeObserver(first, null, second));
+        Assert.Equal(ExpectedEvents("eigenpro2"), first.Events);
+        Assert.Equal(first.Events, second.Events);
+        Assert.Throws<ArgumentNullException>(() => new CompositeObserver(null!));
     }
 
     private static IKernelSolver Iterative(string name, int epochs, TrainingCheckpoint? resume) => name switch

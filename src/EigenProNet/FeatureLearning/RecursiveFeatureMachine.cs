@@ -123,16 +123,22 @@ public sealed record RfmResult(KernelModel Model, Matrix M, int BestIteration, b
     IReadOnlyList<Matrix> Matrices, SolverSettings Settings)
 {
     /// <summary>The run as a <see cref="TrainingResult"/>: one "epoch" per iteration, the best one marked.</summary>
-    public TrainingResult ToTrainingResult() => new(Model,
-        Iterations.Select(r => new EpochReport(r.Iteration + 1, r.SolveSeconds + r.AgopSeconds, 0, r.TrainMse, r.TrainAccuracy, r.ValidationMse, r.ValidationAccuracy)).ToArray(),
-        Settings, BestIteration + 1);
+    public TrainingResult ToTrainingResult() => new(Model, Iterations.Select(AsEpoch).ToArray(), Settings, BestIteration + 1);
+
+    /// <summary>Iteration t as epoch t + 1 (solve and AGOP update).</summary>
+    internal static EpochReport AsEpoch(RfmIterationReport r) =>
+        new(r.Iteration + 1, r.SolveSeconds + r.AgopSeconds, 0, r.TrainMse, r.TrainAccuracy, r.ValidationMse, r.ValidationAccuracy);
 }
 
 /// <summary>
 /// Recursive Feature Machine (Radhakrishnan et al., Science 2024; spec rfm-and-dynamics.md §1): alternate a kernel
 /// solve with the Mahalanobis kernel K_M and the update M ← AGOP of the fitted predictor. Starts at M₀ = I; after
 /// T iterations returns the iteration with the best validation score (accuracy for classification, MSE otherwise;
-/// the earliest on ties) — the M that was used for that solve, not the update after it.
+/// the earliest on ties) — the M that was used for that solve, not the update after it. As an <see cref="IKernelSolver"/>
+/// an iteration is an epoch: a <see cref="ITrainingObserver"/> sees <see cref="ITrainingObserver.OnStart"/> (zero weights
+/// with the kernel at M₀), <see cref="ITrainingObserver.OnPreconditioner"/> for every inner EigenPro 2 solve and
+/// <see cref="ITrainingObserver.OnEpoch"/> after each iteration's AGOP update with f_t (the inner solves' batches are
+/// not forwarded: they train a model of another kernel than the next iteration's).
 /// </summary>
 public sealed class RecursiveFeatureMachine : IKernelSolver
 {
@@ -151,12 +157,9 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
     /// <summary>The settings.</summary>
     public RecursiveFeatureMachineOptions Options { get; }
 
-    /// <summary>The kernel family at M = I for one dimension (RFM's kernel changes every iteration; see <see cref="RfmResult.Model"/>).</summary>
-    public Kernel Kernel => KernelFor(Identity(1, Options.Diagonal));
-
     TrainingResult IKernelSolver.Fit(Matrix x, Matrix y, Matrix? validationX, Matrix? validationY, int classCount,
         IProgress<TrainingProgress>? progress, ITrainingObserver? observer, CancellationToken cancellationToken) =>
-        Fit(x, y, validationX, validationY, classCount, progress, null, cancellationToken).ToTrainingResult();
+        Fit(x, y, validationX, validationY, classCount, progress, null, observer, cancellationToken).ToTrainingResult();
 
     /// <summary>Trains on a dataset (one-hot targets for classification), selecting the iteration on <paramref name="validation"/>.</summary>
     public RfmResult Fit(Dataset train, Dataset? validation = null, IProgress<TrainingProgress>? progress = null,
@@ -176,7 +179,11 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
     /// <exception cref="ArgumentException">Empty data, mismatched shapes, NaN/Inf, an M₀ of the wrong shape, or options out of range.</exception>
     /// <exception cref="MemoryBudgetExceededException">A direct solve was asked for and does not fit the budget.</exception>
     public RfmResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
-        IProgress<TrainingProgress>? progress = null, IFeatureLearningObserver? observer = null, CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, IFeatureLearningObserver? observer = null, CancellationToken cancellationToken = default) =>
+        Fit(x, y, validationX, validationY, classCount, progress, observer, null, cancellationToken);
+
+    private RfmResult Fit(Matrix x, Matrix y, Matrix? validationX, Matrix? validationY, int classCount, IProgress<TrainingProgress>? progress,
+        IFeatureLearningObserver? observer, ITrainingObserver? epochObserver, CancellationToken cancellationToken)
     {
         TrainingInput.Check(x, y, validationX, validationY, 2, "RFM");
         Guard.AllFinite(x, nameof(x));
@@ -205,6 +212,11 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
         int bestIteration = -1;
         double bestScore = double.NaN;
         bool hasValidation = validationX is not null;
+        if (epochObserver is not null)
+        {
+            var start = KernelFor(m);
+            epochObserver.OnStart(new KernelModel(start, x, start.Prepare(x, nameof(x), compute), new Matrix(n, y.Columns), classCount));
+        }
         for (int t = 0; t < iterations; t++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -213,7 +225,11 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
             var clock = Stopwatch.StartNew();
             var inner = InnerProgress(progress, number + 1, o.FirstIteration + iterations);
             NystromPreconditioner? preconditioner = null;
-            var capture = new PreconditionerCapture(p => preconditioner = p);
+            var capture = new PreconditionerCapture(p =>
+            {
+                preconditioner = p;
+                epochObserver?.OnPreconditioner(p);
+            });
             TrainingResult solved = direct
                 ? new DirectSolver(kernel, o.Ridge, budget, compute).Fit(x, y, validationX, validationY, classCount, inner, null, cancellationToken)
                 : new EigenPro2(kernel, innerOptions!).Fit(x, y, validationX, validationY, classCount, inner, capture, cancellationToken);
@@ -242,6 +258,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
                 agopProgress, cancellationToken);
             matrices.Add(m);
             reports.Add(report with { AgopSeconds = clock.Elapsed.TotalSeconds });
+            epochObserver?.OnEpoch(RfmResult.AsEpoch(reports[^1]), solved.Model);
         }
         var settings = bestSettings! with
         {

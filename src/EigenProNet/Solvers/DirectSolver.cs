@@ -50,6 +50,7 @@ public sealed class DirectSolver : IKernelSolver
         var clock = Stopwatch.StartNew();
         progress?.Report(new TrainingProgress("setup", 0, 1, 0, 1, 0, TimeSpan.Zero));
         var points = Kernel.Prepare(x, nameof(x), Compute);
+        observer?.OnStart(new KernelModel(Kernel, x, points, new Matrix(n, y.Columns), classCount));
         var k = new Matrix(n, n);
         Kernel.EvaluateSymmetric(points, k, Compute);
         cancellationToken.ThrowIfCancellationRequested();

@@ -51,7 +51,7 @@ public sealed class EigenPro3 : IKernelSolver
         Options = options ?? new EigenPro3Options();
     }
 
-    /// <inheritdoc/>
+    /// <summary>The kernel.</summary>
     public Kernel Kernel { get; }
 
     /// <summary>The settings.</summary>

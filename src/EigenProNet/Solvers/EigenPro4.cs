@@ -44,7 +44,7 @@ public sealed class EigenPro4 : IKernelSolver
         Options = options ?? new EigenPro4Options();
     }
 
-    /// <inheritdoc/>
+    /// <summary>The kernel.</summary>
     public Kernel Kernel { get; }
 
     /// <summary>The settings.</summary>

@@ -5,16 +5,20 @@ using EigenProNet.Models;
 
 namespace EigenProNet.Solvers;
 
-/// <summary>A solver that fits a <see cref="KernelModel"/> to features and targets (EigenPro, direct).</summary>
+/// <summary>
+/// A solver that fits a <see cref="KernelModel"/> to features and targets (EigenPro 2/3/4, direct, RFM). The model's
+/// <see cref="KernelModel.Kernel"/> is the kernel it was fitted with (RFM learns its kernel, so no solver promises one
+/// before it has seen the data).
+/// </summary>
 public interface IKernelSolver
 {
-    /// <summary>The kernel.</summary>
-    Kernel Kernel { get; }
-
     /// <summary>
     /// Trains on features <paramref name="x"/> (n × d, already scaled) and targets <paramref name="y"/> (n × c),
     /// evaluating on the validation rows when given. <paramref name="classCount"/> &gt; 0 reports accuracies
-    /// (argmax of the outputs against argmax of the targets).
+    /// (argmax of the outputs against argmax of the targets). <paramref name="observer"/> sees
+    /// <see cref="ITrainingObserver.OnStart"/> with zero weights before the first update and
+    /// <see cref="ITrainingObserver.OnEpoch"/> after every epoch (every solver); the preconditioned solvers also report
+    /// their preconditioner and their batches.
     /// </summary>
     TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
         IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default);
