@@ -49,7 +49,7 @@ public class EigenPro4Tests
         var (x, y, z) = Realizable(900, 300, seed: 5);
         var points = Kernel.Prepare(x);
         var centers = Kernel.Prepare(z);
-        var pre = NystromPreconditioner.Build(points, new NystromOptions { SubsampleSize = 200, Directions = 20, DampingExponent = 1, StepRule = StepRule.EigenPro4 });
+        var pre = NystromPreconditioner.Build(points, new NystromOptions { SubsampleSize = 200, Directions = 20, DampingExponent = 1, StepRule = EigenPro4.StepRule });
         var zs = new Matrix(300, 200);
         Kernel.Evaluate(centers, pre.Subsample, zs);
         var lift = new Matrix(300, 20);

@@ -73,16 +73,36 @@ public class SolverTests
     }
 
     [Fact]
+    public void StepRulesAreValuesThePreconditionerApplies()
+    {
+        // The named rules are values: EigenPro 3's projection rule is EigenPro 2's at half the step, in both regimes.
+        Assert.Equal(new TopEigenvalueStepRule(0.5), EigenPro3.ProjectionStepRule);
+        Assert.NotEqual(EigenPro2.StepRule, EigenPro3.ProjectionStepRule);
+        foreach (int b in new[] { 5, 1501, 1502, 4000 })
+            Assert.Equal(0.5 * EigenPro2.StepRule.StepSize(b, 1, 6.66e-4, 1e-5), EigenPro3.ProjectionStepRule.StepSize(b, 1, 6.66e-4, 1e-5), 15);
+        // A rule no solver names is applied as given.
+        var (x, _) = Synthetic(300);
+        var quarter = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, StepRule = new ConstantStepRule(0.25) });
+        Assert.Equal(0.25 / quarter.Beta, quarter.StepSize(9), 15);
+        Assert.Equal((int)(quarter.Beta / quarter.TailEigenvalue), quarter.CriticalBatchSize);
+        Assert.Equal("scale", Assert.Throws<ArgumentOutOfRangeException>(() => new ConstantStepRule(0)).ParamName);
+        Assert.Equal("scale", Assert.Throws<ArgumentOutOfRangeException>(() => new TopEigenvalueStepRule(double.NaN)).ParamName);
+        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => EigenPro4.StepRule.StepSize(0, 1, 0.1, 0.01)).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() =>
+            NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 30, StepRule = null! })).ParamName);
+    }
+
+    [Fact]
     public void StepRulesMatchTheSpecArithmetic()
     {
         // §7.5 spot checks, through the step-rule code every preconditioner uses.
-        Assert.Equal(1502, StepRules.CriticalBatchSize(StepRule.EigenPro2, 1, 6.66e-4, 1e-5));
-        Assert.Equal(1432, 1432 * StepRules.StepSize(StepRule.EigenPro2, 1432, 1, 6.66e-4, 1e-5), 9);        // η = bs below m*
-        Assert.Equal(7258, StepRules.CriticalBatchSize(StepRule.EigenPro3Data, 1, 0.1, 1.3777e-4));
-        Assert.Equal(3629, 7258 * StepRules.StepSize(StepRule.EigenPro3Data, 7258, 1, 0.1, 1.3777e-4), 9);   // lr = bs/(2β)
-        Assert.Equal(1162, StepRules.CriticalBatchSize(StepRule.EigenPro4, 1, 0.1, 8.6037e-4));
-        Assert.Equal(1.00055, StepRules.StepSize(StepRule.EigenPro4, 1162, 1, 0.1, 8.6037e-4), 1e-5);   // spec: 2/(1 + 1161·8.6037e−4) = 1.00055…
-        Assert.Equal(1.0, StepRules.StepSize(StepRule.EigenPro4, 1161, 1, 0.1, 8.6037e-4));
+        Assert.Equal(1502, EigenPro2.StepRule.CriticalBatchSize(1, 6.66e-4, 1e-5));
+        Assert.Equal(1432, 1432 * EigenPro2.StepRule.StepSize(1432, 1, 6.66e-4, 1e-5), 9);        // η = bs below m*
+        Assert.Equal(7258, EigenPro3.DataStepRule.CriticalBatchSize(1, 0.1, 1.3777e-4));
+        Assert.Equal(3629, 7258 * EigenPro3.DataStepRule.StepSize(7258, 1, 0.1, 1.3777e-4), 9);   // lr = bs/(2β)
+        Assert.Equal(1162, EigenPro4.StepRule.CriticalBatchSize(1, 0.1, 8.6037e-4));
+        Assert.Equal(1.00055, EigenPro4.StepRule.StepSize(1162, 1, 0.1, 8.6037e-4), 1e-5);   // spec: 2/(1 + 1161·8.6037e−4) = 1.00055…
+        Assert.Equal(1.0, EigenPro4.StepRule.StepSize(1161, 1, 0.1, 8.6037e-4));
         var (x, _) = Synthetic(300);
         var ep2 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, DampingExponent = 0.95 });
         double l1p = ep2.TopEigenvalue, beta = ep2.Beta;
@@ -90,11 +110,11 @@ public class SolverTests
         Assert.Equal(1 / beta, ep2.StepSize(ep2.CriticalBatchSize - 1), 12);
         int big = ep2.CriticalBatchSize + 50;
         Assert.Equal(0.99 * 2 / (beta + (big - 1) * l1p), ep2.StepSize(big), 12);
-        var ep4 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, StepRule = StepRule.EigenPro4 });
+        var ep4 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, StepRule = EigenPro4.StepRule });
         Assert.Equal((int)(beta / ep4.TailEigenvalue), ep4.CriticalBatchSize);
         Assert.Equal(2 / (beta + (ep4.CriticalBatchSize - 1) * ep4.TailEigenvalue), ep4.StepSize(ep4.CriticalBatchSize), 12);
         Assert.Equal(1 / beta, ep4.StepSize(ep4.CriticalBatchSize - 1), 12);
-        var ep3 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, StepRule = StepRule.EigenPro3Data });
+        var ep3 = NystromPreconditioner.Build(Laplace10.Prepare(x), new NystromOptions { SubsampleSize = 300, Directions = 20, StepRule = EigenPro3.DataStepRule });
         Assert.Equal(0.5 / beta, ep3.StepSize(7), 12);
     }
 
@@ -141,7 +161,7 @@ public class SolverTests
         // The step rules divide by this β: EigenPro 3's data batch int(β/λ_tail) and per-sample step 1/(2β).
         var ep3 = NystromPreconditioner.Build(ntk.Prepare(x), new NystromOptions
         {
-            SubsampleSize = 300, Directions = 30, DampingExponent = alpha, Beta = BetaEstimate.PreconditionedDiagonal, StepRule = StepRule.EigenPro3Data,
+            SubsampleSize = 300, Directions = 30, DampingExponent = alpha, Beta = BetaEstimate.PreconditionedDiagonal, StepRule = EigenPro3.DataStepRule,
         });
         Assert.Equal((int)(ep3.Beta / ep3.TailEigenvalue), ep3.CriticalBatchSize);
         Assert.Equal(0.5 / ep3.Beta, ep3.StepSize(10), 12);

@@ -4,22 +4,6 @@ using EigenProNet.LinearAlgebra;
 
 namespace EigenProNet.Preconditioning;
 
-/// <summary>
-/// The batch-size and step-size rules of the EigenPro versions (spec eigenpro.md §8). They act on the same
-/// flattened spectrum and differ only in constants.
-/// </summary>
-public enum StepRule
-{
-    /// <summary>EigenPro 2 (§1.7): per-sample step 1/β below the critical batch size m* = β/λ₁′ + 1, else 0.99·2/(β + (b−1)λ₁′).</summary>
-    EigenPro2,
-    /// <summary>EigenPro 3 data preconditioner (§2.3): batch int(β/λ_tail), per-sample step 1/(2β).</summary>
-    EigenPro3Data,
-    /// <summary>EigenPro 3 inexact projection (§2.5): half the EigenPro 2 step in the linear regime, 0.99/(β + (b−1)λ₁′) beyond.</summary>
-    EigenPro3Projection,
-    /// <summary>EigenPro 4 (§3.3): m* = int(β/λ_tail), per-sample step 1/β below m*, 2/(β + (b−1)λ_tail) beyond.</summary>
-    EigenPro4,
-}
-
 /// <summary>How β, the bound on the kernel's diagonal that the step rules divide by, is estimated on the Nyström subsample.</summary>
 public enum BetaEstimate
 {
@@ -74,8 +58,8 @@ public sealed record NystromOptions
     /// <summary>At most this many eigenpairs are computed for the automatic choice (§1.11: min(s − 1, 1000)).</summary>
     public int MaxEigenpairs { get; init; } = 1000;
 
-    /// <summary>Step-size rule.</summary>
-    public StepRule StepRule { get; init; } = StepRule.EigenPro2;
+    /// <summary>Batch- and step-size rule (default: SGD's regimes around β/λ₁′ + 1, EigenPro 2's).</summary>
+    public StepRule StepRule { get; init; } = new TopEigenvalueStepRule();
 
     /// <summary>Which β the step rule uses (default: the reference's max k(x, x)).</summary>
     public BetaEstimate Beta { get; init; } = BetaEstimate.KernelDiagonal;
@@ -118,7 +102,7 @@ public sealed class NystromPreconditioner
         Eigenvectors = vectors;
         Directions = directions;
         DampingExponent = options.DampingExponent;
-        StepRule = options.StepRule;
+        StepRule = options.StepRule ?? throw new ArgumentException("The step rule is null.", nameof(options));
         _compute = options.Compute ?? ComputeContext.Default;
         int s = indices.Length;
         TailEigenvalue = spectrum[directions];
@@ -215,14 +199,11 @@ public sealed class NystromPreconditioner
     /// <summary>rᵢ = (1 − (λ_tail/λᵢ)^α)/(λᵢ·s), in float64.</summary>
     public IReadOnlyList<double> Coefficients { get; }
 
-    /// <summary>
-    /// The critical batch size: int(β/λ₁′ + 1) for EigenPro 2 and its projection variant, int(β/λ_tail) for
-    /// EigenPro 3 data and EigenPro 4 (never below 1).
-    /// </summary>
-    public int CriticalBatchSize => StepRules.CriticalBatchSize(StepRule, Beta, TopEigenvalue, TailEigenvalue);
+    /// <summary>The critical batch size of the step rule (never below 1).</summary>
+    public int CriticalBatchSize => StepRule.CriticalBatchSize(Beta, TopEigenvalue, TailEigenvalue);
 
     /// <summary>The step applied per sample of a batch of <paramref name="batchSize"/> (the reference's η/b).</summary>
-    public double StepSize(int batchSize) => StepRules.StepSize(StepRule, batchSize, Beta, TopEigenvalue, TailEigenvalue);
+    public double StepSize(int batchSize) => StepRule.StepSize(batchSize, Beta, TopEigenvalue, TailEigenvalue);
 
     /// <summary>
     /// correction = U·diag(r)·Uᵀ·(K(X_b, S)ᵀ·G), written into <paramref name="output"/> (s × c), from the kernel
@@ -383,34 +364,5 @@ public sealed class NystromPreconditioner
         int q = spectrum.Count(l => l > 0 && Math.Pow(l, -alpha) < maxBs) - 1;
         q = Math.Max(q, 5);
         return Math.Clamp(q - 1, 0, spectrum.Length - 1);
-    }
-}
-
-/// <summary>
-/// The step-size arithmetic of every EigenPro version (spec eigenpro.md §1.7, §2.3, §2.5, §3.3), from β = max k(x, x),
-/// the preconditioned top eigenvalue λ₁′ and the tail eigenvalue λ_tail.
-/// </summary>
-internal static class StepRules
-{
-    /// <summary>int(β/λ₁′ + 1) for EigenPro 2 and its projection variant, int(β/λ_tail) for EigenPro 3 data and EigenPro 4 (at least 1).</summary>
-    public static int CriticalBatchSize(StepRule rule, double beta, double topEigenvalue, double tailEigenvalue) =>
-        Math.Max(1, rule is StepRule.EigenPro2 or StepRule.EigenPro3Projection
-            ? (int)Math.Min(int.MaxValue, beta / topEigenvalue + 1)
-            : (int)Math.Min(int.MaxValue, beta / tailEigenvalue));
-
-    /// <summary>The per-sample step (the reference's η/b) for a batch of <paramref name="batchSize"/>.</summary>
-    public static double StepSize(StepRule rule, int batchSize, double beta, double topEigenvalue, double tailEigenvalue)
-    {
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "Expected a batch of at least 1.");
-        double b = batchSize;
-        bool linear = b < beta / topEigenvalue + 1;
-        return rule switch
-        {
-            StepRule.EigenPro2 => linear ? 1 / beta : 0.99 * 2 / (beta + (b - 1) * topEigenvalue),
-            StepRule.EigenPro3Projection => linear ? 1 / (2 * beta) : 0.99 / (beta + (b - 1) * topEigenvalue),
-            StepRule.EigenPro3Data => 1 / (2 * beta),
-            StepRule.EigenPro4 => b < CriticalBatchSize(rule, beta, topEigenvalue, tailEigenvalue) ? 1 / beta : 2 / (beta + (b - 1) * tailEigenvalue),
-            _ => throw new ArgumentOutOfRangeException(nameof(rule), rule, "Unknown step rule."),
-        };
     }
 }

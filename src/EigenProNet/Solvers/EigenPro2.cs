@@ -58,6 +58,9 @@ public sealed class EigenPro2 : IKernelSolver
     /// <summary>The kernel.</summary>
     public Kernel Kernel { get; }
 
+    /// <summary>EigenPro 2's rule (§1.7): step 1/β below m* = β/λ₁′ + 1, 0.99·2/(β + (b − 1)λ₁′) from it on.</summary>
+    public static StepRule StepRule { get; } = new TopEigenvalueStepRule(1);
+
     /// <summary>The settings.</summary>
     public EigenPro2Options Options { get; }
 
@@ -95,7 +98,7 @@ public sealed class EigenPro2 : IKernelSolver
             DampingExponent = o.DampingExponent,
             MaxBatchSize = memoryBatch,
             MaxEigenpairs = o.MaxEigenpairs,
-            StepRule = StepRule.EigenPro2,
+            StepRule = StepRule,
             Seed = o.Seed,
             SubsampleIndices = o.SubsampleIndices,
             Budget = budget,

@@ -54,6 +54,12 @@ public sealed class EigenPro3 : IKernelSolver
     /// <summary>The kernel.</summary>
     public Kernel Kernel { get; }
 
+    /// <summary>The data preconditioner's rule (§2.3): batch int(β/λ_tail), step 1/(2β) per sample.</summary>
+    public static StepRule DataStepRule { get; } = new ConstantStepRule(0.5);
+
+    /// <summary>The inexact projection's rule (§2.5): half EigenPro 2's step in either regime.</summary>
+    public static StepRule ProjectionStepRule { get; } = new TopEigenvalueStepRule(0.5);
+
     /// <summary>The settings.</summary>
     public EigenPro3Options Options { get; }
 
@@ -98,7 +104,7 @@ public sealed class EigenPro3 : IKernelSolver
         var warnings = new List<string>();
 
         // Data preconditioner (§2.3): s_x random training rows, q_x directions, α = 1, EigenPro 3's step rule.
-        var data = CenterModelData.Build(Kernel, x, o, StepRule.EigenPro3Data, warnings, budget, compute, observer, cancellationToken);
+        var data = CenterModelData.Build(Kernel, x, o, DataStepRule, warnings, budget, compute, observer, cancellationToken);
         var (centers, points, z, pre, liftAtCenters, shared) = data;
         int p = centers.Rows, s = pre.SubsampleSize;
 
@@ -140,7 +146,7 @@ public sealed class EigenPro3 : IKernelSolver
             : CenterProjection.Inexact(data.Z, new NystromOptions
             {
                 SubsampleSize = Math.Min(p, o.ProjectionSubsampleSize ?? (p < 100_000 ? 2000 : 10_000)),
-                DampingExponent = 0.95, StepRule = StepRule.EigenPro3Projection, Seed = SeedStreams.Derive(o.Seed, SeedStreams.ProjectionPreconditioner),
+                DampingExponent = 0.95, StepRule = ProjectionStepRule, Seed = SeedStreams.Derive(o.Seed, SeedStreams.ProjectionPreconditioner),
             }, o.ProjectionEpochs, null, c, o.Seed, budget, compute, cancellationToken);
     }
 

@@ -39,7 +39,7 @@ public sealed class EigenPro3Model
         var o = (options ?? new EigenPro3Options()) with { Centers = centers, DataSubsampleSize = dataSample.Rows, DataSubsampleIndices = null };
         _budget = o.Budget ?? MemoryBudget.Default;
         _compute = o.Compute ?? ComputeContext.Default;
-        var setup = CenterModelData.ForStreaming(kernel, centers, outputs, dataSample, o, StepRule.EigenPro3Data, _budget, _compute);
+        var setup = CenterModelData.ForStreaming(kernel, centers, outputs, dataSample, o, EigenPro3.DataStepRule, _budget, _compute);
         _z = setup.Z;
         _data = setup.Data;
         int p = centers.Rows;

@@ -47,6 +47,9 @@ public sealed class EigenPro4 : IKernelSolver
     /// <summary>The kernel.</summary>
     public Kernel Kernel { get; }
 
+    /// <summary>EigenPro 4's rule (§3.3), for the data and the projection preconditioner: step 1/β below m* = int(β/λ_tail), 2/(β + (b − 1)λ_tail) from it on.</summary>
+    public static StepRule StepRule { get; } = new TailEigenvalueStepRule();
+
     /// <summary>The settings.</summary>
     public EigenPro4Options Options { get; }
 
@@ -87,7 +90,7 @@ public sealed class EigenPro4 : IKernelSolver
         progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
         var warnings = new List<string>();
 
-        var data = CenterModelData.Build(Kernel, x, o, StepRule.EigenPro4, warnings, budget, compute, observer, cancellationToken);
+        var data = CenterModelData.Build(Kernel, x, o, StepRule, warnings, budget, compute, observer, cancellationToken);
         var (centers, points, z, pre, liftAtCenters, shared) = data;
         int p = centers.Rows, s = pre.SubsampleSize;
 
@@ -158,7 +161,7 @@ public sealed class EigenPro4 : IKernelSolver
             : CenterProjection.Inexact(data.Z, new NystromOptions
             {
                 SubsampleSize = sModel, Directions = Math.Min(o.ModelLevel, sModel - 1), DampingExponent = 1.0,
-                StepRule = StepRule.EigenPro4, Seed = SeedStreams.Derive(o.Seed, SeedStreams.ProjectionPreconditioner),
+                StepRule = StepRule, Seed = SeedStreams.Derive(o.Seed, SeedStreams.ProjectionPreconditioner),
             }, 1, 10_000, c, o.Seed, budget, compute, cancellationToken);
     }
 }

@@ -39,7 +39,7 @@ public sealed class EigenPro4Model
         EigenPro4.CheckOptions(o);
         _budget = o.Budget ?? MemoryBudget.Default;
         _compute = o.Compute ?? ComputeContext.Default;
-        var setup = CenterModelData.ForStreaming(kernel, centers, outputs, dataSample, o, StepRule.EigenPro4, _budget, _compute);
+        var setup = CenterModelData.ForStreaming(kernel, centers, outputs, dataSample, o, EigenPro4.StepRule, _budget, _compute);
         _z = setup.Z;
         _data = setup.Data;
         int p = centers.Rows, d = centers.Columns;
