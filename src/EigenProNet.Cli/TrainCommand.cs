@@ -133,12 +133,9 @@ internal static class TrainCommand
             TrainingResult Fit(IKernelSolver solver, IProgress<TrainingProgress> progress)
             {
                 if (mapped is null) return solver.Fit(train!, test, progress, checkpoints, cancel.Token);
-                return solver switch
-                {
-                    EigenPro3 ep3 => ep3.Fit(mapped.Rows, mapped.Targets, test?.Features, test?.TargetMatrix(), classCount, progress, checkpoints, cancel.Token),
-                    EigenPro4 ep4 => ep4.Fit(mapped.Rows, mapped.Targets, test?.Features, test?.TargetMatrix(), classCount, progress, checkpoints, cancel.Token),
-                    _ => throw new UsageException("--memory-map trains EigenPro 3 or 4 only."),
-                };
+                return solver is CenterModelSolver centerModel
+                    ? centerModel.Fit(mapped.Rows, mapped.Targets, test?.Features, test?.TargetMatrix(), classCount, progress, checkpoints, cancel.Token)
+                    : throw new UsageException("--memory-map trains EigenPro 3 or 4 only.");
             }
             TrainingResult result;
             try

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using EigenProNet.Data;
 using EigenProNet.Kernels;
 using EigenProNet.LinearAlgebra;
@@ -42,17 +41,11 @@ public sealed record EigenPro3Options : CenterModelOptions
 /// least-squares projected solution argmin ‖K(X, Z)·α − Y‖². Per batch B: G = K(X_B, Z)·α − Y_B,
 /// h = K(Z, X_B)·G − K(Z, S)·U·diag(r)·Uᵀ·K(S, X_B)·G, θ = K(Z, Z)⁻¹·h (the projection), α −= η·θ.
 /// </summary>
-public sealed class EigenPro3 : IKernelSolver
+public sealed class EigenPro3 : CenterModelSolver
 {
     /// <summary>Creates the solver.</summary>
-    public EigenPro3(Kernel kernel, EigenPro3Options? options = null)
-    {
-        Kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
+    public EigenPro3(Kernel kernel, EigenPro3Options? options = null) : base(kernel, "EigenPro 3") =>
         Options = options ?? new EigenPro3Options();
-    }
-
-    /// <summary>The kernel.</summary>
-    public Kernel Kernel { get; }
 
     /// <summary>The data preconditioner's rule (§2.3): batch int(β/λ_tail), step 1/(2β) per sample.</summary>
     public static StepRule DataStepRule { get; } = new ConstantStepRule(0.5);
@@ -66,71 +59,55 @@ public sealed class EigenPro3 : IKernelSolver
     /// <summary>Bytes of the exact projection: K(Z, Z) in float32 and its factor in float32 and float64.</summary>
     public static long ExactProjectionBytes(int p) => CenterProjection.ExactBytes(p);
 
-    /// <summary>Trains on scaled features <paramref name="x"/> (n × d) and targets <paramref name="y"/> (n × c).</summary>
-    /// <exception cref="ArgumentException">Empty data, mismatched shapes, NaN/Inf, or options out of range (the argument is named).</exception>
-    /// <exception cref="MemoryBudgetExceededException">One batch or the preconditioner does not fit the budget.</exception>
-    public TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
-        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    private protected override CenterModelOptions CenterOptions => Options;
+
+    private protected override CenterStepStrategy Strategy() => new ProjectEveryBatch(Options);
+
+    /// <summary>§2.4: every batch's preconditioned step is projected onto the centers' span before α moves.</summary>
+    private sealed class ProjectEveryBatch(EigenPro3Options o) : CenterStepStrategy
     {
-        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 3");
-        var compute = Options.Compute ?? ComputeContext.Default;
-        return Fit(TrainingRows.InMemory(Kernel.Prepare(x, nameof(x), compute)), y, validationX, validationY, classCount, progress, observer, cancellationToken);
+        public override string Solver => "eigenpro3";
+
+        public override StepRule DataStepRule => EigenPro3.DataStepRule;
+
+        public override void CheckOptions()
+        {
+            if (o.ProjectionEpochs < 1) throw new ArgumentException($"Projection epochs must be at least 1, found {o.ProjectionEpochs}.", nameof(Options));
+        }
+
+        public override long BytesPerRow(CenterModelData data, int dimension, int outputs) =>
+            Step.BytesPerRow(data.Centers.Rows, data.Data.SubsampleSize, data.SubsampleLeadsCenters, dimension, outputs);
+
+        public override int Batch(CenterModelData data, int n, int memoryBatch, List<string> warnings)
+        {
+            // The reference's int(β/λ_tail) can exceed n (one full-batch step per "epoch"): capped by n and memory.
+            int critical = data.Data.CriticalBatchSize;
+            int batch = o.BatchSize ?? Math.Min(Math.Min(critical, n), memoryBatch);
+            if (o.BatchSize is null && critical > batch)
+                warnings.Add($"batch size int(β/λ_tail) = {critical} capped to {batch} ({(critical > n ? "the training rows" : "the memory budget")})");
+            return batch;
+        }
+
+        public override CenterProjection Projector(CenterModelData data, int outputs, MemoryBudget budget, ComputeContext compute, CancellationToken ct) =>
+            EigenPro3.Projector(data, o, outputs, budget, compute, ct);
+
+        public override CenterRun Start(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step,
+            ComputeContext compute, CancellationToken ct) =>
+            new Run(new Step(data.Z.Kernel, data.Points, y, data.Z, data.Data, data.LiftAtCenters, projection, batch, outputs, data.SubsampleLeadsCenters, compute),
+                projection, new Matrix(data.Centers.Rows, outputs), (float)step, ct);
     }
 
-    /// <summary>
-    /// Trains on rows read a batch at a time from <paramref name="x"/> (e.g. a memory-mapped <see cref="NpyRows"/>: n·d may
-    /// exceed one array and RAM) with targets <paramref name="y"/> (n × c, in memory). Only the centers, the data Nyström
-    /// sample, the evaluation rows and one batch are held; same seed and rows give the same model as the in-memory Fit.
-    /// </summary>
-    /// <exception cref="ArgumentException">Bad shapes, a non-finite value in a row read (names the row), or options out of range.</exception>
-    public TrainingResult Fit(IRowSource x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
-        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    private sealed class Run(Step step, CenterProjection projection, Matrix weights, float stepSize, CancellationToken ct) : CenterRun
     {
-        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 3");
-        return Fit(TrainingRows.Streamed(x, Kernel), y, validationX, validationY, classCount, progress, observer, cancellationToken);
-    }
+        public override Matrix Weights => weights;
 
-    private TrainingResult Fit(TrainingRows x, Matrix y, Matrix? validationX, Matrix? validationY, int classCount,
-        IProgress<TrainingProgress>? progress, ITrainingObserver? observer, CancellationToken cancellationToken)
-    {
-        var o = Options;
-        int n = x.Count, c = y.Columns;
-        if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
-        if (o.ProjectionEpochs < 1) throw new ArgumentException($"Projection epochs must be at least 1, found {o.ProjectionEpochs}.", nameof(Options));
-        var budget = o.Budget ?? MemoryBudget.Default;
-        var compute = o.Compute ?? ComputeContext.Default;
-        var clock = Stopwatch.StartNew();
-        progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
-        var warnings = new List<string>();
+        public override bool Step(ReadOnlySpan<int> ids, int batchIndex, int batchCount)
+        {
+            step.Run(ids, weights, stepSize, ct);
+            return true;
+        }
 
-        // Data preconditioner (§2.3): s_x random training rows, q_x directions, α = 1, EigenPro 3's step rule.
-        var data = CenterModelData.Build(Kernel, x, o, DataStepRule, warnings, budget, compute, observer, cancellationToken);
-        var (centers, points, z, pre, liftAtCenters, shared) = data;
-        int p = centers.Rows, s = pre.SubsampleSize;
-
-        // Batch: the reference's int(β/λ_tail) can exceed n (one full-batch step per "epoch"): capped by n and memory.
-        long bytesPerRow = Step.BytesPerRow(p, s, shared, x.Dimension, c);
-        int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 3 batch");
-        int critical = pre.CriticalBatchSize;
-        int batch = o.BatchSize ?? Math.Min(Math.Min(critical, n), memoryBatch);
-        if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", nameof(Options));
-        if (o.BatchSize is null && critical > batch)
-            warnings.Add($"batch size int(β/λ_tail) = {critical} capped to {batch} ({(critical > n ? "the training rows" : "the memory budget")})");
-        double step = pre.StepSize(batch);
-
-        var projector = Projector(data, o, c, budget, compute, cancellationToken);
-
-        var settings = data.Settings("eigenpro3", n, batch, step, memoryBatch, projector, warnings, clock.Elapsed.TotalSeconds, o.Seed);
-
-        var weights = new Matrix(p, c);
-        var model = new KernelModel(Kernel, centers, weights, classCount);
-        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        var outerStep = new Step(Kernel, points, y, z, pre, liftAtCenters, projector, batch, c, shared, compute);
-        var reports = EpochLoop.Run(o.Epochs, n, batch, o.Seed, model, weights, step, evaluation,
-            (ids, _, _, _) => { outerStep.Run(ids, weights, (float)step, cancellationToken); return true; },
-            progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (_, _) => projector.Skip(1),
-            evaluateEveryEpoch: o.EvaluateEveryEpoch);
-        return new TrainingResult(model, reports, settings);
+        public override void Replay(int batchIndex, int batchCount) => projection.Skip(1);
     }
 
     /// <summary>

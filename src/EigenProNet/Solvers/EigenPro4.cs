@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using EigenProNet.Data;
 using EigenProNet.Kernels;
 using EigenProNet.LinearAlgebra;
@@ -35,17 +34,11 @@ public sealed record EigenPro4Options : CenterModelOptions
 /// the temporary terms are dropped. An epoch then costs about O(n·p) instead of O(n·p + (n/b)·p²). Observers see
 /// <see cref="ITrainingObserver.OnBatch"/> after the batches that end with a projection, when the model is K(x, Z)·α.
 /// </summary>
-public sealed class EigenPro4 : IKernelSolver
+public sealed class EigenPro4 : CenterModelSolver
 {
     /// <summary>Creates the solver.</summary>
-    public EigenPro4(Kernel kernel, EigenPro4Options? options = null)
-    {
-        Kernel = kernel ?? throw new ArgumentNullException(nameof(kernel));
+    public EigenPro4(Kernel kernel, EigenPro4Options? options = null) : base(kernel, "EigenPro 4") =>
         Options = options ?? new EigenPro4Options();
-    }
-
-    /// <summary>The kernel.</summary>
-    public Kernel Kernel { get; }
 
     /// <summary>EigenPro 4's rule (§3.3), for the data and the projection preconditioner: step 1/β below m* = int(β/λ_tail), 2/(β + (b − 1)λ_tail) from it on.</summary>
     public static StepRule StepRule { get; } = new TailEigenvalueStepRule();
@@ -53,97 +46,88 @@ public sealed class EigenPro4 : IKernelSolver
     /// <summary>The settings.</summary>
     public EigenPro4Options Options { get; }
 
-    /// <summary>Trains on scaled features <paramref name="x"/> (n × d) and targets <paramref name="y"/> (n × c).</summary>
-    /// <exception cref="ArgumentException">Bad shapes, NaN/Inf, options out of range, or p too small for one batch of temporary centers.</exception>
-    /// <exception cref="MemoryBudgetExceededException">A batch, the temporary centers or the preconditioners do not fit the budget.</exception>
-    public TrainingResult Fit(Matrix x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
-        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
+    private protected override CenterModelOptions CenterOptions => Options;
+
+    private protected override CenterStepStrategy Strategy() => new DelayedProjections(Options);
+
+    /// <summary>§3.6–3.7: batches join as temporary centers; every T batches (and at each epoch's end) they are projected.</summary>
+    private sealed class DelayedProjections(EigenPro4Options o) : CenterStepStrategy
     {
-        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 4");
-        var compute = Options.Compute ?? ComputeContext.Default;
-        return Fit(TrainingRows.InMemory(Kernel.Prepare(x, nameof(x), compute)), y, validationX, validationY, classCount, progress, observer, cancellationToken);
-    }
+        private int _interval;
 
-    /// <summary>
-    /// Trains on rows read a batch at a time from <paramref name="x"/> (e.g. a memory-mapped <see cref="NpyRows"/>: n·d may
-    /// exceed one array and RAM) with targets <paramref name="y"/> (n × c, in memory). Only the centers, the data Nyström
-    /// sample, the evaluation rows and one batch are held; same seed and rows give the same model as the in-memory Fit.
-    /// </summary>
-    /// <exception cref="ArgumentException">Bad shapes, a non-finite value in a row read (names the row), or options out of range.</exception>
-    public TrainingResult Fit(IRowSource x, Matrix y, Matrix? validationX = null, Matrix? validationY = null, int classCount = 0,
-        IProgress<TrainingProgress>? progress = null, ITrainingObserver? observer = null, CancellationToken cancellationToken = default)
-    {
-        TrainingInput.Check(x, y, validationX, validationY, 2, "EigenPro 4");
-        return Fit(TrainingRows.Streamed(x, Kernel), y, validationX, validationY, classCount, progress, observer, cancellationToken);
-    }
+        public override string Solver => "eigenpro4";
 
-    private TrainingResult Fit(TrainingRows x, Matrix y, Matrix? validationX, Matrix? validationY, int classCount,
-        IProgress<TrainingProgress>? progress, ITrainingObserver? observer, CancellationToken cancellationToken)
-    {
-        var o = Options;
-        int n = x.Count, c = y.Columns;
-        if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", nameof(Options));
-        CheckOptions(o);
-        var budget = o.Budget ?? MemoryBudget.Default;
-        var compute = o.Compute ?? ComputeContext.Default;
-        var clock = Stopwatch.StartNew();
-        progress?.Report(new TrainingProgress("setup", 0, o.Epochs, 0, 0, 0, TimeSpan.Zero));
-        var warnings = new List<string>();
+        public override StepRule DataStepRule => EigenPro4.StepRule;
 
-        var data = CenterModelData.Build(Kernel, x, o, StepRule, warnings, budget, compute, observer, cancellationToken);
-        var (centers, points, z, pre, liftAtCenters, shared) = data;
-        int p = centers.Rows, s = pre.SubsampleSize;
+        public override void CheckOptions() => EigenPro4.CheckOptions(o);
 
-        // Batch min(10 000, m*_data) capped by n and memory; T batches fill (coefficient − 1)·p temporary centers.
-        int capacity = (o.TemporaryCentersCoefficient - 1) * p;
-        long bytesPerRow = DelayedProjectionState.BytesPerRow(p, capacity, s, shared, x.Dimension, c);
-        int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, "an EigenPro 4 batch");
-        int critical = pre.CriticalBatchSize;
-        int batch = o.BatchSize ?? Math.Min(Math.Min(10_000, critical), Math.Min(n, memoryBatch));
-        if (o.BatchSize is null && batch > capacity)
+        private int Capacity(CenterModelData data) => (o.TemporaryCentersCoefficient - 1) * data.Centers.Rows;
+
+        public override long BytesPerRow(CenterModelData data, int dimension, int outputs) =>
+            DelayedProjectionState.BytesPerRow(data.Centers.Rows, Capacity(data), data.Data.SubsampleSize, data.SubsampleLeadsCenters, dimension, outputs);
+
+        public override int Batch(CenterModelData data, int n, int memoryBatch, List<string> warnings)
         {
-            // An automatic batch never fails for want of room: it shrinks to what the temporary centers can hold.
-            warnings.Add($"batch size {batch} capped to the {capacity} temporary centers that {p} centers allow");
-            batch = capacity;
+            // min(10 000, m*_data) capped by n and memory; T batches fill (coefficient − 1)·p temporary centers.
+            int capacity = Capacity(data);
+            int batch = o.BatchSize ?? Math.Min(Math.Min(10_000, data.Data.CriticalBatchSize), Math.Min(n, memoryBatch));
+            if (o.BatchSize is null && batch > capacity)
+            {
+                // An automatic batch never fails for want of room: it shrinks to what the temporary centers can hold.
+                warnings.Add($"batch size {batch} capped to the {capacity} temporary centers that {data.Centers.Rows} centers allow");
+                batch = capacity;
+            }
+            return batch;
         }
-        if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", nameof(Options));
-        if (batch > capacity)
-            throw new ArgumentException(
-                $"{p} centers leave room for {capacity} temporary centers, fewer than one batch of {batch}: use at least {(batch + o.TemporaryCentersCoefficient - 2) / (o.TemporaryCentersCoefficient - 1)} centers, a smaller batch or a larger coefficient.",
-                nameof(Options));
-        int interval = Math.Max(1, capacity / batch);
-        double step = pre.StepSize(batch);
-        long temporaryBytes = 4L * capacity * (x.Dimension + c);
-        if (temporaryBytes > budget.Bytes)
-            throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {budget}.");
 
-        var projection = Projector(data, o, c, budget, compute, cancellationToken);
+        public override void CheckBatch(CenterModelData data, int batch, int dimension, int outputs, MemoryBudget budget)
+        {
+            int capacity = Capacity(data), p = data.Centers.Rows;
+            if (batch > capacity)
+                throw new ArgumentException(
+                    $"{p} centers leave room for {capacity} temporary centers, fewer than one batch of {batch}: use at least {(batch + o.TemporaryCentersCoefficient - 2) / (o.TemporaryCentersCoefficient - 1)} centers, a smaller batch or a larger coefficient.",
+                    nameof(Options));
+            _interval = Math.Max(1, capacity / batch);
+            long temporaryBytes = 4L * capacity * (dimension + outputs);
+            if (temporaryBytes > budget.Bytes)
+                throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {budget}.");
+        }
 
-        var settings = data.Settings("eigenpro4", n, batch, step, memoryBatch, projection, warnings, clock.Elapsed.TotalSeconds, o.Seed) with { ProjectionInterval = interval };
+        public override CenterProjection Projector(CenterModelData data, int outputs, MemoryBudget budget, ComputeContext compute, CancellationToken ct) =>
+            EigenPro4.Projector(data, o, outputs, budget, compute, ct);
 
-        var state = new DelayedProjectionState(Kernel, points, y, z, pre, liftAtCenters, projection, capacity, batch, c, shared, compute);
-        var model = new KernelModel(Kernel, centers, state.Alpha, classCount);
-        var evaluation = new Evaluation(Kernel, points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
-        long globalStep = 0;
-        var reports = EpochLoop.Run(o.Epochs, n, batch, o.Seed, model, state.Alpha, step, evaluation,
-            (ids, _, batchIndex, batchCount) =>
-            {
-                state.Step(ids, (float)pre.StepSize(ids.Length), cancellationToken);   // §3.6: the rule for this batch's size
-                // §3.7: project every T batches (the counter runs across epochs) and after the last batch of an epoch.
-                if ((globalStep + 1) % interval == 0 || batchIndex == batchCount - 1) state.Project(cancellationToken);
-                globalStep++;
-                return state.IsProjected;
-            },
-            progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: (batchIndex, batchCount) =>
-            {
-                // The same projection schedule as the epochs being skipped (epochs end projected, so α is the whole model).
-                if ((globalStep + 1) % interval == 0 || batchIndex == batchCount - 1) projection.Skip(1);
-                globalStep++;
-            }, evaluateEveryEpoch: o.EvaluateEveryEpoch);
-        return new TrainingResult(model, reports, settings);
+        public override SolverSettings Settings(SolverSettings shared) => shared with { ProjectionInterval = _interval };
+
+        public override CenterRun Start(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step,
+            ComputeContext compute, CancellationToken ct) =>
+            new Run(new DelayedProjectionState(data.Z.Kernel, data.Points, y, data.Z, data.Data, data.LiftAtCenters, projection, Capacity(data), batch,
+                outputs, data.SubsampleLeadsCenters, compute), data.Data, projection, _interval, ct);
     }
 
-    /// <summary>Checks the options <see cref="Fit(Matrix, Matrix, Matrix?, Matrix?, int, IProgress{TrainingProgress}?, ITrainingObserver?, CancellationToken)"/> and <see cref="EigenPro4Model"/> share.</summary>
+    private sealed class Run(DelayedProjectionState state, NystromPreconditioner pre, CenterProjection projection, int interval, CancellationToken ct) : CenterRun
+    {
+        private long _globalStep;
+
+        public override Matrix Weights => state.Alpha;
+
+        public override bool Step(ReadOnlySpan<int> ids, int batchIndex, int batchCount)
+        {
+            state.Step(ids, (float)pre.StepSize(ids.Length), ct);   // §3.6: the rule for this batch's size
+            // §3.7: project every T batches (the counter runs across epochs) and after the last batch of an epoch.
+            if (ProjectsAfter(batchIndex, batchCount)) state.Project(ct);
+            return state.IsProjected;
+        }
+
+        // The same projection schedule as the epochs being skipped (epochs end projected, so α is the whole model).
+        public override void Replay(int batchIndex, int batchCount)
+        {
+            if (ProjectsAfter(batchIndex, batchCount)) projection.Skip(1);
+        }
+
+        private bool ProjectsAfter(int batchIndex, int batchCount) => (++_globalStep % interval == 0) || batchIndex == batchCount - 1;
+    }
+
+    /// <summary>Checks the options the trainer and <see cref="EigenPro4Model"/> share.</summary>
     internal static void CheckOptions(EigenPro4Options o)
     {
         if (o.ModelLevel < 1) throw new ArgumentException($"The projection preconditioner's level must be at least 1, found {o.ModelLevel}.", nameof(Options));
