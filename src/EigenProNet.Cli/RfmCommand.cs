@@ -160,7 +160,7 @@ internal static class RfmCommand
                 SelectedOn = selection,
                 result.BestIteration,
                 result.Iterations,
-                InnerSettings = result.Settings,
+                InnerSettings = result.Settings.Inner,
                 TestAccuracy = testAccuracy,
                 Model = savePath,
                 TotalSeconds = total.Elapsed.TotalSeconds,
@@ -170,7 +170,7 @@ internal static class RfmCommand
         return command;
     }
 
-    private static string InnerName(RfmResult r) => r.Settings.SubsampleSize is int s ? $"eigenpro2 (s = {s}, pinned)" : "direct";
+    private static string InnerName(RfmResult r) => r.Settings.Inner is EigenPro2Settings e ? $"eigenpro2 (s = {e.SubsampleSize}, pinned)" : "direct";
 
     private static string Pct(double? v) => v is double x ? (100 * x).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";
 }

@@ -262,11 +262,12 @@ internal static class TrainCommand
     {
         var s = r.Settings;
         var inv = CultureInfo.InvariantCulture;
-        w.WriteLine(s.Solver switch
+        w.WriteLine(s switch
         {
-            "direct" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, ridge {s.Ridge:G3}, jitter {s.Jitter:G3}, {s.SetupSeconds:F2} s"),
-            "eigenpro3" or "eigenpro4" => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, p = {s.Centers} centers, data sample s = {s.SubsampleSize}, k = {s.Directions} directions, batch {s.BatchSize} (int(β/λ_tail) = {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample, β = {s.Beta:G4}{(BetaEstimates.Parse(s.BetaEstimate) == BetaEstimate.PreconditionedDiagonal ? $" (preconditioned diagonal; max k(x, x) = {s.MaxKernelDiagonal:G4})" : "")}, λ₁ = {s.TopEigenvalue:G4}, λ_tail = {s.TailEigenvalue:G4}, {s.Projection} projection{(s.ProjectionBatchSize is int pb ? $" (s_z = {s.ProjectionSubsampleSize}, batch {pb})" : "")}{(s.ProjectionInterval is int t ? $" every {t} batch(es)" : "")}, setup {s.SetupSeconds:F2} s"),
-            _ => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, s = {s.SubsampleSize}, k = {s.Directions} directions, batch {s.BatchSize} (critical {s.CriticalBatchSize}, memory limit {s.MemoryBatchLimit}), step {s.StepSize:G4}/sample (η = {s.Eta:G4}), β = {s.Beta:G4}, λ₁ = {s.TopEigenvalue:G4}, λ₁′ = {s.PreconditionedTopEigenvalue:G4}, setup {s.SetupSeconds:F2} s"),
+            DirectSettings d => string.Create(inv, $"{d.Solver} {d.Kernel}: n = {d.TrainingRows}, ridge {d.Ridge:G3}, jitter {d.Jitter:G3}, {d.SetupSeconds:F2} s"),
+            CenterModelSettings c => string.Create(inv, $"{c.Solver} {c.Kernel}: n = {c.TrainingRows}, p = {c.Centers} centers, data sample s = {c.SubsampleSize}, k = {c.Directions} directions, batch {c.BatchSize} (int(β/λ_tail) = {c.CriticalBatchSize}, memory limit {c.MemoryBatchLimit}), step {c.StepSize:G4}/sample, β = {c.Beta:G4}{(BetaEstimates.Parse(c.BetaEstimate) == BetaEstimate.PreconditionedDiagonal ? $" (preconditioned diagonal; max k(x, x) = {c.MaxKernelDiagonal:G4})" : "")}, λ₁ = {c.TopEigenvalue:G4}, λ_tail = {c.TailEigenvalue:G4}, {c.Projection} projection{(c.ProjectionBatchSize is int pb ? $" (s_z = {c.ProjectionSubsampleSize}, batch {pb})" : "")}{(c is EigenPro4Settings e4 ? $" every {e4.ProjectionInterval} batch(es)" : "")}, setup {c.SetupSeconds:F2} s"),
+            EigenPro2Settings e => string.Create(inv, $"{e.Solver} {e.Kernel}: n = {e.TrainingRows}, s = {e.SubsampleSize}, k = {e.Directions} directions, batch {e.BatchSize} (critical {e.CriticalBatchSize}, memory limit {e.MemoryBatchLimit}), step {e.StepSize:G4}/sample (η = {e.Eta:G4}), β = {e.Beta:G4}, λ₁ = {e.TopEigenvalue:G4}, λ₁′ = {e.PreconditionedTopEigenvalue:G4}, setup {e.SetupSeconds:F2} s"),
+            _ => string.Create(inv, $"{s.Solver} {s.Kernel}: n = {s.TrainingRows}, setup {s.SetupSeconds:F2} s"),
         });
         if (s.Warnings is { Count: > 0 } warnings)
             foreach (var warning in warnings) w.WriteLine($"note: {warning}");

@@ -35,12 +35,13 @@ public class EigenPro3Tests
         var mse = result.Epochs.Select(e => e.TrainMse).ToArray();
         for (int e = 1; e < mse.Length; e++) Assert.True(mse[e] < mse[e - 1], $"MSE {string.Join(", ", mse)}");
         Assert.True(Math.Sqrt(mse[^1] / MeanSquare(y)) < 0.1, $"relative error {Math.Sqrt(mse[^1] / MeanSquare(y)):G3}");
-        Assert.Equal("exact", result.Settings.Projection);
-        Assert.Equal(2500, result.Settings.Centers);
+        var settings = Assert.IsType<EigenPro3Settings>(result.Settings);
+        Assert.Equal("exact", settings.Projection);
+        Assert.Equal(2500, settings.Centers);
         // β = 1 for the Laplace kernel: the batch is int(1/λ_tail) and the per-sample step 1/(2β).
-        Assert.Equal((int)(1 / result.Settings.TailEigenvalue!.Value), result.Settings.BatchSize);
-        Assert.Equal(0.5, result.Settings.StepSize!.Value, 12);
-        Assert.Equal("kernel-diagonal", result.Settings.BetaEstimate);
+        Assert.Equal((int)(1 / settings.TailEigenvalue), settings.BatchSize);
+        Assert.Equal(0.5, settings.StepSize, 12);
+        Assert.Equal("kernel-diagonal", settings.BetaEstimate);
         Assert.Same(z, result.Model.Centers);
     }
 
@@ -58,12 +59,12 @@ public class EigenPro3Tests
         Assert.Equal(EigenProNet.Preconditioning.BetaEstimate.PreconditionedDiagonal, new EigenPro3Options().Beta);
         var fast = Run(new EigenPro3Options().Beta);
         var reference = Run(EigenProNet.Preconditioning.BetaEstimate.KernelDiagonal);
-        var s = fast.Settings;
+        var s = Assert.IsType<EigenPro3Settings>(fast.Settings);
         Assert.Equal("preconditioned-diagonal", s.BetaEstimate);
-        Assert.Equal(1.0, s.MaxKernelDiagonal!.Value, 6);
-        Assert.InRange(s.Beta!.Value, 1e-3, 0.9);
-        Assert.Equal(Math.Min(6000, (int)(s.Beta.Value / s.TailEigenvalue!.Value)), s.BatchSize);
-        Assert.Equal(0.5 / s.Beta.Value, s.StepSize!.Value, 9);
+        Assert.Equal(1.0, s.MaxKernelDiagonal, 6);
+        Assert.InRange(s.Beta, 1e-3, 0.9);
+        Assert.Equal(Math.Min(6000, (int)(s.Beta / s.TailEigenvalue)), s.BatchSize);
+        Assert.Equal(0.5 / s.Beta, s.StepSize, 9);
         var mse = fast.Epochs.Select(e => e.TrainMse).ToArray();
         for (int e = 1; e < mse.Length; e++) Assert.True(mse[e] < mse[e - 1], $"MSE {string.Join(", ", mse)}");
         Assert.True(mse[^1] < reference.Epochs[^1].TrainMse, $"preconditioned β: {mse[^1]:G3}, reference β: {reference.Epochs[^1].TrainMse:G3}");
@@ -79,8 +80,8 @@ public class EigenPro3Tests
         }).Fit(x, y);
         var exact = Run(ProjectionMode.Exact);
         var inexact = Run(ProjectionMode.Inexact);
-        Assert.Equal("inexact", inexact.Settings.Projection);
-        Assert.True(inexact.Settings.ProjectionBatchSize > 0);
+        Assert.Equal("inexact", Assert.IsType<EigenPro3Settings>(inexact.Settings).Projection);
+        Assert.True(((EigenPro3Settings)inexact.Settings).ProjectionBatchSize > 0);
         double scale = Math.Sqrt(MeanSquare(y));
         var fe = exact.Model.Predict(x);
         var fi = inexact.Model.Predict(x);
@@ -118,8 +119,8 @@ public class EigenPro3Tests
         Assert.Equal("y", Assert.Throws<ArgumentException>(() => new EigenPro3(Kernel).Fit(x, new Matrix(399, 3))).ParamName);
         // A data sample larger than n is clamped, and the settings say so.
         var clamped = new EigenPro3(Kernel, new EigenPro3Options { Epochs = 1, Centers = z, DataSubsampleSize = 5000, DataLevel = 20 }).Fit(x, y);
-        Assert.Equal(400, clamped.Settings.SubsampleSize);
-        Assert.Contains(clamped.Settings.Warnings!, w => w.Contains("clamped to the 400 training rows"));
+        Assert.Equal(400, ((EigenPro3Settings)clamped.Settings).SubsampleSize);
+        Assert.Contains(clamped.Settings.Warnings, w => w.Contains("clamped to the 400 training rows"));
         Assert.Throws<MemoryBudgetExceededException>(() =>
             new EigenPro3(Kernel, new EigenPro3Options { Centers = z, DataSubsampleSize = 100, Projection = ProjectionMode.Exact, Budget = new MemoryBudget(30_000) }).Fit(x, y));
     }
@@ -139,13 +140,13 @@ public class EigenPro3Tests
         var capture = new Capture();
         var shared = new EigenPro3(Kernel, new EigenPro3Options { Epochs = 2, CenterCount = 400, DataSubsampleSize = 300, DataLevel = 30, Seed = 4 })
             .Fit(x, y, observer: capture);
-        Assert.True(shared.Settings.DataSampleInCenters);
+        Assert.True(((EigenPro3Settings)shared.Settings).DataSampleInCenters);
         for (int i = 0; i < 300; i++) Assert.Equal(x.Row(capture.Subsample![i]).ToArray(), shared.Model.Centers.Row(i).ToArray());
         var separate = new EigenPro3(Kernel, new EigenPro3Options
         {
             Epochs = 2, Centers = shared.Model.Centers, DataSubsampleSize = 300, DataLevel = 30, Seed = 4, DataSubsampleIndices = capture.Subsample,
         }).Fit(x, y);
-        Assert.False(separate.Settings.DataSampleInCenters);
+        Assert.False(((EigenPro3Settings)separate.Settings).DataSampleInCenters);
         var a = shared.Model.Weights.Data;
         var b = separate.Model.Weights.Data;
         double scale = a.Max(v => Math.Abs(v));
@@ -280,7 +281,8 @@ public class CenterModelMemoryTests
             Compute = new ComputeContext(threads: 1),
         }).Fit(x, y);
         int expected = budget.RowsThatFit(EigenPro3.Step.BytesPerRow(100, 200, subsampleLeadsCenters: false, 12, 10), 3000);
-        Assert.Equal(expected, result.Settings.MemoryBatchLimit);
-        Assert.True(result.Settings.MemoryBatchLimit * (long)EigenPro3.Step.BytesPerRow(100, 200, false, 12, 10) <= budget.Bytes);
+        var limit = Assert.IsType<EigenPro3Settings>(result.Settings).MemoryBatchLimit;
+        Assert.Equal(expected, limit);
+        Assert.True(limit * (long)EigenPro3.Step.BytesPerRow(100, 200, false, 12, 10) <= budget.Bytes);
     }
 }

@@ -31,12 +31,12 @@ public class EigenPro4Tests
             Epochs = 6, Centers = z, DataSubsampleSize = 1000, DataLevel = 100, ModelSubsampleSize = 500, ModelLevel = 100,
             Projection = ProjectionMode.Inexact, TrainEvaluationRows = 6000,
         }).Fit(x, y);
-        var s = result.Settings;
+        var s = Assert.IsType<EigenPro4Settings>(result.Settings);
         Assert.Equal("eigenpro4", s.Solver);
-        Assert.InRange(s.BatchSize!.Value, 1100, 1250);
+        Assert.InRange(s.BatchSize, 1100, 1250);
         Assert.Equal(s.CriticalBatchSize, s.BatchSize);
-        Assert.Equal(2500 / s.BatchSize!.Value, s.ProjectionInterval);
-        Assert.InRange(s.StepSize!.Value, 0.99, 1.01);
+        Assert.Equal(2500 / s.BatchSize, s.ProjectionInterval);
+        Assert.InRange(s.StepSize, 0.99, 1.01);
         var mse = result.Epochs.Select(e => e.TrainMse).ToArray();
         for (int e = 1; e < mse.Length; e++) Assert.True(mse[e] < mse[e - 1], $"MSE {string.Join(", ", mse)}");
         Assert.True(Math.Sqrt(mse[^1] / MeanSquare(y)) < 0.1, $"relative error {Math.Sqrt(mse[^1] / MeanSquare(y)):G3}");
@@ -118,7 +118,7 @@ public class EigenPro4ModelTests
             ModelSubsampleSize = 60, ModelLevel = 20, Projection = projection, Seed = 7,
         };
         var fit = new EigenPro4(kernel, options).Fit(x, y);
-        Assert.Equal(2, fit.Settings.ProjectionInterval);
+        Assert.Equal(2, Assert.IsType<EigenPro4Settings>(fit.Settings).ProjectionInterval);
 
         var dataSample = new Matrix(150, 8);
         for (int i = 0; i < 150; i++) x.Row(sample[i]).CopyTo(dataSample.Row(i));

@@ -70,6 +70,37 @@ public class SolverContractTests
 
     [Theory]
     [MemberData(nameof(Solvers))]
+    public void EachSolverReportsItsOwnSettingsRecord(string name)
+    {
+        // One record type per solver, serialized as that type: only the fields the solver has, none left null.
+        var (train, test) = Blobs();
+        var settings = Create(name).Fit(train, test).Settings;
+        var json = System.Text.Json.JsonSerializer.SerializeToElement(settings,
+            new System.Text.Json.JsonSerializerOptions { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower });
+        var fields = json.EnumerateObject().Select(p => p.Name).ToHashSet();
+        Assert.Equal(name, json.GetProperty("solver").GetString());
+        Assert.Superset(new HashSet<string> { "solver", "kernel", "training_rows", "warnings", "setup_seconds", "seed" }, fields);
+        (string[] has, string[] hasNot, Type type) = name switch
+        {
+            "direct" => (new[] { "ridge", "jitter" }, new[] { "batch_size", "centers" }, typeof(DirectSettings)),
+            "eigenpro2" => (["batch_size", "directions", "preconditioned_top_eigenvalue"], ["ridge", "centers"], typeof(EigenPro2Settings)),
+            "eigenpro3" => (["batch_size", "centers", "projection"], ["ridge", "projection_interval", "preconditioned_top_eigenvalue"], typeof(EigenPro3Settings)),
+            "eigenpro4" => (["batch_size", "centers", "projection", "projection_interval"], ["ridge"], typeof(EigenPro4Settings)),
+            _ => (["iterations", "inner"], ["ridge", "batch_size"], typeof(EigenProNet.FeatureLearning.RfmSettings)),
+        };
+        Assert.IsType(type, settings);
+        Assert.Superset(has.ToHashSet(), fields);
+        Assert.Empty(fields.Intersect(hasNot));
+        if (name == "rfm") Assert.Equal("direct", json.GetProperty("inner").GetProperty("solver").GetString());
+        if (name is "eigenpro4") Assert.Equal(3, json.GetProperty("projection_interval").GetInt32());
+        // Only the inexact projection's own fields may be null.
+        foreach (var p in json.EnumerateObject())
+            if (p.Value.ValueKind == System.Text.Json.JsonValueKind.Null)
+                Assert.Contains(p.Name, new[] { "projection_subsample_size", "projection_batch_size" });
+    }
+
+    [Theory]
+    [MemberData(nameof(Solvers))]
     public void BadInputNamesTheArgument(string name)
     {
         var (train, _) = Blobs();

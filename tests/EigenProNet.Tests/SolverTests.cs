@@ -188,10 +188,11 @@ public class SolverTests
         var (x, y) = Synthetic(1000);
         var solver = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 20, Directions = topQ - 1, Seed = 42, TrainEvaluationRows = 1000 });
         var result = solver.Fit(x, y);
-        Assert.Equal(1000, result.Settings.SubsampleSize);
-        Assert.InRange(result.Settings.PreconditionedTopEigenvalue!.Value, 0.9 * referenceLambda, 1.1 * referenceLambda);
-        Assert.InRange(result.Settings.BatchSize!.Value, 0.9 * referenceBatch, 1.1 * referenceBatch);
-        Assert.Equal(result.Settings.BatchSize, result.Settings.Eta);   // linear regime: η = b/β with β = 1
+        var settings = Assert.IsType<EigenPro2Settings>(result.Settings);
+        Assert.Equal(1000, settings.SubsampleSize);
+        Assert.InRange(settings.PreconditionedTopEigenvalue, 0.9 * referenceLambda, 1.1 * referenceLambda);
+        Assert.InRange(settings.BatchSize, 0.9 * referenceBatch, 1.1 * referenceBatch);
+        Assert.Equal(settings.BatchSize, settings.Eta);   // linear regime: η = b/β with β = 1
         var mse = result.Epochs.Select(e => e.TrainMse).ToArray();
         Assert.True(mse[^1] < 1e-5, $"train MSE after 20 epochs: {mse[^1]:G3}");
         for (int e = 4; e < mse.Length; e += 4) Assert.True(mse[e] < 0.5 * mse[e - 4], $"MSE not falling geometrically: {string.Join(", ", mse.Select(v => v.ToString("G2")))}");
@@ -222,9 +223,9 @@ public class SolverTests
         {
             var seen = new PreconditionerSeen();
             var result = solver.Fit(x, y, observer: seen);
-            Assert.Equal(seen.Preconditioner!.Directions, result.Settings.Directions);
+            Assert.Equal(seen.Preconditioner!.Directions, Assert.IsAssignableFrom<PreconditionedSettings>(result.Settings).Directions);
         }
-        Assert.Equal(30, solvers[0].Fit(x, y).Settings.Directions);
+        Assert.Equal(30, ((PreconditionedSettings)solvers[0].Fit(x, y).Settings).Directions);
         Assert.Throws<ArgumentException>(() => new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 1, SubsampleSize = 200, Directions = 200 }).Fit(x, y));
     }
 
@@ -234,8 +235,9 @@ public class SolverTests
         var (x, y) = Synthetic(200);
         const int batch = 1;   // below the critical batch size β/λ₁ + 1, where the step is 1/β
         var result = new EigenPro2(Laplace10, new EigenPro2Options { Epochs = 1, Directions = 0, BatchSize = batch, SubsampleSize = 100, Seed = 9 }).Fit(x, y);
-        Assert.Equal(0, result.Settings.Directions);
-        Assert.Equal(1.0, result.Settings.StepSize);
+        var settings = Assert.IsType<EigenPro2Settings>(result.Settings);
+        Assert.Equal(0, settings.Directions);
+        Assert.Equal(1.0, settings.StepSize);
         // float64 SGD over the same permutation: α[B] −= (1/β)·(K(X_B, X)·α − Y_B).
         var k = Reference.ToDouble(Laplace10.Evaluate(x, x));
         var alpha = new double[200, 3];

@@ -118,9 +118,9 @@ public interface IFeatureLearningObserver
 /// <param name="SelectedOnValidation">False when no validation data was given: the last iteration is returned.</param>
 /// <param name="Iterations">One report per iteration.</param>
 /// <param name="Matrices">M₀ … M_T (from M_first when continued): the matrix of every solve and the final update.</param>
-/// <param name="Settings">The inner solver's settings of the selected iteration, as the solvers report them.</param>
+/// <param name="Settings">The run's settings, with the inner solver's of the selected iteration.</param>
 public sealed record RfmResult(KernelModel Model, Matrix M, int BestIteration, bool SelectedOnValidation, IReadOnlyList<RfmIterationReport> Iterations,
-    IReadOnlyList<Matrix> Matrices, SolverSettings Settings)
+    IReadOnlyList<Matrix> Matrices, RfmSettings Settings)
 {
     /// <summary>The run as a <see cref="TrainingResult"/>: one "epoch" per iteration, the best one marked.</summary>
     public TrainingResult ToTrainingResult() => new(Model, Iterations.Select(AsEpoch).ToArray(), Settings, BestIteration + 1);
@@ -128,6 +128,17 @@ public sealed record RfmResult(KernelModel Model, Matrix M, int BestIteration, b
     /// <summary>Iteration t as epoch t + 1 (solve and AGOP update).</summary>
     internal static EpochReport AsEpoch(RfmIterationReport r) =>
         new(r.Iteration + 1, r.SolveSeconds + r.AgopSeconds, 0, r.TrainMse, r.TrainAccuracy, r.ValidationMse, r.ValidationAccuracy);
+}
+
+/// <summary>What an RFM run chose: its iterations and the selected iteration's inner solve, as that solver reports it.</summary>
+public sealed record RfmSettings : SolverSettings
+{
+    /// <summary>Settings of an RFM run.</summary>
+    public RfmSettings() : base("rfm") { }
+    /// <summary>Iterations run.</summary>
+    public int Iterations { get; init; }
+    /// <summary>The inner solver's settings of the selected iteration (<see cref="DirectSettings"/> or <see cref="EigenPro2Settings"/>).</summary>
+    public required SolverSettings Inner { get; init; }
 }
 
 /// <summary>
@@ -236,7 +247,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
             double solveSeconds = clock.Elapsed.TotalSeconds;
             var last = solved.Epochs[^1];
             var report = new RfmIterationReport(number, solveSeconds, 0, last.TrainMse, last.TrainAccuracy, last.TestMse, last.TestAccuracy,
-                solved.Settings.Jitter ?? 0);
+                (solved.Settings as DirectSettings)?.Jitter ?? 0);
             observer?.OnIteration(new RfmIteration(number, m, solved.Model, report, preconditioner));
 
             // Strictly better only: the earliest iteration wins ties (the tabular code's rule).
@@ -260,11 +271,15 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
             reports.Add(report with { AgopSeconds = clock.Elapsed.TotalSeconds });
             epochObserver?.OnEpoch(RfmResult.AsEpoch(reports[^1]), solved.Model);
         }
-        var settings = bestSettings! with
+        var settings = new RfmSettings
         {
-            Solver = "rfm",
-            Warnings = hasValidation ? bestSettings!.Warnings
-                : [.. bestSettings!.Warnings ?? [], "no validation data: the last iteration is returned"],
+            Kernel = best!.Kernel.ToString(),
+            TrainingRows = n,
+            Iterations = iterations,
+            Inner = bestSettings!,
+            Warnings = hasValidation ? bestSettings!.Warnings : [.. bestSettings!.Warnings, "no validation data: the last iteration is returned"],
+            SetupSeconds = bestSettings.SetupSeconds,
+            Seed = o.Seed,
         };
         return new RfmResult(best!, matrices[bestIteration], o.FirstIteration + bestIteration, hasValidation, reports, matrices, settings);
     }

@@ -82,8 +82,7 @@ public abstract class CenterModelSolver : IKernelSolver
         double step = data.Data.StepSize(batch);
 
         var projection = strategy.Projector(data, c, budget, compute, cancellationToken);
-        var settings = strategy.Settings(data.Settings(strategy.Solver, n, batch, step, memoryBatch, projection, warnings,
-            clock.Elapsed.TotalSeconds, o.Seed));
+        var settings = strategy.Settings(data, n, batch, step, memoryBatch, projection, warnings, clock.Elapsed.TotalSeconds, o.Seed);
 
         var run = strategy.Start(data, y, projection, batch, c, step, compute, cancellationToken);
         var model = new KernelModel(Kernel, data.Centers, run.Weights, classCount);
@@ -98,9 +97,6 @@ public abstract class CenterModelSolver : IKernelSolver
 /// <summary>What distinguishes one center-model version from another in <see cref="CenterModelSolver"/>'s trainer.</summary>
 internal abstract class CenterStepStrategy
 {
-    /// <summary>The name the settings report ("eigenpro3").</summary>
-    public abstract string Solver { get; }
-
     /// <summary>The data preconditioner's step rule.</summary>
     public abstract StepRule DataStepRule { get; }
 
@@ -119,8 +115,9 @@ internal abstract class CenterStepStrategy
     /// <summary>The projection onto the centers' span.</summary>
     public abstract CenterProjection Projector(CenterModelData data, int outputs, MemoryBudget budget, ComputeContext compute, CancellationToken ct);
 
-    /// <summary>The reported settings, with what only this version adds.</summary>
-    public virtual SolverSettings Settings(SolverSettings shared) => shared;
+    /// <summary>The version's settings record: what <see cref="CenterModelData.Settings{T}"/> fills, and what only this version adds.</summary>
+    public abstract CenterModelSettings Settings(CenterModelData data, int n, int batch, double step, int memoryBatch, CenterProjection projection,
+        IReadOnlyList<string> warnings, double setupSeconds, int seed);
 
     /// <summary>The training state: the centers' weights and the step on each batch.</summary>
     public abstract CenterRun Start(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step,

@@ -103,10 +103,9 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
     }
 
     /// <summary>What EigenPro 3 and 4 report about a run's setup (batch, step, spectrum, projection, notes).</summary>
-    public SolverSettings Settings(string solver, int trainingRows, int batch, double step, int memoryBatch, CenterProjection projection,
-        IReadOnlyList<string> warnings, double setupSeconds, int seed) => new()
+    public T Settings<T>(int trainingRows, int batch, double step, int memoryBatch, CenterProjection projection,
+        IReadOnlyList<string> warnings, double setupSeconds, int seed) where T : CenterModelSettings, new() => new()
     {
-        Solver = solver,
         Kernel = Z.Kernel.ToString(),
         TrainingRows = trainingRows,
         Centers = Centers.Rows,

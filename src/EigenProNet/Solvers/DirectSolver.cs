@@ -66,9 +66,8 @@ public sealed class DirectSolver : IKernelSolver
         var (trainMse, trainAcc, testMse, testAcc) = evaluation.Run(model, cancellationToken);
         var report = new EpochReport(1, seconds, evalClock.Elapsed.TotalSeconds, trainMse, trainAcc, testMse, testAcc);
         observer?.OnEpoch(report, model);
-        var settings = new SolverSettings
+        var settings = new DirectSettings
         {
-            Solver = "direct",
             Kernel = Kernel.ToString(),
             TrainingRows = n,
             Ridge = Ridge,

@@ -112,9 +112,8 @@ public sealed class EigenPro2 : IKernelSolver
             throw new MemoryBudgetExceededException($"A batch of {userBatch} rows needs {MemoryBudget.Format(bytesPerRow * userBatch)}, more than the memory budget {budget} allows ({memoryBatch} rows).");
         double step = o.Eta is double eta ? eta / batch : pre.StepSize(batch);
         if (!(step > 0) || !double.IsFinite(step)) throw new ArgumentException($"The step size must be positive and finite, found {step}.", nameof(Options));
-        var settings = new SolverSettings
+        var settings = new EigenPro2Settings
         {
-            Solver = "eigenpro2",
             Kernel = Kernel.ToString(),
             TrainingRows = n,
             SubsampleSize = s,
@@ -127,6 +126,7 @@ public sealed class EigenPro2 : IKernelSolver
             MaxKernelDiagonal = pre.MaxKernelDiagonal,
             TopEigenvalue = pre.Spectrum[0],
             PreconditionedTopEigenvalue = pre.TopEigenvalue,
+            TailEigenvalue = pre.TailEigenvalue,
             CriticalBatchSize = pre.CriticalBatchSize,
             MemoryBatchLimit = memoryBatch,
             SetupSeconds = clock.Elapsed.TotalSeconds,

@@ -66,8 +66,6 @@ public sealed class EigenPro3 : CenterModelSolver
     /// <summary>§2.4: every batch's preconditioned step is projected onto the centers' span before α moves.</summary>
     private sealed class ProjectEveryBatch(EigenPro3Options o) : CenterStepStrategy
     {
-        public override string Solver => "eigenpro3";
-
         public override StepRule DataStepRule => EigenPro3.DataStepRule;
 
         public override void CheckOptions()
@@ -90,6 +88,10 @@ public sealed class EigenPro3 : CenterModelSolver
 
         public override CenterProjection Projector(CenterModelData data, int outputs, MemoryBudget budget, ComputeContext compute, CancellationToken ct) =>
             EigenPro3.Projector(data, o, outputs, budget, compute, ct);
+
+        public override CenterModelSettings Settings(CenterModelData data, int n, int batch, double step, int memoryBatch, CenterProjection projection,
+            IReadOnlyList<string> warnings, double setupSeconds, int seed) =>
+            data.Settings<EigenPro3Settings>(n, batch, step, memoryBatch, projection, warnings, setupSeconds, seed);
 
         public override CenterRun Start(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step,
             ComputeContext compute, CancellationToken ct) =>

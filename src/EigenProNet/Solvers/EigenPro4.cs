@@ -55,8 +55,6 @@ public sealed class EigenPro4 : CenterModelSolver
     {
         private int _interval;
 
-        public override string Solver => "eigenpro4";
-
         public override StepRule DataStepRule => EigenPro4.StepRule;
 
         public override void CheckOptions() => EigenPro4.CheckOptions(o);
@@ -96,7 +94,9 @@ public sealed class EigenPro4 : CenterModelSolver
         public override CenterProjection Projector(CenterModelData data, int outputs, MemoryBudget budget, ComputeContext compute, CancellationToken ct) =>
             EigenPro4.Projector(data, o, outputs, budget, compute, ct);
 
-        public override SolverSettings Settings(SolverSettings shared) => shared with { ProjectionInterval = _interval };
+        public override CenterModelSettings Settings(CenterModelData data, int n, int batch, double step, int memoryBatch, CenterProjection projection,
+            IReadOnlyList<string> warnings, double setupSeconds, int seed) =>
+            data.Settings<EigenPro4Settings>(n, batch, step, memoryBatch, projection, warnings, setupSeconds, seed) with { ProjectionInterval = _interval };
 
         public override CenterRun Start(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step,
             ComputeContext compute, CancellationToken ct) =>

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using EigenProNet.Models;
 using EigenProNet.Preconditioning;
 
@@ -47,63 +48,120 @@ public interface ITrainingObserver
     void OnEpoch(EpochReport report, KernelModel model) { }
 }
 
-/// <summary>The hyper-parameters a solver chose (reported by the CLI's JSON summary).</summary>
-public sealed record SolverSettings
+/// <summary>
+/// The hyper-parameters a solver chose (reported by the CLI's JSON summary): one record type per solver, each with
+/// only the fields that solver has — <see cref="DirectSettings"/>, <see cref="EigenPro2Settings"/>,
+/// <see cref="EigenPro3Settings"/>, <see cref="EigenPro4Settings"/>, and RFM's own. Serialized as the solver's type.
+/// </summary>
+[JsonDerivedType(typeof(DirectSettings))]
+[JsonDerivedType(typeof(EigenPro2Settings))]
+[JsonDerivedType(typeof(EigenPro3Settings))]
+[JsonDerivedType(typeof(EigenPro4Settings))]
+[JsonDerivedType(typeof(FeatureLearning.RfmSettings))]
+public abstract record SolverSettings
 {
-    /// <summary>"eigenpro2", "eigenpro3", "eigenpro4" or "direct".</summary>
-    public required string Solver { get; init; }
+    private protected SolverSettings(string solver) => Solver = solver;
+
+    /// <summary>"direct", "eigenpro2", "eigenpro3", "eigenpro4" or "rfm".</summary>
+    [JsonPropertyOrder(-3)]
+    public string Solver { get; }
     /// <summary>Kernel description.</summary>
-    public required string Kernel { get; init; }
+    [JsonPropertyOrder(-2)]
+    public string Kernel { get; init; } = "";
     /// <summary>Training rows n.</summary>
+    [JsonPropertyOrder(-1)]
     public int TrainingRows { get; init; }
-    /// <summary>Number of centers p (EigenPro 3; the training rows otherwise).</summary>
-    public int? Centers { get; init; }
-    /// <summary>Nyström subsample size s.</summary>
-    public int? SubsampleSize { get; init; }
-    /// <summary>Eigen-directions k the preconditioner flattens (every EigenPro version; the reference's top_q is k + 1, its tail λ_{k+1}).</summary>
-    public int? Directions { get; init; }
-    /// <summary>Batch size.</summary>
-    public int? BatchSize { get; init; }
-    /// <summary>Step applied per sample (η/b).</summary>
-    public double? StepSize { get; init; }
-    /// <summary>The reference's η (= step·b).</summary>
-    public double? Eta { get; init; }
-    /// <summary>β of the step rule (<see cref="BetaEstimate"/> says which).</summary>
-    public double? Beta { get; init; }
-    /// <summary>"kernel-diagonal" (the reference's max k(x, x)) or "preconditioned-diagonal" (SysML 2019).</summary>
-    public string? BetaEstimate { get; init; }
-    /// <summary>max k(x, x) over the subsample, whichever β the step rule used.</summary>
-    public double? MaxKernelDiagonal { get; init; }
-    /// <summary>λ₁ of K(S, S)/s.</summary>
-    public double? TopEigenvalue { get; init; }
-    /// <summary>λ₁′ after preconditioning.</summary>
-    public double? PreconditionedTopEigenvalue { get; init; }
-    /// <summary>The tail eigenvalue the preconditioner flattens down to.</summary>
-    public double? TailEigenvalue { get; init; }
-    /// <summary>EigenPro 3's projection: "exact" or "inexact".</summary>
-    public string? Projection { get; init; }
-    /// <summary>Nyström sample of the centers for the inexact projection.</summary>
-    public int? ProjectionSubsampleSize { get; init; }
-    /// <summary>Batch size of the inexact projection's EigenPro 2 iterations.</summary>
-    public int? ProjectionBatchSize { get; init; }
-    /// <summary>EigenPro 4: batches between delayed projections (T).</summary>
-    public int? ProjectionInterval { get; init; }
-    /// <summary>EigenPro 3: the data Nyström sample is drawn from among the (sampled) centers, so K(X_b, S) is part of K(X_b, Z).</summary>
-    public bool? DataSampleInCenters { get; init; }
     /// <summary>Settings that were adjusted (clamped sample sizes, capped batch), in words.</summary>
-    public IReadOnlyList<string>? Warnings { get; init; }
-    /// <summary>Critical batch size m*.</summary>
-    public int? CriticalBatchSize { get; init; }
-    /// <summary>Largest batch the memory budget allows.</summary>
-    public int? MemoryBatchLimit { get; init; }
-    /// <summary>Ridge λ of the direct solver.</summary>
-    public double? Ridge { get; init; }
-    /// <summary>Diagonal jitter the Cholesky factorisation needed.</summary>
-    public double? Jitter { get; init; }
+    [JsonPropertyOrder(1)]
+    public IReadOnlyList<string> Warnings { get; init; } = [];
     /// <summary>Seconds of setup (preconditioner or factorisation).</summary>
+    [JsonPropertyOrder(2)]
     public double SetupSeconds { get; init; }
     /// <summary>Seed.</summary>
+    [JsonPropertyOrder(3)]
     public int Seed { get; init; }
+}
+
+/// <summary>What the direct solver chose.</summary>
+public sealed record DirectSettings : SolverSettings
+{
+    /// <summary>Settings of a direct solve.</summary>
+    public DirectSettings() : base("direct") { }
+    /// <summary>Ridge λ.</summary>
+    public double Ridge { get; init; }
+    /// <summary>Diagonal jitter the Cholesky factorisation needed.</summary>
+    public double Jitter { get; init; }
+}
+
+/// <summary>What every EigenPro version reports about its (data) preconditioner, batch and step.</summary>
+public abstract record PreconditionedSettings : SolverSettings
+{
+    private protected PreconditionedSettings(string solver) : base(solver) { }
+    /// <summary>Nyström subsample size s (EigenPro 3/4: of the training data).</summary>
+    public int SubsampleSize { get; init; }
+    /// <summary>Eigen-directions k the preconditioner flattens (the reference's top_q is k + 1, its tail λ_{k+1}).</summary>
+    public int Directions { get; init; }
+    /// <summary>Batch size.</summary>
+    public int BatchSize { get; init; }
+    /// <summary>Step applied per sample (η/b).</summary>
+    public double StepSize { get; init; }
+    /// <summary>The reference's η (= step·b).</summary>
+    public double Eta { get; init; }
+    /// <summary>β of the step rule (<see cref="BetaEstimate"/> says which).</summary>
+    public double Beta { get; init; }
+    /// <summary>"kernel-diagonal" (the reference's max k(x, x)) or "preconditioned-diagonal" (SysML 2019).</summary>
+    public string BetaEstimate { get; init; } = "";
+    /// <summary>max k(x, x) over the subsample, whichever β the step rule used.</summary>
+    public double MaxKernelDiagonal { get; init; }
+    /// <summary>λ₁ of K(S, S)/s.</summary>
+    public double TopEigenvalue { get; init; }
+    /// <summary>The tail eigenvalue the preconditioner flattens down to.</summary>
+    public double TailEigenvalue { get; init; }
+    /// <summary>Critical batch size m* of the step rule.</summary>
+    public int CriticalBatchSize { get; init; }
+    /// <summary>Largest batch the memory budget allows.</summary>
+    public int MemoryBatchLimit { get; init; }
+}
+
+/// <summary>What EigenPro 2 chose.</summary>
+public sealed record EigenPro2Settings : PreconditionedSettings
+{
+    /// <summary>Settings of an EigenPro 2 run.</summary>
+    public EigenPro2Settings() : base("eigenpro2") { }
+    /// <summary>λ₁′ after preconditioning (m* = β/λ₁′ + 1).</summary>
+    public double PreconditionedTopEigenvalue { get; init; }
+}
+
+/// <summary>What EigenPro 3 and 4 report beyond the data preconditioner: the centers and the projection.</summary>
+public abstract record CenterModelSettings : PreconditionedSettings
+{
+    private protected CenterModelSettings(string solver) : base(solver) { }
+    /// <summary>Number of centers p.</summary>
+    public int Centers { get; init; }
+    /// <summary>The projection: "exact" or "inexact".</summary>
+    public string Projection { get; init; } = "";
+    /// <summary>Nyström sample of the centers for the inexact projection (null when exact).</summary>
+    public int? ProjectionSubsampleSize { get; init; }
+    /// <summary>Batch size of the inexact projection's EigenPro iterations (null when exact).</summary>
+    public int? ProjectionBatchSize { get; init; }
+    /// <summary>The data Nyström sample is drawn from among the (sampled) centers, so K(X_b, S) is part of K(X_b, Z).</summary>
+    public bool DataSampleInCenters { get; init; }
+}
+
+/// <summary>What EigenPro 3 chose.</summary>
+public sealed record EigenPro3Settings : CenterModelSettings
+{
+    /// <summary>Settings of an EigenPro 3 run.</summary>
+    public EigenPro3Settings() : base("eigenpro3") { }
+}
+
+/// <summary>What EigenPro 4 chose.</summary>
+public sealed record EigenPro4Settings : CenterModelSettings
+{
+    /// <summary>Settings of an EigenPro 4 run.</summary>
+    public EigenPro4Settings() : base("eigenpro4") { }
+    /// <summary>Batches between delayed projections (T).</summary>
+    public int ProjectionInterval { get; init; }
 }
 
 /// <summary>What a training run produced.</summary>
