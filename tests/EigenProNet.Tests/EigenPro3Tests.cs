@@ -192,6 +192,9 @@ public class EigenPro3ModelTests
         Assert.Equal("x", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(101, 8), new Matrix(101, 3))).ParamName);
         Assert.Equal("y", Assert.Throws<ArgumentException>(() => streaming.FitBatch(new Matrix(10, 8), new Matrix(10, 2))).ParamName);
         Assert.Equal("dataSample", Assert.Throws<ArgumentException>(() => new EigenPro3Model(kernel, centers, 3, new Matrix(10, 7))).ParamName);
+        // The streaming model checks the options the trainer checks (it plans with the same strategy).
+        var e = Assert.Throws<ArgumentException>(() => new EigenPro3Model(kernel, centers, 3, dataSample, options with { ProjectionEpochs = 0 }));
+        Assert.Contains("Projection epochs must be at least 1", e.Message);
     }
 }
 
@@ -220,12 +223,18 @@ public class CenterModelMemoryTests
     private static readonly LaplaceKernel Kernel = new(Math.Sqrt(10));
 
     /// <summary>Bytes allocated on this thread by <paramref name="build"/> (single-threaded compute: all of its work runs
-    /// here, and tests running beside it do not count).</summary>
+    /// here, and tests running beside it do not count) — the least of three runs: a rental from the shared array pool
+    /// that finds its buckets emptied by other tests' threads allocates once more, now and then.</summary>
     private static long Allocated(Action build)
     {
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        build();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        long least = long.MaxValue;
+        for (int run = 0; run < 3; run++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            build();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
     }
 
     [Fact]

@@ -94,7 +94,10 @@ public abstract class CenterModelSolver : IKernelSolver
     }
 }
 
-/// <summary>What distinguishes one center-model version from another in <see cref="CenterModelSolver"/>'s trainer.</summary>
+/// <summary>
+/// What distinguishes one center-model version from another in <see cref="CenterModelSolver"/>'s trainer; the streaming
+/// models (<see cref="EigenPro3Model"/>, <see cref="EigenPro4Model"/>) plan their batch and projection with it too.
+/// </summary>
 internal abstract class CenterStepStrategy
 {
     /// <summary>The data preconditioner's step rule.</summary>
@@ -109,8 +112,8 @@ internal abstract class CenterStepStrategy
     /// <summary>The batch size: the one asked for, or the version's rule capped by n and <paramref name="memoryBatch"/> (caps noted in <paramref name="warnings"/>).</summary>
     public abstract int Batch(CenterModelData data, int n, int memoryBatch, List<string> warnings);
 
-    /// <summary>Checks what the batch implies beyond its range (EigenPro 4: room for its temporary centers).</summary>
-    public virtual void CheckBatch(CenterModelData data, int batch, int dimension, int outputs, MemoryBudget budget) { }
+    /// <summary>Checks what the batch implies beyond its range (EigenPro 4: room for its temporary centers); errors name <paramref name="argument"/>.</summary>
+    public virtual void CheckBatch(CenterModelData data, int batch, int dimension, int outputs, MemoryBudget budget, string argument = "Options") { }
 
     /// <summary>The projection onto the centers' span.</summary>
     public abstract CenterProjection Projector(CenterModelData data, int outputs, MemoryBudget budget, ComputeContext compute, CancellationToken ct);

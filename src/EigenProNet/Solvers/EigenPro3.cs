@@ -64,7 +64,7 @@ public sealed class EigenPro3 : CenterModelSolver
     private protected override CenterStepStrategy Strategy() => new ProjectEveryBatch(Options);
 
     /// <summary>§2.4: every batch's preconditioned step is projected onto the centers' span before α moves.</summary>
-    private sealed class ProjectEveryBatch(EigenPro3Options o) : CenterStepStrategy
+    internal sealed class ProjectEveryBatch(EigenPro3Options o) : CenterStepStrategy
     {
         public override StepRule DataStepRule => EigenPro3.DataStepRule;
 

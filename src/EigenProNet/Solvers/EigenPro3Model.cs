@@ -37,17 +37,19 @@ public sealed class EigenPro3Model
         ArgumentNullException.ThrowIfNull(centers);
         ArgumentNullException.ThrowIfNull(dataSample);
         var o = (options ?? new EigenPro3Options()) with { Centers = centers, DataSubsampleSize = dataSample.Rows, DataSubsampleIndices = null };
+        var plan = new EigenPro3.ProjectEveryBatch(o);
+        plan.CheckOptions();
         _budget = o.Budget ?? MemoryBudget.Default;
         _compute = o.Compute ?? ComputeContext.Default;
-        var setup = CenterModelData.ForStreaming(kernel, centers, outputs, dataSample, o, EigenPro3.DataStepRule, _budget, _compute);
+        var setup = CenterModelData.ForStreaming(kernel, centers, outputs, dataSample, o, plan.DataStepRule, _budget, _compute);
         _z = setup.Z;
         _data = setup.Data;
         int p = centers.Rows;
-        long bytesPerRow = EigenPro3.Step.BytesPerRow(p, _data.SubsampleSize, false, centers.Columns, outputs);
-        int memoryBatch = _budget.RowsThatFit(bytesPerRow, int.MaxValue / 2, 1, "an EigenPro 3 batch");
-        MaxBatchSize = maxBatchSize ?? Math.Min(_data.CriticalBatchSize, memoryBatch);
+        // The trainer's plan: the step rule's batch capped by the budget, and the projection.
+        int memoryBatch = _budget.RowsThatFit(plan.BytesPerRow(setup, centers.Columns, outputs), int.MaxValue / 2, 1, "an EigenPro 3 batch");
+        MaxBatchSize = maxBatchSize ?? plan.Batch(setup, int.MaxValue, memoryBatch, []);
         if (MaxBatchSize < 1) throw new ArgumentException($"The batch size must be at least 1, found {MaxBatchSize}.", nameof(maxBatchSize));
-        var projector = EigenPro3.Projector(setup, o, outputs, _budget, _compute, default);
+        var projector = plan.Projector(setup, outputs, _budget, _compute, default);
         Projection = projector.IsExact ? "exact" : "inexact";
         _step = new EigenPro3.Step(kernel, null, null, _z, _data, setup.LiftAtCenters, projector, MaxBatchSize, outputs, false, _compute);
         _weights = new Matrix(p, outputs);

@@ -51,7 +51,7 @@ public sealed class EigenPro4 : CenterModelSolver
     private protected override CenterStepStrategy Strategy() => new DelayedProjections(Options);
 
     /// <summary>§3.6–3.7: batches join as temporary centers; every T batches (and at each epoch's end) they are projected.</summary>
-    private sealed class DelayedProjections(EigenPro4Options o) : CenterStepStrategy
+    internal sealed class DelayedProjections(EigenPro4Options o) : CenterStepStrategy
     {
         private int _interval;
 
@@ -59,7 +59,10 @@ public sealed class EigenPro4 : CenterModelSolver
 
         public override void CheckOptions() => EigenPro4.CheckOptions(o);
 
-        private int Capacity(CenterModelData data) => (o.TemporaryCentersCoefficient - 1) * data.Centers.Rows;
+        /// <summary>T, set by <see cref="CheckBatch"/>.</summary>
+        public int Interval => _interval;
+
+        public int Capacity(CenterModelData data) => (o.TemporaryCentersCoefficient - 1) * data.Centers.Rows;
 
         public override long BytesPerRow(CenterModelData data, int dimension, int outputs) =>
             DelayedProjectionState.BytesPerRow(data.Centers.Rows, Capacity(data), data.Data.SubsampleSize, data.SubsampleLeadsCenters, dimension, outputs);
@@ -78,13 +81,13 @@ public sealed class EigenPro4 : CenterModelSolver
             return batch;
         }
 
-        public override void CheckBatch(CenterModelData data, int batch, int dimension, int outputs, MemoryBudget budget)
+        public override void CheckBatch(CenterModelData data, int batch, int dimension, int outputs, MemoryBudget budget, string argument = "Options")
         {
             int capacity = Capacity(data), p = data.Centers.Rows;
             if (batch > capacity)
                 throw new ArgumentException(
                     $"{p} centers leave room for {capacity} temporary centers, fewer than one batch of {batch}: use at least {(batch + o.TemporaryCentersCoefficient - 2) / (o.TemporaryCentersCoefficient - 1)} centers, a smaller batch or a larger coefficient.",
-                    nameof(Options));
+                    argument);
             _interval = Math.Max(1, capacity / batch);
             long temporaryBytes = 4L * capacity * (dimension + outputs);
             if (temporaryBytes > budget.Bytes)

@@ -36,27 +36,22 @@ public sealed class EigenPro4Model
         ArgumentNullException.ThrowIfNull(centers);
         ArgumentNullException.ThrowIfNull(dataSample);
         var o = (options ?? new EigenPro4Options()) with { Centers = centers, DataSubsampleSize = dataSample.Rows, DataSubsampleIndices = null };
-        EigenPro4.CheckOptions(o);
+        var plan = new EigenPro4.DelayedProjections(o);
+        plan.CheckOptions();
         _budget = o.Budget ?? MemoryBudget.Default;
         _compute = o.Compute ?? ComputeContext.Default;
         var setup = CenterModelData.ForStreaming(kernel, centers, outputs, dataSample, o, EigenPro4.StepRule, _budget, _compute);
         _z = setup.Z;
         _data = setup.Data;
-        int p = centers.Rows, d = centers.Columns;
-        int capacity = (o.TemporaryCentersCoefficient - 1) * p;
-        long bytesPerRow = DelayedProjectionState.BytesPerRow(p, capacity, _data.SubsampleSize, false, d, outputs);
-        int memoryBatch = _budget.RowsThatFit(bytesPerRow, int.MaxValue / 2, 1, "an EigenPro 4 batch");
-        MaxBatchSize = maxBatchSize ?? Math.Min(Math.Min(10_000, _data.CriticalBatchSize), Math.Min(capacity, memoryBatch));
+        // The trainer's plan: the batch the step rule, the temporary centers and the budget allow, T, the projection.
+        int d = centers.Columns;
+        int memoryBatch = _budget.RowsThatFit(plan.BytesPerRow(setup, d, outputs), int.MaxValue / 2, 1, "an EigenPro 4 batch");
+        MaxBatchSize = maxBatchSize ?? plan.Batch(setup, int.MaxValue, memoryBatch, []);
         if (MaxBatchSize < 1) throw new ArgumentException($"The batch size must be at least 1, found {MaxBatchSize}.", nameof(maxBatchSize));
-        if (MaxBatchSize > capacity)
-            throw new ArgumentException(
-                $"{p} centers leave room for {capacity} temporary centers, fewer than one batch of {MaxBatchSize}: use more centers, a smaller batch or a larger coefficient.",
-                nameof(maxBatchSize));
-        long temporaryBytes = 4L * capacity * (d + outputs);
-        if (temporaryBytes > _budget.Bytes)
-            throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {_budget}.");
-        ProjectionInterval = Math.Max(1, capacity / MaxBatchSize);
-        var projector = EigenPro4.Projector(setup, o, outputs, _budget, _compute, default);
+        plan.CheckBatch(setup, MaxBatchSize, d, outputs, _budget, nameof(maxBatchSize));
+        ProjectionInterval = plan.Interval;
+        int capacity = plan.Capacity(setup);
+        var projector = plan.Projector(setup, outputs, _budget, _compute, default);
         Projection = projector.IsExact ? "exact" : "inexact";
         _state = new DelayedProjectionState(kernel, null, null, _z, _data, setup.LiftAtCenters, projector, capacity, MaxBatchSize, outputs, false, _compute);
         Centers = centers;
