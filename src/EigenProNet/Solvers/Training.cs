@@ -51,13 +51,10 @@ public interface ITrainingObserver
 /// <summary>
 /// The hyper-parameters a solver chose (reported by the CLI's JSON summary): one record type per solver, each with
 /// only the fields that solver has — <see cref="DirectSettings"/>, <see cref="EigenPro2Settings"/>,
-/// <see cref="EigenPro3Settings"/>, <see cref="EigenPro4Settings"/>, and RFM's own. Serialized as the solver's type.
+/// <see cref="EigenPro3Settings"/>, <see cref="EigenPro4Settings"/>, and RFM's own. Serialized as the solver's type
+/// (a new solver's record needs no registration here).
 /// </summary>
-[JsonDerivedType(typeof(DirectSettings))]
-[JsonDerivedType(typeof(EigenPro2Settings))]
-[JsonDerivedType(typeof(EigenPro3Settings))]
-[JsonDerivedType(typeof(EigenPro4Settings))]
-[JsonDerivedType(typeof(FeatureLearning.RfmSettings))]
+[JsonConverter(typeof(SolverSettingsJsonConverter))]
 public abstract record SolverSettings
 {
     private protected SolverSettings(string solver) => Solver = solver;
@@ -80,6 +77,17 @@ public abstract record SolverSettings
     /// <summary>Seed.</summary>
     [JsonPropertyOrder(3)]
     public int Seed { get; init; }
+}
+
+/// <summary>Writes a settings record as its runtime type, whatever type it is declared as (settings are reported, not read back).</summary>
+internal sealed class SolverSettingsJsonConverter : JsonConverter<SolverSettings>
+{
+    public override SolverSettings Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        throw new NotSupportedException("Solver settings are written as a report; they are not read back.");
+
+    // The attribute sits on the abstract base only: serializing the derived type uses its own contract, no recursion.
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, SolverSettings value, System.Text.Json.JsonSerializerOptions options) =>
+        System.Text.Json.JsonSerializer.Serialize(writer, value, value.GetType(), options);
 }
 
 /// <summary>What the direct solver chose.</summary>
