@@ -501,12 +501,18 @@ internal static class DynamicsCommand
         return command;
     }
 
+    /// <summary>
+    /// The data path as the report shows it: relative to where the command ran, so a report does not carry the
+    /// machine's absolute paths (resume from the same directory, as the path is compared).
+    /// </summary>
+    private static string RelativeToHere(string path) => Path.GetRelativePath(Environment.CurrentDirectory, Path.GetFullPath(path));
+
     private static Dictionary<string, object?> Settings(string study, string path, Dataset train, Dataset? test, string kernel, string solver, int seed,
         int s, int k, (string Key, object Value)[] extra)
     {
         var settings = new Dictionary<string, object?>
         {
-            ["study"] = study, ["data"] = Path.GetFullPath(path), ["train_rows"] = train.Count, ["test_rows"] = test?.Count, ["features"] = train.Dimension,
+            ["study"] = study, ["data"] = RelativeToHere(path), ["train_rows"] = train.Count, ["test_rows"] = test?.Count, ["features"] = train.Dimension,
             ["classes"] = train.ClassCount, ["kernel"] = kernel, ["solver"] = solver, ["seed"] = seed, ["subsample_size"] = s,
             ["tracked_eigenvectors"] = k, ["protocol"] = "in-run",
         };

@@ -273,11 +273,40 @@ public class DynamicsReportTests
                 Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
                 Assert.Contains("<svg", File.ReadAllText(Path.Combine(dir.Path, run, "plots", stem + ".svg")));
             }
+        // Time axes tick at whole epochs and iterations (the RFM run's 2 iterations were once labelled 0.25, 0.5, …);
+        // the spectrum's log index is not a time axis.
+        foreach (var run in new[] { "ntk", "rfm" })
+            foreach (var stem in new[] { "eigenvector_entries", "subspace_distance", "learned_fraction", "kernel_distance", "scores" })
+            {
+                var ticks = BottomTickLabels(File.ReadAllText(Path.Combine(dir.Path, run, "plots", stem + ".svg")));
+                Assert.True(ticks.Count >= 2, $"{run}/{stem}: ticks {string.Join(", ", ticks)}");
+                Assert.All(ticks, t => Assert.Matches(@"^-?\d+$", t));
+            }
+        // The data path as given relative to where the command ran, not the machine's absolute path.
+        string root = Reference.RepoRoot();
+        Assert.DoesNotContain(root, html);
+        using (var runJson = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.Path, "rfm", "run.json"))))
+        {
+            string data = runJson.RootElement.GetProperty("settings").GetProperty("data").GetString()!;
+            Assert.False(Path.IsPathRooted(data), data);
+            Assert.Equal(Path.GetFullPath(Sample), Path.GetFullPath(data));
+        }
         // A directory that is not a run: a clear error, nothing written.
         var (code, _, stderr) = Run("dynamics", "report", Path.Combine(dir.Path, "ntk", "snapshots"), "--out", Path.Combine(dir.Path, "bad.html"));
         Assert.Equal(1, code);
         Assert.Contains("not a dynamics run", stderr);
         Assert.False(File.Exists(Path.Combine(dir.Path, "bad.html")));
+    }
+
+    /// <summary>The labels of an SVG plot's bottom axis: the numeric texts on the lowest common baseline.</summary>
+    private static List<string> BottomTickLabels(string svg)
+    {
+        var numeric = System.Text.RegularExpressions.Regex.Matches(svg, @"<text transform=""translate\(([-\d.]+) ([-\d.]+)\)""[^>]*>\s*([^<]*?)\s*</text>")
+            .Select(m => (Y: double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), Text: m.Groups[3].Value))
+            .Where(t => double.TryParse(t.Text.Replace('−', '-'), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _))
+            .ToList();
+        double bottom = numeric.Max(t => t.Y);
+        return numeric.Where(t => t.Y == bottom).Select(t => t.Text.Replace('−', '-')).ToList();
     }
 
     [RealDataFact(RealDataKind.Chromium)]

@@ -104,7 +104,7 @@ public static class DynamicsReport
             line.MarkerSize = 0;
         }
         if (run.Snapshots.Count <= 10) spectrum.ShowLegend(Alignment.UpperRight);
-        Label(spectrum, "Eigenvalues of K_t(X_s, X_s)/s", "log₁₀ index", "log₁₀ eigenvalue");
+        Label(spectrum, "Eigenvalues of K_t(X_s, X_s)/s", "log₁₀ index", "log₁₀ eigenvalue", timeAxis: false);
         figures.Add(Save(dir, "spectrum", spectrum, "The data spectrum at every t on log–log axes (one line per t; they coincide when the kernel is fixed)."));
 
         // (5) Learned fraction per direction × t.
@@ -175,11 +175,13 @@ public static class DynamicsReport
     /// <summary>NaN (a run recorded before a metric existed) drawn as 0 would lie; ScottPlot skips NaN points.</summary>
     private static double Finite(double v) => double.IsFinite(v) ? v : double.NaN;
 
-    private static void Label(Plot plot, string title, string x, string y)
+    /// <summary>Titles the plot; a time axis (epochs, iterations) gets whole-number ticks — there is no iteration 0.2.</summary>
+    private static void Label(Plot plot, string title, string x, string y, bool timeAxis = true)
     {
         plot.Title(title, 15);
         plot.XLabel(x, 13);
         plot.YLabel(y, 13);
+        if (timeAxis) plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
     }
 
     private static Figure Save(string dir, string stem, Plot plot, string caption)
