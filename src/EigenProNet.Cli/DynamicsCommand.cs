@@ -16,7 +16,19 @@ namespace EigenProNet.Cli;
 /// <summary><c>eigenpro dynamics ntk|rfm</c>: train while recording the training-data eigenvector dynamics into a run directory.</summary>
 internal static class DynamicsCommand
 {
-    private static string BundledSample => Path.Combine("data", "cifar10-sample");
+    /// <summary>
+    /// The bundled CIFAR-10 sample: the repository's <c>data/cifar10-sample</c> when run from its root, else the copy
+    /// that ships beside the command (an installed tool).
+    /// </summary>
+    private static string BundledSample
+    {
+        get
+        {
+            string here = Path.Combine("data", "cifar10-sample");
+            if (Directory.Exists(here)) return here;
+            return Path.Combine(AppContext.BaseDirectory, "data", "cifar10-sample");
+        }
+    }
 
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
@@ -83,7 +95,7 @@ internal static class DynamicsCommand
         {
             string path = p.GetValue(Data) ?? BundledSample;
             if (p.GetValue(Data) is null && !Directory.Exists(path))
-                throw new UsageException($"No --data given and the bundled sample {Path.GetFullPath(path)} is not here: run from the repository root or pass --data.");
+                throw new UsageException($"No --data given and the bundled sample is neither in ./data/cifar10-sample nor beside the command ({Path.GetFullPath(path)}): pass --data.");
             var split = DatasetLoader.Load(path, p.GetValue(Test));
             var train = split.Train;
             if (!train.IsClassification) throw new UsageException($"{path}: the dynamics studies need class labels.");
