@@ -10,7 +10,7 @@ internal sealed class CommonOptions
     public Option<int> Seed { get; } = new("--seed") { Description = "Seed of every random choice (subsample, shuffles, splits).", DefaultValueFactory = _ => 1 };
     public Option<int?> Threads { get; } = new("--threads") { Description = "Worker threads (default: all cores)." };
     public Option<string?> MemoryBudget { get; } = new("--memory-budget") { Description = "Working-memory budget, e.g. 2GiB or 512MiB (default: 25% of available memory)." };
-    public Option<string?> Out { get; } = new("--out") { Description = "Also write the JSON results to this file (atomically)." };
+    public Option<string?> Out { get; } = new("--out") { Description = "Also write the JSON results to this file, atomically (default: none)." };
     public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON document with the results on stdout; human output goes to stderr." };
 
     public void AddTo(Command command)

@@ -48,7 +48,7 @@ internal static class DataCommand
         var name = new Argument<string>("dataset") { Description = string.Join(" | ", DatasetDownloader.Catalog.Keys) };
         name.AcceptOnlyFromAmong(DatasetDownloader.Catalog.Keys.ToArray());
         var dir = new Option<string>("--dir") { Description = "Folder to download into.", DefaultValueFactory = _ => "datasets" };
-        var mirror = new Option<string?>("--mirror") { Description = "Take the files from this folder or base URL instead of the official site." };
+        var mirror = new Option<string?>("--mirror") { Description = "Take the files from this folder or base URL instead of the official site (default: the official site)." };
         var downloadJson = new Option<bool>("--json") { Description = "Print one JSON document with the result on stdout." };
         var download = new Command("download", """
             Download a dataset's official archives, verify their checksums and unpack them.

@@ -12,7 +12,7 @@ internal sealed class DataOptions
         Description = "Dataset: a CIFAR-10 batch folder, an MNIST-style IDX folder (or 'fashion-mnist' for Debian's install), a UCI collection dataset folder, or a .csv/.npy/.npz file.",
         Required = true,
     };
-    public Option<string?> Test { get; } = new("--test") { Description = "Test data (overrides the dataset's own test split)." };
+    public Option<string?> Test { get; } = new("--test") { Description = "Test data (default: the dataset's own test split, when it has one)." };
     public Option<string?> LabelColumn { get; } = new("--label-column") { Description = "CSV/.npy label column: a header name or 0-based index (negative counts from the end; default: last)." };
     public Option<string?> Delimiter { get; } = new("--delimiter") { Description = "CSV delimiter (default: detected among , ; tab space)." };
     public Option<bool> Regression { get; } = new("--regression") { Description = "Treat the label column of a table as a real-valued target." };

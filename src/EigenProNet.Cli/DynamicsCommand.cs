@@ -77,8 +77,8 @@ internal static class DynamicsCommand
         public Option<bool> Resume { get; } = new("--resume") { Description = "Continue the run in --out from its last complete snapshot (same settings; --epochs / --iterations may grow)." };
         public Option<int> Subsample { get; } = new("--subsample-size") { Description = "Nyström subsample s, pinned for the whole run.", DefaultValueFactory = _ => 2000 };
         public Option<int> Tracked { get; } = new("--k") { Description = "Eigenvectors tracked per snapshot (≤ s − 1).", DefaultValueFactory = _ => 500 };
-        public Option<int?> TrainRows { get; } = new("--train-rows") { Description = "Stratified sample of the training rows." };
-        public Option<int?> TestRows { get; } = new("--test-rows") { Description = "Stratified sample of the test rows." };
+        public Option<int?> TrainRows { get; } = new("--train-rows") { Description = "Stratified sample of the training rows (default: all)." };
+        public Option<int?> TestRows { get; } = new("--test-rows") { Description = "Stratified sample of the test rows (default: all)." };
 
         /// <summary>Row counts used when the options are not given (the RFM study's 5 000 / 5 000); null: all rows.</summary>
         public int? DefaultRows { get; init; }

@@ -32,7 +32,14 @@ public static class EigenProCli
         if (parse.Errors.Count > 0)
         {
             foreach (var e in parse.Errors) stderr.WriteLine($"error: {e.Message}");
-            stderr.WriteLine("Run 'eigenpro --help' for usage.");
+            var command = parse.CommandResult.Command;
+            var ancestors = new List<Command>();
+            for (var r = parse.CommandResult.Parent; r is not null; r = r.Parent)
+                if (r is System.CommandLine.Parsing.CommandResult c) ancestors.Add(c.Command);
+            foreach (var token in parse.UnmatchedTokens.Distinct())
+                if (Suggestions.For(token, command, ancestors) is { } suggestion)
+                    stderr.WriteLine($"Did you mean '{suggestion}' instead of '{token}'?");
+            stderr.WriteLine($"Run '{string.Join(' ', ancestors.AsEnumerable().Reverse().Append(command).Select(c => c is RootCommand ? "eigenpro" : c.Name))} --help' for usage.");
             return UsageError;
         }
         try
@@ -62,7 +69,8 @@ public static class EigenProCli
         }
     }
 
-    private static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
+    /// <summary>The command tree (what the help and the option tests walk).</summary>
+    internal static RootCommand BuildRoot(TextWriter stdout, TextWriter stderr)
     {
         var root = new RootCommand(
             "EigenProNet: fast kernel machines (EigenPro 2/3/4, NTK, RFM) on the CPU.\n\n" +

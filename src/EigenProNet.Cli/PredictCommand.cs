@@ -17,7 +17,7 @@ internal static class PredictCommand
         var model = new Option<string>("--model") { Description = "A model file written by 'eigenpro train --save'.", Required = true };
         var predictions = new Option<string?>("--predictions")
         {
-            Description = "Write predictions here: .csv (predicted class or outputs per row) or .npy (the output matrix).",
+            Description = "Write predictions here: .csv (predicted class or outputs per row) or .npy (the output matrix) (default: not written, only scored).",
         };
         var split = new Option<string>("--split") { Description = "Which part of a dataset with its own test split: test | train.", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "train");

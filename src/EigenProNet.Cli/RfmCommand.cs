@@ -32,7 +32,7 @@ internal static class RfmCommand
         scaling.AcceptOnlyFromAmong("auto", "none", "pixels", "unit-range", "l2", "standardize");
         var samples = new SampleOptions();
         var validation = new Option<double?>("--validation-fraction") { Description = "Hold out this fraction of the training rows to select the iteration on (default: select on the test split)." };
-        var save = new Option<string?>("--save") { Description = "Write the selected model (with its M) to this .epn file." };
+        var save = new Option<string?>("--save") { Description = "Write the selected model (with its M) to this .epn file (default: not saved)." };
 
         var command = new Command("rfm", """
             Train a Recursive Feature Machine: alternate a kernel solve with the AGOP update of the Mahalanobis matrix M,

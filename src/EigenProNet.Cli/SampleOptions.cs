@@ -6,8 +6,8 @@ namespace EigenProNet.Cli;
 /// <summary><c>--train-rows</c> / <c>--test-rows</c>: stratified samples of the loaded splits (train and rfm).</summary>
 internal sealed class SampleOptions
 {
-    public Option<int?> TrainRows { get; } = new("--train-rows") { Description = "Use a stratified sample of this many training rows." };
-    public Option<int?> TestRows { get; } = new("--test-rows") { Description = "Use a stratified sample of this many test rows." };
+    public Option<int?> TrainRows { get; } = new("--train-rows") { Description = "Use a stratified sample of this many training rows (default: all)." };
+    public Option<int?> TestRows { get; } = new("--test-rows") { Description = "Use a stratified sample of this many test rows (default: all)." };
 
     public void AddTo(Command command)
     {

@@ -40,14 +40,14 @@ internal static class TrainCommand
         var scaling = new Option<string>("--scaling") { Description = "auto | none | pixels | unit-range | l2 | standardize (auto: pixels for image data, none otherwise).", DefaultValueFactory = _ => "auto" };
         scaling.AcceptOnlyFromAmong("auto", "none", "pixels", "unit-range", "l2", "standardize");
         var samples = new SampleOptions();
-        var validation = new Option<double?>("--validation-fraction") { Description = "When the data has no test split, hold out this fraction for validation." };
+        var validation = new Option<double?>("--validation-fraction") { Description = "When the data has no test split, hold out this fraction for validation (default: none held out)." };
         var evalRows = new Option<int>("--train-eval-rows") { Description = "Training rows evaluated after each epoch.", DefaultValueFactory = _ => 5000 };
-        var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation MSE (keeps the best weights)." };
-        var save = new Option<string?>("--save") { Description = "Write the trained model to this .epn file." };
-        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "After every epoch, save the run's state atomically to DIR/checkpoint.epn (EigenPro 2/3/4)." };
+        var patience = new Option<int?>("--early-stopping") { Description = "Stop after this many epochs without a better validation MSE, keeping the best weights (default: off)." };
+        var save = new Option<string?>("--save") { Description = "Write the trained model to this .epn file (default: not saved)." };
+        var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "After every epoch, save the run's state atomically to DIR/checkpoint.epn (EigenPro 2/3/4; default: no checkpoints)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint-dir (same data and settings; --epochs is the new total)." };
         var memoryMap = new Option<bool>("--memory-map") { Description = "EigenPro 3/4: --data is a 2-D float32 .npy of features (already scaled) read a batch at a time from a memory map, so it may exceed RAM; labels come from --labels." };
-        var labels = new Option<string?>("--labels") { Description = "With --memory-map: a .npy of n integer class labels (0 … classes − 1) for the rows of --data." };
+        var labels = new Option<string?>("--labels") { Description = "With --memory-map: a .npy of n integer class labels (0 … classes − 1) for the rows of --data (no default: required with --memory-map)." };
 
         var command = new Command("train", """
             Train a kernel model and report train/test MSE and accuracy per epoch.

@@ -32,7 +32,7 @@ internal static class UciBenchmarkCommand
         { root, only, iterations, bandwidth, diag };
         common.AddTo(command);
         command.Options.Remove(common.Seed); // the protocol has no random choice
-        common.Out.Description = "Write the results to this file (atomically): one CSV row per dataset when it ends in .csv, else the JSON document.";
+        common.Out.Description = "Write the results to this file (atomically): one CSV row per dataset when it ends in .csv, else the JSON document (default: the table is only printed).";
 
         command.SetAction(p =>
         {
