@@ -40,7 +40,7 @@ public class RfmCliTests
     }
 
     /// <summary>Writes one dataset in the collection's layout: 3 Gaussian blobs in 4 dimensions, 2 of them informative.</summary>
-    private static void WriteUciDataset(string root, string name, int rows = 120)
+    internal static void WriteUciDataset(string root, string name, int rows = 120)
     {
         string folder = Directory.CreateDirectory(Path.Combine(root, name)).FullName;
         var random = new Random(name.Length);
