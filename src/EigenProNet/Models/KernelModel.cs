@@ -115,6 +115,26 @@ public sealed class KernelModel
         return data.Labels is not null ? Metrics.Accuracy(outputs, data.Labels) : -Metrics.MeanSquaredError(outputs, data.Targets!);
     }
 
+    /// <summary>Accuracy of the predicted classes of <paramref name="x"/> against <paramref name="labels"/> (one per row).</summary>
+    /// <exception cref="ArgumentException">Wrong number of features or labels.</exception>
+    public double Score(Matrix x, IReadOnlyList<int> labels, MemoryBudget? budget = null, CancellationToken cancellationToken = default,
+        ComputeContext? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        Metrics.CheckRows(x, labels.Count, "labels");
+        return Metrics.Accuracy(Predict(x, budget, cancellationToken, context), labels);
+    }
+
+    /// <summary>−MSE of the outputs for <paramref name="x"/> against <paramref name="targets"/> (n × outputs) — higher is better.</summary>
+    /// <exception cref="ArgumentException">Wrong number of features, or targets of another shape.</exception>
+    public double Score(Matrix x, Matrix targets, MemoryBudget? budget = null, CancellationToken cancellationToken = default,
+        ComputeContext? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        Metrics.CheckRows(x, targets.Rows, "targets");
+        return -Metrics.MeanSquaredError(Predict(x, budget, cancellationToken, context), targets);
+    }
+
     /// <summary>Writes the model file (see <see cref="ModelFile"/>).</summary>
     public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => ModelFile.Save(path, this, metadata);
 
@@ -151,6 +171,13 @@ public static class Metrics
         }
         long count = (long)predictions.Rows * predictions.Columns;
         return count == 0 ? 0 : sum / count;
+    }
+
+    /// <summary>Checked before predicting, so a mismatch costs no kernel evaluation.</summary>
+    internal static void CheckRows(Matrix x, int rows, string what)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rows != rows) throw new ArgumentException($"x has {x.Rows} rows but {what} has {rows}.", what);
     }
 
     /// <summary>Fraction of rows whose predicted class equals the label.</summary>

@@ -109,6 +109,22 @@ public sealed class EigenPro3Model
         // A model over the live weights for this call only: no copy of the p × c weights per prediction.
         new KernelModel(Kernel, Centers, _z, _weights).Predict(x, _budget, cancellationToken, _compute);
 
+    /// <summary>Accuracy of the current model's predicted classes of <paramref name="x"/> against <paramref name="labels"/>.</summary>
+    public double Score(Matrix x, IReadOnlyList<int> labels, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        Metrics.CheckRows(x, labels.Count, "labels");
+        return Metrics.Accuracy(Predict(x, cancellationToken), labels);
+    }
+
+    /// <summary>−MSE of the current model's outputs for <paramref name="x"/> against <paramref name="targets"/> — higher is better.</summary>
+    public double Score(Matrix x, Matrix targets, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        Metrics.CheckRows(x, targets.Rows, "targets");
+        return -Metrics.MeanSquaredError(Predict(x, cancellationToken), targets);
+    }
+
     /// <summary>The current model as a <see cref="KernelModel"/> (a snapshot: later batches do not change it).</summary>
     public KernelModel ToModel(int classCount = 0, IReadOnlyList<string>? classNames = null) =>
         new(Kernel, Centers, _z, _weights.Clone(), classCount, classNames);

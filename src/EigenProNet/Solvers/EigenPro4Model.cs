@@ -129,6 +129,22 @@ public sealed class EigenPro4Model
         return _state.Predict(Kernel.Prepare(x, nameof(x), _compute), cancellationToken);
     }
 
+    /// <summary>Accuracy of the current model's predicted classes of <paramref name="x"/> against <paramref name="labels"/>.</summary>
+    public double Score(Matrix x, IReadOnlyList<int> labels, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        Metrics.CheckRows(x, labels.Count, "labels");
+        return Metrics.Accuracy(Predict(x, cancellationToken), labels);
+    }
+
+    /// <summary>−MSE of the current model's outputs for <paramref name="x"/> against <paramref name="targets"/> — higher is better.</summary>
+    public double Score(Matrix x, Matrix targets, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        Metrics.CheckRows(x, targets.Rows, "targets");
+        return -Metrics.MeanSquaredError(Predict(x, cancellationToken), targets);
+    }
+
     /// <summary>The model as a <see cref="KernelModel"/>, after projecting what is pending (a snapshot: later batches do not change it).</summary>
     public KernelModel ToModel(int classCount = 0, IReadOnlyList<string>? classNames = null)
     {
