@@ -59,20 +59,11 @@ internal sealed class MappedRows : IDisposable
         }
     }
 
-    /// <summary>n integer labels (any integer or integral float dtype) as one-hot targets.</summary>
+    /// <summary>n integer labels as one-hot targets.</summary>
     private static (Matrix Targets, int Classes) ReadLabels(string path, long rows)
     {
-        var array = Npy.Read(path);
-        if (array.Shape.Length != 1 || array.Shape[0] != rows)
-            throw new DataFormatException($"{path}: shape ({string.Join(", ", array.Shape)}); expected ({rows},), one label per training row.");
-        var labels = new int[rows];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            double v = Convert.ToDouble(array.Data.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
-            if (v < 0 || v != Math.Floor(v) || v > 1_000_000) throw new DataFormatException($"{path}: label {v} at index {i} is not a class number ≥ 0.");
-            labels[i] = (int)v;
-        }
-        int classes = labels.Max() + 1;
+        var labels = Npy.ReadLabels(path, rows);
+        int classes = labels.Length == 0 ? 0 : labels.Max() + 1;
         return (Preprocessing.OneHot(labels, classes), classes);
     }
 

@@ -75,9 +75,7 @@ internal static class RfmCommand
                 selection = "validation";
             }
             stderr.WriteLine($"data: {train}{(test is null ? "; no test data" : $"; test: {test.Count} rows")} (loaded in {loadSeconds:F2} s)");
-            var scale = p.GetValue(scaling) == "auto"
-                ? format is DatasetFormat.CifarBinary or DatasetFormat.Idx ? Scaling.L2 : Scaling.None
-                : TrainCommand.ParseScaling(p.GetValue(scaling)!, format);
+            var scale = p.GetValue(scaling) == "auto" ? RecursiveFeatureMachine.DefaultScaling(format) : TrainCommand.ParseScaling(p.GetValue(scaling)!, format);
             var preprocessor = Preprocessor.Fit(scale, train.Features);
             preprocessor.TransformInPlace(train.Features, compute);
             if (test is not null) preprocessor.TransformInPlace(test.Features, compute);

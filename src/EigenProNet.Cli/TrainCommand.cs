@@ -100,14 +100,10 @@ internal static class TrainCommand
             stderr.WriteLine($"data: {(train?.ToString() ?? $"{mapped!.Rows.Name}: {trainCount} rows × {dimension} features, memory-mapped, {classCount} classes")}{(test is null ? "; no test data" : $"; test: {test.Count} rows")} (loaded in {loadSeconds:F2} s)");
 
             var scale = mapped is null ? ParseScaling(p.GetValue(scaling)!, format) : Scaling.None;
-            var preprocessor = Preprocessor.Fit(scale, train?.Features ?? new LinearAlgebra.Matrix(1, dimension));
-            // The loaded matrices are ours alone: scale them in place rather than holding a second copy.
-            if (train is not null) preprocessor.TransformInPlace(train.Features, compute);
-            if (test is not null) preprocessor.TransformInPlace(test.Features, compute);
-
-            if (chosen == "auto") chosen = trainCount <= 5000 && DirectSolver.RequiredBytes(trainCount) <= budget.Bytes ? "direct" : "eigenpro2";
+            var kind = KernelTrainer.Resolve(ParseSolver(chosen), trainCount, budget);
+            chosen = SolverName(kind);
             // Options another solver reads would otherwise be ignored without a word.
-            bool centerModel = chosen is "eigenpro3" or "eigenpro4";
+            bool centerModel = kind is SolverKind.EigenPro3 or SolverKind.EigenPro4;
             if (centerModel && p.GetValue(eta) is not null)
                 throw new UsageException($"--eta applies to eigenpro2 only; {chosen} takes its step from the data preconditioner (see --beta and --batch-size).");
             if (centerModel && p.GetValue(directions) is not null)
@@ -126,70 +122,45 @@ internal static class TrainCommand
                 ["projection"] = p.GetValue(projection)!, ["model_subsample_size"] = Inv(p.GetValue(modelSubsample)),
                 ["model_level"] = Inv(p.GetValue(modelLevel)), ["beta"] = p.GetValue(beta) ?? "default",
             };
-            var checkpoints = Checkpoints.Open(p.GetValue(checkpointDir), p.GetValue(resume), chosen, identity, p.GetValue(epochs));
-            var resumeFrom = checkpoints?.Resume;
-            using var cancel = new ConsoleCancellation();
-            // EigenPro 3/4 on the loaded dataset, or on the memory-mapped rows with the labels read beside them.
-            TrainingResult Fit(IKernelSolver solver, IProgress<TrainingProgress> progress)
+            var checkpoints = OpenCheckpoints(p.GetValue(checkpointDir), p.GetValue(resume), kind, identity, p.GetValue(epochs));
+
+            // What every solver shares, set once; each solver's options keep their own defaults for what was not given.
+            T Shared<T>(T o) where T : SolverOptions => o with
             {
-                if (mapped is null) return solver.Fit(train!, test, progress, checkpoints, cancel.Token);
-                return solver is CenterModelSolver centerModel
-                    ? centerModel.Fit(mapped.Rows, mapped.Targets, test?.Features, test?.TargetMatrix(), classCount, progress, checkpoints, cancel.Token)
-                    : throw new UsageException("--memory-map trains EigenPro 3 or 4 only.");
-            }
+                Epochs = p.GetValue(epochs), TrainEvaluationRows = p.GetValue(evalRows), Seed = seed, ResumeFrom = checkpoints?.ResumeFrom,
+            };
+            T CenterModel<T>(T o) where T : CenterModelOptions => Shared(o) with
+            {
+                CenterCount = p.GetValue(centers),
+                DataSubsampleSize = p.GetValue(subsample) ?? o.DataSubsampleSize,
+                DataLevel = p.GetValue(dataLevel) ?? o.DataLevel,
+                Beta = BetaEstimates.Parse(p.GetValue(beta)) ?? o.Beta,
+                Projection = Projection(p.GetValue(projection)!),
+                BatchSize = p.GetValue(batch),
+            };
+            var trainer = new KernelTrainer(k, new KernelTrainerOptions
+            {
+                Solver = kind,
+                Scaling = scale,
+                ScaleInPlace = true,   // the loaded matrices are ours alone: no second copy of the data
+                Ridge = p.GetValue(ridge),
+                Budget = budget,
+                Compute = compute,
+                EigenPro2 = Shared(new EigenPro2Options
+                {
+                    SubsampleSize = p.GetValue(subsample), Directions = p.GetValue(directions), BatchSize = p.GetValue(batch),
+                    Eta = p.GetValue(eta), EarlyStoppingPatience = p.GetValue(patience),
+                }),
+                EigenPro3 = CenterModel(new EigenPro3Options()),
+                EigenPro4 = CenterModel(new EigenPro4Options { ModelSubsampleSize = p.GetValue(modelSubsample), ModelLevel = p.GetValue(modelLevel) }),
+            });
+            using var cancel = new ConsoleCancellation();
             TrainingResult result;
             try
             {
-                result = ProgressDisplay.Run(stderr, $"{chosen} {k}", progress => chosen switch
-                {
-                    "direct" => new DirectSolver(k, p.GetValue(ridge), budget, compute).Fit(train!, test, progress, null, cancel.Token),
-                    "eigenpro3" => Fit(new EigenPro3(k, new EigenPro3Options
-                    {
-                        Epochs = p.GetValue(epochs),
-                        CenterCount = p.GetValue(centers),
-                        DataSubsampleSize = p.GetValue(subsample) ?? 5000,
-                        DataLevel = p.GetValue(dataLevel) ?? 500,
-                        Beta = BetaEstimates.Parse(p.GetValue(beta)) ?? BetaEstimate.PreconditionedDiagonal,
-                        Projection = Projection(p.GetValue(projection)!),
-                        BatchSize = p.GetValue(batch),
-                        TrainEvaluationRows = p.GetValue(evalRows),
-                        Seed = seed,
-                        Budget = budget,
-                        Compute = compute,
-                        ResumeFrom = resumeFrom,
-                    }), progress),
-                    "eigenpro4" => Fit(new EigenPro4(k, new EigenPro4Options
-                    {
-                        Epochs = p.GetValue(epochs),
-                        CenterCount = p.GetValue(centers),
-                        DataSubsampleSize = p.GetValue(subsample) ?? 3000,
-                        DataLevel = p.GetValue(dataLevel) ?? 150,
-                        Beta = BetaEstimates.Parse(p.GetValue(beta)) ?? BetaEstimate.KernelDiagonal,
-                        ModelSubsampleSize = p.GetValue(modelSubsample),
-                        ModelLevel = p.GetValue(modelLevel),
-                        Projection = Projection(p.GetValue(projection)!),
-                        BatchSize = p.GetValue(batch),
-                        TrainEvaluationRows = p.GetValue(evalRows),
-                        Seed = seed,
-                        Budget = budget,
-                        Compute = compute,
-                        ResumeFrom = resumeFrom,
-                    }), progress),
-                    _ => new EigenPro2(k, new EigenPro2Options
-                    {
-                        Epochs = p.GetValue(epochs),
-                        SubsampleSize = p.GetValue(subsample),
-                        Directions = p.GetValue(directions),
-                        BatchSize = p.GetValue(batch),
-                        Eta = p.GetValue(eta),
-                        TrainEvaluationRows = p.GetValue(evalRows),
-                        EarlyStoppingPatience = p.GetValue(patience),
-                        Seed = seed,
-                        Budget = budget,
-                        Compute = compute,
-                        ResumeFrom = resumeFrom,
-                    }).Fit(train!, test, progress, checkpoints, cancel.Token),
-                });
+                result = ProgressDisplay.Run(stderr, $"{chosen} {k}", progress => mapped is null
+                    ? trainer.Fit(train!, test, progress, checkpoints, cancel.Token)
+                    : trainer.Fit(mapped.Rows, mapped.Targets, classCount, test, progress, checkpoints, cancel.Token));
             }
             catch (OperationCanceledException)
             {
@@ -198,7 +169,7 @@ internal static class TrainCommand
             }
 
             if (checkpoints is not null) result = result with { Epochs = [.. checkpoints.EarlierEpochs, .. result.Epochs] };
-            var model = result.Model.WithPreprocessor(scale == Scaling.None ? null : preprocessor);
+            var model = result.Model;
             string? savePath = p.GetValue(save);
             if (savePath is not null)
                 model.Save(savePath, new Dictionary<string, string>
@@ -240,6 +211,34 @@ internal static class TrainCommand
     private static string Inv(object? value) =>
         value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : value?.ToString() ?? "default";
 
+    private static SolverKind ParseSolver(string text) => text switch
+    {
+        "direct" => SolverKind.Direct,
+        "eigenpro3" => SolverKind.EigenPro3,
+        "eigenpro4" => SolverKind.EigenPro4,
+        "auto" => SolverKind.Auto,
+        _ => SolverKind.EigenPro2,
+    };
+
+    private static string SolverName(SolverKind kind) => kind.ToString().ToLowerInvariant();
+
+    /// <summary><c>--checkpoint-dir</c> / <c>--resume</c> as a <see cref="CheckpointDirectory"/>, with the flags named in its errors.</summary>
+    private static CheckpointDirectory? OpenCheckpoints(string? directory, bool resume, SolverKind kind, IReadOnlyDictionary<string, string> identity, int epochs)
+    {
+        if (directory is null)
+            return resume ? throw new UsageException("--resume needs --checkpoint-dir: the folder of the run to continue.") : null;
+        if (kind == SolverKind.Direct) throw new UsageException("--checkpoint-dir is for the iterative solvers (eigenpro2, eigenpro3, eigenpro4).");
+        try
+        {
+            return resume ? CheckpointDirectory.Resume(directory, identity, epochs) : CheckpointDirectory.Create(directory, identity);
+        }
+        catch (ArgumentException e)
+        {
+            string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new UsageException(resume ? $"--resume: {message}" : $"--checkpoint-dir: {message.Replace("resume it,", "resume it (--resume),", StringComparison.Ordinal)}");
+        }
+    }
+
     private static ProjectionMode Projection(string text) => text switch
     {
         "exact" => ProjectionMode.Exact,
@@ -249,7 +248,7 @@ internal static class TrainCommand
 
     internal static Scaling ParseScaling(string text, DatasetFormat format) => text switch
     {
-        "auto" => format is DatasetFormat.CifarBinary or DatasetFormat.Idx ? Scaling.Pixels : Scaling.None,
+        "auto" => Preprocessor.DefaultScaling(format),
         "none" => Scaling.None,
         "pixels" => Scaling.Pixels,
         "unit-range" => Scaling.UnitRange,

@@ -176,6 +176,26 @@ public static class Npy
         return (descr, fortran, shape, dataOffset, type, bigEndian);
     }
 
+    /// <summary>
+    /// A 1-D array of <paramref name="rows"/> class labels (any integer dtype, or floats holding whole numbers) — the
+    /// labels beside a memory-mapped feature .npy.
+    /// </summary>
+    /// <exception cref="DataFormatException">Another shape, or a value that is not a class number ≥ 0.</exception>
+    public static int[] ReadLabels(string path, long rows)
+    {
+        var array = Read(path);
+        if (array.Shape.Length != 1 || array.Shape[0] != rows)
+            throw new DataFormatException($"{path}: shape ({string.Join(", ", array.Shape)}); expected ({rows},), one label per training row.");
+        var labels = new int[rows];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            double v = Convert.ToDouble(array.Data.GetValue(i), System.Globalization.CultureInfo.InvariantCulture);
+            if (!(v >= 0) || v != Math.Floor(v) || v > 1_000_000) throw new DataFormatException($"{path}: label {v} at index {i} is not a class number ≥ 0.");
+            labels[i] = (int)v;
+        }
+        return labels;
+    }
+
     /// <summary>Writes <paramref name="array"/> as a version 1.0 .npy file (little-endian, C order), atomically.</summary>
     public static void Write(string path, NpyArray array) => AtomicFile.Write(path, s => Write(s, array));
 

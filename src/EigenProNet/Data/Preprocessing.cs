@@ -49,6 +49,10 @@ public sealed class Preprocessor
         return new Preprocessor(scaling, offset, scale);
     }
 
+    /// <summary>The scaling the CLI's <c>--scaling auto</c> means for data in <paramref name="format"/>: pixels for image data, none otherwise.</summary>
+    public static Scaling DefaultScaling(DatasetFormat format) =>
+        format is DatasetFormat.CifarBinary or DatasetFormat.Idx ? Scaling.Pixels : Scaling.None;
+
     /// <summary>Fits <paramref name="scaling"/> on <paramref name="train"/> (statistics in float64).</summary>
     public static Preprocessor Fit(Scaling scaling, MatrixView train)
     {

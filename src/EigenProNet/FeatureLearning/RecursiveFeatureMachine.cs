@@ -168,6 +168,10 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
     /// <summary>The settings.</summary>
     public RecursiveFeatureMachineOptions Options { get; }
 
+    /// <summary>The study's scaling for data in <paramref name="format"/>: rows of unit length (L2) for image data, none otherwise.</summary>
+    public static Scaling DefaultScaling(DatasetFormat format) =>
+        format is DatasetFormat.CifarBinary or DatasetFormat.Idx ? Scaling.L2 : Scaling.None;
+
     TrainingResult IKernelSolver.Fit(Matrix x, Matrix y, Matrix? validationX, Matrix? validationY, int classCount,
         IProgress<TrainingProgress>? progress, ITrainingObserver? observer, CancellationToken cancellationToken) =>
         Fit(x, y, validationX, validationY, classCount, progress, null, observer, cancellationToken).ToTrainingResult();
