@@ -115,25 +115,28 @@ internal static class DynamicsCommand
             return (train, test, path);
         }
 
-        /// <summary>Loads the data, scales train and test with the study's scaling, and pins the subsample.</summary>
-        public (Dataset Train, Dataset? Test, string Path, PinnedSubsample Subsample) Prepare(ParseResult p, int seed, Scaling scaling, ComputeContext compute)
+        /// <summary>
+        /// Loads the data, scales train and test with the study's scaling (in place: the loaded matrices are ours) and
+        /// pins the subsample: s training rows drawn once from the seed.
+        /// </summary>
+        public DynamicsStudyData Prepare(ParseResult p, int seed, Scaling scaling, ComputeContext compute)
         {
             var (train, test, path) = Load(p, seed);
+            CheckAgainst(p, train);
             var preprocessor = Preprocessor.Fit(scaling, train.Features);
             preprocessor.TransformInPlace(train.Features, compute);
             if (test is not null) preprocessor.TransformInPlace(test.Features, compute);
-            return (train, test, path, Pin(p, train, seed));
+            return new DynamicsStudyData(RelativeToHere(path), train, test, scaling, PinnedSubsample.Draw(train, p.GetValue(Subsample), seed), seed);
         }
 
-        /// <summary>The pinned subsample: s training rows drawn once from the seed (sorted), with their rows and targets.</summary>
-        public PinnedSubsample Pin(ParseResult p, Dataset train, int seed)
+        /// <summary>The size options against the loaded rows.</summary>
+        public void CheckAgainst(ParseResult p, Dataset train)
         {
             CheckSizes(p);
             int s = p.GetValue(Subsample), k = p.GetValue(Tracked);
             // These depend on the data: errors of the run (exit code 1), raised before anything is written.
             if (s > train.Count) throw new ArgumentException($"--subsample-size {s} is larger than the {train.Count} training rows.");
             if (k > s - 1) throw new ArgumentException($"--k {k}: a subsample of s = {s} rows has at most s − 1 = {s - 1} eigenvectors to track.");
-            return PinnedSubsample.Draw(train, s, seed);
         }
 
         /// <summary>The size options alone (usage errors, before any data is read).</summary>
@@ -166,28 +169,16 @@ internal static class DynamicsCommand
             Beta.AcceptOnlyFromAmong([.. BetaEstimates.Names]);
         }
 
-        /// <summary>The EigenPro 3 (or 4) trainer of the study, the kernel and its settings.</summary>
-        public (Kernel Kernel, Func<TrainingCheckpoint?, int, int, int[], IKernelSolver> Solver, (string, object)[] Settings) Build(ParseResult p,
-            Dataset train, int s, MemoryBudget budget, ComputeContext compute, TextWriter stderr, int? depth = null, string kernelName = "ntk")
+        /// <summary>The study's kernel and its EigenPro 3 (or 4) options (the plan pins the data sample on the subsample).</summary>
+        public (Kernel Kernel, CenterModelOptions Solver) Build(ParseResult p, int epochs, MemoryBudget budget, ComputeContext compute)
         {
-            Kernel k = kernelName == "laplace" ? new LaplaceKernel(p.GetValue(Bandwidth)) : new NtkReluKernel(depth ?? p.GetValue(Depth));
-            int p0 = Math.Min(p.GetValue(Centers), train.Count);
-            if (p0 < p.GetValue(Centers)) stderr.WriteLine($"note: --centers {p.GetValue(Centers)} clamped to the {train.Count} training rows");
-            int level = Math.Min(500, s - 1);
-            var betaEstimate = BetaEstimates.Parse(p.GetValue(Beta)) ?? BetaEstimate.KernelDiagonal;
-            string solver = p.GetValue(Solver)!;
-            IKernelSolver Trainer(TrainingCheckpoint? resumeFrom, int epochCount, int modelSeed, int[] sample) => solver == "eigenpro4"
-                ? new EigenPro4(k, new EigenPro4Options
-                {
-                    Epochs = epochCount, CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = sample, DataLevel = Math.Min(150, s - 1),
-                    Beta = betaEstimate, Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
-                })
-                : new EigenPro3(k, new EigenPro3Options
-                {
-                    Epochs = epochCount, CenterCount = p0, DataSubsampleSize = s, DataSubsampleIndices = sample, DataLevel = level,
-                    Beta = betaEstimate, Seed = modelSeed, Budget = budget, Compute = compute, ResumeFrom = resumeFrom,
-                });
-            return (k, Trainer, [("centers", p0), ("scaling", "unit-range"), ("data_level", level), ("beta", p.GetValue(Beta)!)]);
+            Kernel k = p.GetValue(Kernel) == "laplace" ? new LaplaceKernel(p.GetValue(Bandwidth)) : new NtkReluKernel(p.GetValue(Depth));
+            CenterModelOptions solver = p.GetValue(Solver) == "eigenpro4" ? new EigenPro4Options() : new EigenPro3Options();
+            return (k, solver with
+            {
+                Epochs = epochs, CenterCount = p.GetValue(Centers), Beta = BetaEstimates.Parse(p.GetValue(Beta)) ?? BetaEstimate.KernelDiagonal,
+                Budget = budget, Compute = compute,
+            });
         }
     }
 
@@ -223,24 +214,14 @@ internal static class DynamicsCommand
             study.CheckSizes(p);
             var human = common.Human(p, stdout, stderr);
             // The study's preprocessing (EigenPro 3's load_dataset): unit-range scaling.
-            var (train, test, path, subsample) = study.Prepare(p, seed, Scaling.UnitRange, compute);
-            int s = subsample.Indices.Length;
-            var (k, solver, extra) = ntk.Build(p, train, s, budget, compute, stderr, kernelName: p.GetValue(ntk.Kernel)!);
-            var settings = Settings("ntk", path, train, test, k.ToString(), p.GetValue(ntk.Solver)!, seed, s, p.GetValue(study.Tracked),
-                [.. extra, ("epochs", resample ? epochBudgets.Max() : p.GetValue(epochs))]);
-            var dynamics = study.Recorder(p, budget, compute);
+            var data = study.Prepare(p, seed, Scaling.UnitRange, compute);
+            var (kernel, solver) = ntk.Build(p, p.GetValue(epochs), budget, compute);
+            var plan = DynamicsStudyPlan.FixedKernel(data, kernel, solver, study.Recorder(p, budget, compute));
             if (resample)
-            {
-                settings["protocol"] = "resample";
-                settings["budgets"] = epochBudgets;
-                return Execute(p, study, settings, dynamics, human, stdout, stderr, "dynamics ntk resample", (progress, token) =>
-                    new DynamicsStudy(settings, dynamics).RunResample(p.GetValue(study.Out)!, train, s, seed, epochBudgets,
-                        (b, modelSeed, sample, recorder, pr, t) => solver(null, b, modelSeed, sample).Fit(train, test, pr, recorder, t).Epochs.Sum(e => e.Seconds),
-                        p.GetValue(study.Force), progress, token));
-            }
-            var trainer = DynamicsTrainer.ForSolver(from => solver(from, p.GetValue(epochs), seed, subsample.Indices), k, train, test);
-            return Execute(p, study, settings, dynamics, human, stdout, stderr, "dynamics ntk", (progress, token) =>
-                new DynamicsStudy(settings, dynamics).Run(p.GetValue(study.Out)!, subsample, trainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
+                return Execute(p, study, plan, human, stdout, stderr, "dynamics ntk resample", (progress, token) =>
+                    plan.RunResample(p.GetValue(study.Out)!, epochBudgets, p.GetValue(study.Force), progress, token));
+            return Execute(p, study, plan, human, stdout, stderr, "dynamics ntk", (progress, token) =>
+                plan.Run(p.GetValue(study.Out)!, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
         });
         return command;
     }
@@ -275,29 +256,16 @@ internal static class DynamicsCommand
             study.CheckSizes(p);
             var human = common.Human(p, stdout, stderr);
             // The study's preprocessing: each image divided by its L2 norm.
-            var (train, test, path, subsample) = study.Prepare(p, seed, Scaling.L2, compute);
-            var (settings, trainer) = RfmStudy(p, path, train, test, subsample, seed, p.GetValue(iterations), p.GetValue(bandwidth), p.GetValue(epochs),
-                p.GetValue(diag), p.GetValue(study.Tracked), budget, compute);
-            var dynamics = study.Recorder(p, budget, compute);
-            return Execute(p, study, settings, dynamics, human, stdout, stderr, "dynamics rfm", (progress, token) =>
-                new DynamicsStudy(settings, dynamics).Run(p.GetValue(study.Out)!, subsample, trainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
+            var data = study.Prepare(p, seed, Scaling.L2, compute);
+            var plan = DynamicsStudyPlan.Rfm(data, new RecursiveFeatureMachineOptions
+            {
+                Iterations = p.GetValue(iterations), Bandwidth = p.GetValue(bandwidth), Diagonal = p.GetValue(diag),
+                EigenPro = new EigenPro2Options { Epochs = p.GetValue(epochs) }, Budget = budget, Compute = compute,
+            }, study.Recorder(p, budget, compute));
+            return Execute(p, study, plan, human, stdout, stderr, "dynamics rfm", (progress, token) =>
+                plan.Run(p.GetValue(study.Out)!, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
         });
         return command;
-    }
-
-    private static (Dictionary<string, object?> Settings, DynamicsTrainer Trainer) RfmStudy(ParseResult p, string path, Dataset train, Dataset? test,
-        PinnedSubsample subsample, int seed, int iterations, double bandwidth, int epochs, bool diagonal, int k, MemoryBudget budget, ComputeContext compute)
-    {
-        var options = new RecursiveFeatureMachineOptions
-        {
-            Iterations = iterations, Bandwidth = bandwidth, Diagonal = diagonal, Solver = RfmSolver.EigenPro2,
-            EigenPro = new EigenPro2Options { Epochs = epochs, SubsampleIndices = subsample.Indices, EvaluateEveryEpoch = false, Seed = seed },
-            Seed = seed, Budget = budget, Compute = compute,
-        };
-        string family = $"MahalanobisLaplace(L={options.Bandwidth.ToString(CultureInfo.InvariantCulture)}, {(options.Diagonal ? "diagonal" : "full")} M learned, M₀ = I)";
-        var settings = Settings("rfm", path, train, test, family, "rfm (EigenPro 2 inside)", seed, subsample.Indices.Length, k,
-            [("iterations", options.Iterations), ("bandwidth", options.Bandwidth), ("diagonal_m", options.Diagonal), ("inner_epochs", epochs), ("scaling", "l2")]);
-        return (settings, DynamicsTrainer.ForRfm(options, train, test));
     }
 
     /// <summary>The network study's own options.</summary>
@@ -358,27 +326,12 @@ internal static class DynamicsCommand
             BiasScale = p.GetValue(Bias), Epochs = p.GetValue(Epochs), Seed = seed, Compute = compute,
         };
 
-        public (string, object)[] Settings(ParseResult p, int[]? steps) =>
-        [
-            ("width", p.GetValue(Width)), ("depth", p.GetValue(Depth)), ("learning_rate", p.GetValue(LearningRate) is double lr ? lr : "auto (1/λ₁ of the initial batch NTK)"),
-            ("batch_size", p.GetValue(BatchSize)), ("momentum", p.GetValue(Momentum)), ("loss", p.GetValue(Loss)!), ("bias", p.GetValue(Bias)),
-            ("epochs", p.GetValue(Epochs)), ("record_steps", steps is null ? "geometric" : string.Join(",", steps)), ("scaling", "unit-range"),
-            ("time_unit", "epoch (snapshots t = SGD steps)"),
-        ];
-    }
-
-    /// <summary>The network study on prepared data: settings, recorder options and trainer.</summary>
-    private static (Dictionary<string, object?> Settings, DynamicsOptions Recorder, DynamicsTrainer Trainer) NetworkStudy(ParseResult p, StudyOptions study,
-        NetworkOptions network, string path, Dataset train, Dataset? test, PinnedSubsample subsample, int seed, MemoryBudget budget, ComputeContext compute)
-    {
-        int batch = Math.Min(p.GetValue(network.BatchSize), train.Count);
-        long totalSteps = (long)((train.Count + batch - 1) / batch) * p.GetValue(network.Epochs);
-        var steps = network.Steps(p, totalSteps);
-        var options = network.Trainer(p, seed, compute);
-        string kernel = FormattableString.Invariant($"empirical NTK of ReluNetwork(width={options.Width}, depth={options.Depth}{(options.BiasScale != 0 ? $", bias β={options.BiasScale:G4}" : "")})");
-        var settings = Settings("network", path, train, test, kernel, "sgd" + (options.Momentum > 0 ? " with momentum" : ""), seed, subsample.Indices.Length,
-            p.GetValue(study.Tracked), network.Settings(p, steps));
-        return (settings, study.Recorder(p, budget, compute, steps), DynamicsTrainer.ForNetwork(options, train, test));
+        /// <summary>The SGD steps to snapshot, checked against the run's length on <paramref name="train"/>.</summary>
+        public int[]? StepsFor(ParseResult p, Dataset train)
+        {
+            int batch = Math.Min(p.GetValue(BatchSize), train.Count);
+            return Steps(p, (long)((train.Count + batch - 1) / batch) * p.GetValue(Epochs));
+        }
     }
 
     private static Command Network(TextWriter stdout, TextWriter stderr)
@@ -406,10 +359,10 @@ internal static class DynamicsCommand
             network.Check(p);
             study.CheckSizes(p);
             var human = common.Human(p, stdout, stderr);
-            var (train, test, path, subsample) = study.Prepare(p, seed, Scaling.UnitRange, compute);
-            var (settings, dynamics, trainer) = NetworkStudy(p, study, network, path, train, test, subsample, seed, budget, compute);
-            return Execute(p, study, settings, dynamics, human, stdout, stderr, "dynamics network", (progress, token) =>
-                new DynamicsStudy(settings, dynamics).Run(p.GetValue(study.Out)!, subsample, trainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
+            var data = study.Prepare(p, seed, Scaling.UnitRange, compute);
+            var plan = DynamicsStudyPlan.Network(data, network.Trainer(p, seed, compute), study.Recorder(p, budget, compute, network.StepsFor(p, data.Train)));
+            return Execute(p, study, plan, human, stdout, stderr, "dynamics network", (progress, token) =>
+                plan.Run(p.GetValue(study.Out)!, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token));
         });
         return command;
     }
@@ -445,66 +398,35 @@ internal static class DynamicsCommand
             if (p.GetValue(withRfm) && p.GetValue(rfmIterations) < 1) throw new UsageException($"--rfm-iterations must be at least 1, found {p.GetValue(rfmIterations)}.");
             string root = p.GetValue(study.Out)!;
             var human = common.Human(p, stdout, stderr);
-            var (raw, test0, path) = study.Load(p, seed);
-            // Each study scales its own copy (the network and the NTK: unit-range, as the NTK study; RFM: L2, as its study).
-            Dataset Scaled(Dataset d, Preprocessor pre) { var f = d.Features.Clone(); pre.TransformInPlace(f, compute); return d.WithFeatures(f); }
-            var unitRange = Preprocessor.Fit(Scaling.UnitRange, raw.Features);
-            var train = Scaled(raw, unitRange);
-            var test = test0 is null ? null : Scaled(test0, unitRange);
-            var subsample = study.Pin(p, train, seed);
-            var runs = new List<string>();
-            var results = new Dictionary<string, object?>();
-
-            string netDir = Path.Combine(root, "network");
-            var (netSettings, netDynamics, netTrainer) = NetworkStudy(p, study, network, path, train, test, subsample, seed, budget, compute);
-            int code = Execute(p, study, netSettings, netDynamics, human, stdout, stderr, "dynamics compare: network", (progress, token) =>
-                new DynamicsStudy(netSettings, netDynamics).Run(netDir, subsample, netTrainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token),
-                netDir, writeJson: false);
-            if (code != EigenProCli.Ok) return code;
-            runs.Add(netDir);
-
-            string ntkDir = Path.Combine(root, "ntk");
-            var ntk = new NtkOptions();
-            int s = subsample.Indices.Length, epochs = p.GetValue(network.Epochs), depth = p.GetValue(network.Depth) + 1;
-            var (kernel, solver, extra) = ntk.Build(p, train, s, budget, compute, stderr, depth);
-            var ntkSettings = Settings("ntk", path, train, test, kernel.ToString(), "eigenpro3", seed, s, p.GetValue(study.Tracked),
-                [.. extra.Where(e => e.Item1 != "centers"), ("centers", Math.Min(p.GetValue(centers), train.Count)), ("epochs", epochs)]);
-            var ntkOptions = new EigenPro3Options
+            var (raw, rawTest, path) = study.Load(p, seed);
+            study.CheckAgainst(p, raw);
+            var comparison = new DynamicsComparison(new DynamicsComparisonOptions
             {
-                Epochs = epochs, CenterCount = Math.Min(p.GetValue(centers), train.Count), DataSubsampleSize = s, DataSubsampleIndices = subsample.Indices,
-                DataLevel = Math.Min(500, s - 1), Beta = BetaEstimate.KernelDiagonal, Seed = seed, Budget = budget, Compute = compute,
-            };
-            var ntkTrainer = DynamicsTrainer.ForSolver(from => new EigenPro3(kernel, ntkOptions with { ResumeFrom = from }), kernel, train, test);
-            var ntkDynamics = study.Recorder(p, budget, compute);
-            code = Execute(p, study, ntkSettings, ntkDynamics, human, stdout, stderr, "dynamics compare: fixed NTK", (progress, token) =>
-                new DynamicsStudy(ntkSettings, ntkDynamics).Run(ntkDir, subsample, ntkTrainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token),
-                ntkDir, writeJson: false);
-            if (code != EigenProCli.Ok) return code;
-            runs.Add(ntkDir);
-
-            if (p.GetValue(withRfm))
+                Network = network.Trainer(p, seed, compute),
+                Centers = p.GetValue(centers),
+                Rfm = p.GetValue(withRfm)
+                    ? new RecursiveFeatureMachineOptions { Iterations = p.GetValue(rfmIterations), Bandwidth = 10, EigenPro = new EigenPro2Options { Epochs = 10 } }
+                    : null,
+                SubsampleSize = p.GetValue(study.Subsample),
+                Recorder = study.Recorder(p, budget, compute),
+                RecordSteps = network.StepsFor(p, raw),
+                Seed = seed, Budget = budget, Compute = compute,
+            });
+            var runs = comparison.Plan(root, RelativeToHere(path), raw, rawTest);
+            foreach (var run in runs)
             {
-                string rfmDir = Path.Combine(root, "rfm");
-                var l2 = Preprocessor.Fit(Scaling.L2, raw.Features);
-                var rfmTrain = Scaled(raw, l2);
-                var rfmTest = test0 is null ? null : Scaled(test0, l2);
-                var rfmSubsample = PinnedSubsample.Of(rfmTrain, subsample.Indices);
-                var (rfmSettings, rfmTrainer) = RfmStudy(p, path, rfmTrain, rfmTest, rfmSubsample, seed, p.GetValue(rfmIterations), 10.0, 10, false,
-                    p.GetValue(study.Tracked), budget, compute);
-                var rfmDynamics = study.Recorder(p, budget, compute);
-                code = Execute(p, study, rfmSettings, rfmDynamics, human, stdout, stderr, "dynamics compare: RFM", (progress, token) =>
-                    new DynamicsStudy(rfmSettings, rfmDynamics).Run(rfmDir, rfmSubsample, rfmTrainer, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token),
-                    rfmDir, writeJson: false);
+                string title = run.Name switch { "ntk" => "fixed NTK", "rfm" => "RFM", _ => run.Name };
+                int code = Execute(p, study, run.Plan, human, stdout, stderr, $"dynamics compare: {title}", (progress, token) =>
+                    run.Plan.Run(run.Directory, p.GetValue(study.Force), p.GetValue(study.Resume), progress, token), run.Directory, writeJson: false);
                 if (code != EigenProCli.Ok) return code;
-                runs.Add(rfmDir);
             }
             string report = Path.Combine(root, "report.html");
-            DynamicsReport.Write(runs, report);
+            DynamicsReport.Write([.. runs.Select(r => r.Directory)], report);
             human.WriteLine($"joint report: {report}");
             if (p.GetValue(common.Json))
             {
                 var doc = new System.Text.Json.Nodes.JsonObject();
-                foreach (var run in runs) doc[Path.GetFileName(run)] = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "run.json")));
+                foreach (var run in runs) doc[run.Name] = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run.Directory, "run.json")));
                 doc["report"] = Path.GetFullPath(report);
                 stdout.WriteLine(doc.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             }
@@ -519,25 +441,13 @@ internal static class DynamicsCommand
     /// </summary>
     private static string RelativeToHere(string path) => Path.GetRelativePath(Environment.CurrentDirectory, Path.GetFullPath(path));
 
-    private static Dictionary<string, object?> Settings(string study, string path, Dataset train, Dataset? test, string kernel, string solver, int seed,
-        int s, int k, (string Key, object Value)[] extra)
-    {
-        var settings = new Dictionary<string, object?>
-        {
-            ["study"] = study, ["data"] = RelativeToHere(path), ["train_rows"] = train.Count, ["test_rows"] = test?.Count, ["features"] = train.Dimension,
-            ["classes"] = train.ClassCount, ["kernel"] = kernel, ["solver"] = solver, ["seed"] = seed, ["subsample_size"] = s,
-            ["tracked_eigenvectors"] = k, ["protocol"] = "in-run",
-        };
-        foreach (var (key, value) in extra) settings[key] = value;
-        return settings;
-    }
-
     /// <summary>Runs a study with the progress display and cancellation, then prints its per-t table and finding and writes its report.</summary>
-    private static int Execute(ParseResult p, StudyOptions study, Dictionary<string, object?> settings, DynamicsOptions options, TextWriter human,
+    private static int Execute(ParseResult p, StudyOptions study, DynamicsStudyPlan plan, TextWriter human,
         TextWriter stdout, TextWriter stderr, string title, Func<IProgress<TrainingProgress>, CancellationToken, DynamicsStudyResult> run,
         string? directory = null, bool writeJson = true)
     {
         string dir = directory ?? p.GetValue(study.Out)!;
+        foreach (var note in plan.Notes) stderr.WriteLine($"note: {note}");
         if (p.GetValue(study.Resume))
         {
             if (p.GetValue(study.Force)) throw new UsageException("--resume and --force contradict each other: resume the run, or replace it.");
@@ -564,7 +474,7 @@ internal static class DynamicsCommand
             stderr.WriteLine($"error: {e.Message.Replace("use a smaller learning rate", "use a smaller --lr", StringComparison.Ordinal)} {dir} holds only the snapshots recorded before it (no results were written for the diverged steps).");
             return EigenProCli.RuntimeError;
         }
-        Print(settings, result, options, human);
+        Print(plan.Settings, result, plan.Recorder, human);
         string report = Path.Combine(dir, "report.html");
         DynamicsReport.Write([dir], report);
         human.WriteLine($"report: {report}");
@@ -575,7 +485,7 @@ internal static class DynamicsCommand
     }
 
     /// <summary>The per-t table and the finding.</summary>
-    private static void Print(Dictionary<string, object?> settings, DynamicsStudyResult result, DynamicsOptions options, TextWriter human)
+    private static void Print(IReadOnlyDictionary<string, object?> settings, DynamicsStudyResult result, DynamicsOptions options, TextWriter human)
     {
         var inv = CultureInfo.InvariantCulture;
         var metrics = result.Metrics;

@@ -23,6 +23,15 @@ public abstract class CenterModelSolver : IKernelSolver
 
     private readonly string _name;
 
+    /// <summary>EigenPro 3 for <see cref="EigenPro3Options"/>, EigenPro 4 for <see cref="EigenPro4Options"/>.</summary>
+    public static CenterModelSolver Create(Kernel kernel, CenterModelOptions options) => options switch
+    {
+        EigenPro3Options three => new EigenPro3(kernel, three),
+        EigenPro4Options four => new EigenPro4(kernel, four),
+        null => throw new ArgumentNullException(nameof(options)),
+        _ => throw new ArgumentException($"No center-model solver takes {options.GetType().Name}.", nameof(options)),
+    };
+
     /// <summary>The kernel.</summary>
     public Kernel Kernel { get; }
 
