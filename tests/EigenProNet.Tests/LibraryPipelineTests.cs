@@ -144,5 +144,13 @@ public class LibraryPipelineTests
         Assert.All(results[1].Snapshots.Skip(1), snapshot => Assert.False(snapshot.KernelChanged));
         Assert.Contains(results[0].Snapshots.Skip(1), snapshot => snapshot.KernelChanged);
         Assert.Throws<NotSupportedException>(() => plan[0].Plan.RunResample(Path.Combine(dir.Path, "x"), [1]));
+
+        // A fixed-kernel plan records what its solver uses: EigenPro 4's level (150, clamped to s − 1), not EigenPro 3's.
+        var four = DynamicsStudyPlan.FixedKernel(new DynamicsStudyData("pixels", train, test, Scaling.None, plan[0].Plan.Subsample, 3),
+            new LaplaceKernel(2), new EigenPro4Options { Epochs = 1, CenterCount = 100 }, new DynamicsOptions { TrackedEigenvectors = 10 });
+        Assert.Equal("eigenpro4", four.Settings["solver"]);
+        Assert.Equal(39, four.Settings["data_level"]);
+        Assert.Equal(100, four.Settings["centers"]);
+        Assert.Empty(four.Notes);
     }
 }
