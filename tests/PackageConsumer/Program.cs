@@ -27,7 +27,7 @@ string path = Path.Combine(args[1], "mine.epn");
 model.Save(path);
 var loaded = KernelModel.Load(path);
 int[] predicted = loaded.PredictClasses(new Matrix(m, d, testXs));
-double accuracy = loaded.Score(new Dataset(new Matrix(m, d, testXs), testLabels, 10, "mine-test"));
+double accuracy = loaded.Score(new Matrix(m, d, testXs), testLabels);
 
 var failures = new List<string>();
 if (!predicted.SequenceEqual(model.PredictClasses(new Matrix(m, d, testXs)))) failures.Add("the reloaded model predicts differently");
@@ -42,7 +42,7 @@ for (int i = 0; i < n; i++)
     targets[i, 1] = split.Train.Features.Row(i).ToArray().Average() / 255f;
 }
 var regression = new DirectSolver(new LaplaceKernel(bandwidth: 1), ridge: 1e-3).Fit(new Dataset(new Matrix(n, d, xs), targets, "mine-regression")).Model;
-double negMse = regression.Score(new Dataset(new Matrix(n, d, xs), targets, "mine-regression"));
+double negMse = regression.Score(new Matrix(n, d, xs), targets);
 if (!(negMse <= 0 && negMse > -1e-3)) failures.Add($"regression fit: −MSE {negMse}");
 if (regression.Predict(new Matrix(m, d, testXs)).Columns != 2) failures.Add("regression outputs are not n × 2");
 Console.WriteLine($"regression: training −MSE {negMse:G3}");
