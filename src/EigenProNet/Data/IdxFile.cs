@@ -26,21 +26,27 @@ public static class IdxFile
         using var stream = Open(path);
         var dims = ReadHeader(stream, path, minRank: 2);
         long features = 1;
-        for (int i = 1; i < dims.Length; i++) features *= dims[i];
-        if ((long)dims[0] * features > int.MaxValue) throw DataFormatException.AtOffset(path, 4, $"sizes {string.Join("×", dims)} are too large.");
-        var x = new Matrix(dims[0], (int)features);
+        for (int i = 1; i < dims.Length; i++)
+        {
+            // Checked as it grows: four sizes of up to 2³¹ each would overflow even a long.
+            if (features > Array.MaxLength / dims[i]) throw DataFormatException.AtOffset(path, 4, $"sizes {string.Join("×", dims)} are too large.");
+            features *= dims[i];
+        }
+        if ((long)dims[0] * features > Array.MaxLength) throw DataFormatException.AtOffset(path, 4, $"sizes {string.Join("×", dims)} are too large.");
         long offset = 4 + 4L * dims.Length;
+        using var payload = Payload(stream, path, offset, dims[0] * features, $"{dims[0]} images");
+        var x = new Matrix(dims[0], (int)features);
         var row = new byte[features];
         for (int i = 0; i < dims[0]; i++)
         {
-            int read = stream.ReadAtLeast(row, row.Length, throwOnEndOfStream: false);
+            int read = payload.ReadAtLeast(row, row.Length, throwOnEndOfStream: false);
             if (read < row.Length)
                 throw DataFormatException.AtOffset(path, offset + read, $"truncated: image {i} of {dims[0]} ends early{GzNote(path)}.");
             var dst = x.Row(i);
             for (int j = 0; j < row.Length; j++) dst[j] = row[j];
             offset += read;
         }
-        CheckEnd(stream, path, offset);
+        CheckEnd(payload, path, offset);
         return x;
     }
 
@@ -49,8 +55,9 @@ public static class IdxFile
         using var stream = Open(path);
         var dims = ReadHeader(stream, path, minRank: 1, maxRank: 1);
         long offset = 8;
+        using var payload = Payload(stream, path, offset, dims[0], $"{dims[0]} labels");
         var bytes = new byte[dims[0]];
-        int read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
+        int read = payload.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
         if (read < bytes.Length) throw DataFormatException.AtOffset(path, offset + read, $"truncated: {read} of {dims[0]} labels present{GzNote(path)}.");
         var labels = new int[bytes.Length];
         for (int i = 0; i < bytes.Length; i++)
@@ -58,7 +65,7 @@ public static class IdxFile
             if (bytes[i] >= classCount) throw DataFormatException.AtOffset(path, offset + i, $"label {bytes[i]} is outside 0–{classCount - 1}.");
             labels[i] = bytes[i];
         }
-        CheckEnd(stream, path, offset + read);
+        CheckEnd(payload, path, offset + read);
         return labels;
     }
 
@@ -132,6 +139,33 @@ public static class IdxFile
         }
         if (dims[0] == 0) throw DataFormatException.AtOffset(path, 4, "the file holds no records.");
         return dims;
+    }
+
+    /// <summary>
+    /// The records after the header, known to be all there before anything of the size the header claims is
+    /// allocated: a plain file by its length; a gzip stream by decompressing it into memory that grows with the data
+    /// (up to one byte past the claim, for the trailing-bytes check), not with the claim.
+    /// </summary>
+    private static Stream Payload(Stream stream, string path, long headerBytes, long expected, string what)
+    {
+        if (stream is FileStream file)
+        {
+            if (file.Length - headerBytes < expected)
+                throw DataFormatException.AtOffset(path, file.Length, $"truncated: the header promises {what} ({expected} bytes), the file holds {file.Length - headerBytes}.");
+            return file;   // the same stream: disposing it twice is harmless
+        }
+        var memory = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        while (memory.Length <= expected)
+        {
+            int n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, expected + 1 - memory.Length));
+            if (n == 0) break;
+            memory.Write(buffer, 0, n);
+        }
+        if (memory.Length < expected)
+            throw DataFormatException.AtOffset(path, headerBytes + memory.Length, $"truncated: the header promises {what} ({expected} bytes), the data holds {memory.Length}{GzNote(path)}.");
+        memory.Position = 0;
+        return memory;
     }
 
     private static int ReadSome(Stream stream, Span<byte> buffer, string path) =>

@@ -248,7 +248,11 @@ public static class Npy
         using (zip)
         {
             var result = new Dictionary<string, NpyArray>(StringComparer.Ordinal);
-            foreach (var entry in zip.Entries)
+            // The central directory is read on first access: a corrupt one surfaces here, not at OpenRead.
+            IReadOnlyList<ZipArchiveEntry> entries;
+            try { entries = zip.Entries; }
+            catch (InvalidDataException e) { throw new DataFormatException($"{path}: not a valid .npz (zip) archive: {e.Message}"); }
+            foreach (var entry in entries)
             {
                 if (!entry.FullName.EndsWith(".npy", StringComparison.Ordinal)) continue;
                 string key = entry.FullName[..^4];
