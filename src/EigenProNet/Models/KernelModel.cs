@@ -118,22 +118,14 @@ public sealed class KernelModel
     /// <summary>Accuracy of the predicted classes of <paramref name="x"/> against <paramref name="labels"/> (one per row).</summary>
     /// <exception cref="ArgumentException">Wrong number of features or labels.</exception>
     public double Score(Matrix x, IReadOnlyList<int> labels, MemoryBudget? budget = null, CancellationToken cancellationToken = default,
-        ComputeContext? context = null)
-    {
-        ArgumentNullException.ThrowIfNull(labels);
-        Metrics.CheckRows(x, labels.Count, "labels");
-        return Metrics.Accuracy(Predict(x, budget, cancellationToken, context), labels);
-    }
+        ComputeContext? context = null) =>
+        Metrics.ScoreLabels(x, labels, rows => Predict(rows, budget, cancellationToken, context));
 
     /// <summary>−MSE of the outputs for <paramref name="x"/> against <paramref name="targets"/> (n × outputs) — higher is better.</summary>
     /// <exception cref="ArgumentException">Wrong number of features, or targets of another shape.</exception>
     public double Score(Matrix x, Matrix targets, MemoryBudget? budget = null, CancellationToken cancellationToken = default,
-        ComputeContext? context = null)
-    {
-        ArgumentNullException.ThrowIfNull(targets);
-        Metrics.CheckRows(x, targets.Rows, "targets");
-        return -Metrics.MeanSquaredError(Predict(x, budget, cancellationToken, context), targets);
-    }
+        ComputeContext? context = null) =>
+        Metrics.ScoreTargets(x, targets, rows => Predict(rows, budget, cancellationToken, context));
 
     /// <summary>Writes the model file (see <see cref="ModelFile"/>).</summary>
     public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null) => ModelFile.Save(path, this, metadata);
@@ -173,8 +165,23 @@ public static class Metrics
         return count == 0 ? 0 : sum / count;
     }
 
-    /// <summary>Checked before predicting, so a mismatch costs no kernel evaluation.</summary>
-    internal static void CheckRows(Matrix x, int rows, string what)
+    /// <summary>Every model's <c>Score(x, labels)</c>: the rows checked before predicting (a mismatch costs no kernel evaluation).</summary>
+    internal static double ScoreLabels(Matrix x, IReadOnlyList<int> labels, Func<Matrix, Matrix> predict)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        CheckRows(x, labels.Count, "labels");
+        return Accuracy(predict(x), labels);
+    }
+
+    /// <summary>Every model's <c>Score(x, targets)</c>: −MSE, the rows checked before predicting.</summary>
+    internal static double ScoreTargets(Matrix x, Matrix targets, Func<Matrix, Matrix> predict)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        CheckRows(x, targets.Rows, "targets");
+        return -MeanSquaredError(predict(x), targets);
+    }
+
+    private static void CheckRows(Matrix x, int rows, string what)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rows != rows) throw new ArgumentException($"x has {x.Rows} rows but {what} has {rows}.", what);

@@ -110,20 +110,12 @@ public sealed class EigenPro3Model
         new KernelModel(Kernel, Centers, _z, _weights).Predict(x, _budget, cancellationToken, _compute);
 
     /// <summary>Accuracy of the current model's predicted classes of <paramref name="x"/> against <paramref name="labels"/>.</summary>
-    public double Score(Matrix x, IReadOnlyList<int> labels, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(labels);
-        Metrics.CheckRows(x, labels.Count, "labels");
-        return Metrics.Accuracy(Predict(x, cancellationToken), labels);
-    }
+    public double Score(Matrix x, IReadOnlyList<int> labels, CancellationToken cancellationToken = default) =>
+        Metrics.ScoreLabels(x, labels, rows => Predict(rows, cancellationToken));
 
     /// <summary>−MSE of the current model's outputs for <paramref name="x"/> against <paramref name="targets"/> — higher is better.</summary>
-    public double Score(Matrix x, Matrix targets, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(targets);
-        Metrics.CheckRows(x, targets.Rows, "targets");
-        return -Metrics.MeanSquaredError(Predict(x, cancellationToken), targets);
-    }
+    public double Score(Matrix x, Matrix targets, CancellationToken cancellationToken = default) =>
+        Metrics.ScoreTargets(x, targets, rows => Predict(rows, cancellationToken));
 
     /// <summary>The current model as a <see cref="KernelModel"/> (a snapshot: later batches do not change it).</summary>
     public KernelModel ToModel(int classCount = 0, IReadOnlyList<string>? classNames = null) =>
