@@ -135,6 +135,8 @@ public sealed class DynamicsStudyPlan
         ArgumentNullException.ThrowIfNull(kernel);
         ArgumentNullException.ThrowIfNull(solver);
         ArgumentNullException.ThrowIfNull(recorder);
+        if (solver is not (EigenPro3Options or EigenPro4Options))
+            throw new ArgumentException($"A fixed-kernel study trains EigenPro 3 or 4, not {solver.GetType().Name}.", nameof(solver));
         var notes = new List<string>();
         int s = data.Subsample.Indices.Length, centers = Math.Min(solver.CenterCount, data.Train.Count);
         if (solver.Centers is null && centers < solver.CenterCount)
@@ -144,7 +146,7 @@ public sealed class DynamicsStudyPlan
             CenterCount = centers, DataSubsampleSize = s, DataSubsampleIndices = data.Subsample.Indices,
             DataLevel = Math.Min(solver.DataLevel, s - 1), Seed = data.Seed,
         };
-        string name = CenterModelSolver.Create(kernel, options) is EigenPro4 ? "eigenpro4" : "eigenpro3";
+        string name = options is EigenPro4Options ? "eigenpro4" : "eigenpro3";
         var settings = StudySettings("ntk", data, kernel.ToString(), name, recorder,
             ("centers", solver.Centers?.Rows ?? centers), ("scaling", ScalingName(data.Scaling)), ("data_level", options.DataLevel),
             ("beta", BetaEstimates.Name(options.Beta)), ("epochs", options.Epochs));
