@@ -100,6 +100,45 @@ public class DataTests
 
     private static byte[] Wrap(byte[] bytes, bool gz) => gz ? Gzip(bytes) : bytes;
 
+    /// <summary>
+    /// A gzip IDX file whose trailer agrees with its header is streamed; any other (two gzip members, a forged trailer,
+    /// truncated or padded data) is checked against its decompressed size before the images are allocated. Both read
+    /// the same values and give the same errors.
+    /// </summary>
+    [Theory]
+    [InlineData("one-member", null)]
+    [InlineData("two-members", null)]
+    [InlineData("truncated", "truncated")]
+    [InlineData("truncated-trailer-agrees", "corrupt gzip")]
+    [InlineData("extra", "unexpected bytes")]
+    public void GzipIdxIsCheckedBeforeItsImagesAreAllocated(string variant, string? error)
+    {
+        using var dir = new TempDir();
+        var pixels = Enumerable.Range(0, 3 * 2 * 2).Select(i => (byte)(i * 20)).ToArray();
+        var idx = Idx(8, [3, 2, 2], pixels);
+        byte[] file = variant switch
+        {
+            "two-members" => [.. Gzip(idx[..10]), .. Gzip(idx[10..])],
+            "truncated" => Gzip(idx[..^3]),
+            "extra" => Gzip([.. idx, 0]),
+            _ => Gzip(idx[..(variant == "truncated-trailer-agrees" ? ^3 : ^0)]),
+        };
+        // The trailer (ISIZE) forged to claim the full size of data 3 bytes short: the rows are streamed, and the gzip
+        // layer finds the trailer false at the end of the stream.
+        if (variant == "truncated-trailer-agrees") System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(file.AsSpan(file.Length - 4), (uint)idx.Length);
+        string path = dir.Write("images-idx3-ubyte.gz", file);
+        if (error is null)
+        {
+            var x = IdxFile.ReadImages(path);
+            Assert.Equal((3, 4), (x.Rows, x.Columns));
+            Assert.Equal(pixels.Select(b => (float)b), x.Data);
+            return;
+        }
+        var e = Assert.ThrowsAny<IOException>(() => IdxFile.ReadImages(path));
+        Assert.Contains(error, e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
     [Theory]
     [InlineData("magic")]
     [InlineData("truncated")]

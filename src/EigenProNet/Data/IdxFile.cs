@@ -143,8 +143,9 @@ public static class IdxFile
 
     /// <summary>
     /// The records after the header, known to be all there before anything of the size the header claims is
-    /// allocated: a plain file by its length; a gzip stream by decompressing it into memory that grows with the data
-    /// (up to one byte past the claim, for the trailing-bytes check), not with the claim.
+    /// allocated: a plain file by its length; a gzip file by its trailer's uncompressed size when that agrees with the
+    /// header (streamed as before: no extra copy), else — a forged or multi-member file — by decompressing it into
+    /// memory that grows with the data (up to one byte past the claim, for the trailing-bytes check), not with the claim.
     /// </summary>
     private static Stream Payload(Stream stream, string path, long headerBytes, long expected, string what)
     {
@@ -154,6 +155,7 @@ public static class IdxFile
                 throw DataFormatException.AtOffset(path, file.Length, $"truncated: the header promises {what} ({expected} bytes), the file holds {file.Length - headerBytes}.");
             return file;   // the same stream: disposing it twice is harmless
         }
+        if (GzipTrailerSize(path) == (uint)(headerBytes + expected)) return stream;
         var memory = new MemoryStream();
         var buffer = new byte[1 << 16];
         while (memory.Length <= expected)
@@ -166,6 +168,17 @@ public static class IdxFile
             throw DataFormatException.AtOffset(path, headerBytes + memory.Length, $"truncated: the header promises {what} ({expected} bytes), the data holds {memory.Length}{GzNote(path)}.");
         memory.Position = 0;
         return memory;
+    }
+
+    /// <summary>ISIZE, the last four bytes of a gzip file: its (last member's) uncompressed size modulo 2³².</summary>
+    private static uint? GzipTrailerSize(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+        if (file.Length < 18) return null;   // shorter than a gzip header and trailer
+        file.Seek(-4, SeekOrigin.End);
+        Span<byte> size = stackalloc byte[4];
+        file.ReadExactly(size);
+        return BinaryPrimitives.ReadUInt32LittleEndian(size);
     }
 
     private static int ReadSome(Stream stream, Span<byte> buffer, string path) =>
