@@ -18,7 +18,7 @@ public static class Program
     {
         if (args.Length == 2 && args[0] == "make-corpus") return MakeCorpus(args[1]);
         if (args.Length >= 2 && args[0] == "replay") return Replay(args[1], args[2..]);
-        if (args.Length == 1 && ReaderTargets.All.TryGetValue(args[0], out var target)) return Fuzz(args[0], target);
+        if (args.Length == 1 && ReaderTargets.All.TryGetValue(args[0], out var target)) return Fuzz(target);
         Console.Error.WriteLine($"usage: EigenProNet.Fuzz TARGET (under afl-fuzz) | replay TARGET FILE… | make-corpus DIR; targets: {string.Join(", ", ReaderTargets.All.Keys)}");
         return 2;
     }
@@ -35,7 +35,7 @@ public static class Program
         return finding is null;
     }
 
-    private static int Fuzz(string name, (string Extension, Action<string> Read) target)
+    private static int Fuzz((string Extension, Action<string> Read) target)
     {
         // Readers take paths: each input is written to one scratch file per process (AFL runs one input at a time).
         string scratch = Path.Combine(Path.GetTempPath(), $"epn-fuzz-{Environment.ProcessId}{target.Extension}");

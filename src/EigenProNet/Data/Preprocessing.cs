@@ -106,6 +106,15 @@ public sealed class Preprocessor
         });
     }
 
+    /// <summary>The dataset with its features scaled: a copy, or with <paramref name="inPlace"/> its own matrix changed.</summary>
+    public Dataset Transform(Dataset data, bool inPlace = false, ComputeContext? context = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var features = inPlace ? data.Features : data.Features.Clone();
+        TransformInPlace(features, context);
+        return inPlace ? data : data.WithFeatures(features);
+    }
+
     /// <summary>A transformed copy of <paramref name="x"/>.</summary>
     public Matrix Transform(Matrix x)
     {

@@ -97,8 +97,7 @@ public sealed class DynamicsComparison
     private static (Dataset Train, Dataset? Test) Scaled(Scaling scaling, Dataset train, Dataset? test, ComputeContext compute)
     {
         var pre = Preprocessor.Fit(scaling, train.Features);
-        Dataset Copy(Dataset d) { var f = d.Features.Clone(); pre.TransformInPlace(f, compute); return d.WithFeatures(f); }
-        return (Copy(train), test is null ? null : Copy(test));
+        return (pre.Transform(train, context: compute), test is null ? null : pre.Transform(test, context: compute));
     }
 
     /// <summary>Runs every planned study in order (see <see cref="Plan"/>); each result names its run directory.</summary>

@@ -24,7 +24,7 @@ public sealed class CheckpointDirectory : ITrainingObserver
     {
         ArgumentNullException.ThrowIfNull(identity);
         _identity = identity;
-        FilePath = System.IO.Path.Combine(System.IO.Path.GetFullPath(directory), FileName);
+        FilePath = Path.Combine(Path.GetFullPath(directory), FileName);
     }
 
     /// <summary>The checkpoint file.</summary>
@@ -44,7 +44,7 @@ public sealed class CheckpointDirectory : ITrainingObserver
         var checkpoints = new CheckpointDirectory(directory, identity);
         if (File.Exists(checkpoints.FilePath))
             throw new ArgumentException($"{directory} already holds {FileName}; resume it, or choose an empty folder.", nameof(directory));
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(checkpoints.FilePath)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(checkpoints.FilePath)!);
         return checkpoints;
     }
 

@@ -114,20 +114,9 @@ public sealed class KernelTrainer
         var solver = CreateSolver(train.Count);
         if (Options.Scaling == Scaling.None) return solver.Fit(train, validation, progress, observer, cancellationToken);
         var scaling = Preprocessor.Fit(Options.Scaling, train.Features);
-        var result = solver.Fit(Scale(scaling, train), validation is null ? null : Scale(scaling, validation), progress, observer, cancellationToken);
+        Dataset Scale(Dataset data) => scaling.Transform(data, Options.ScaleInPlace, Options.Compute);
+        var result = solver.Fit(Scale(train), validation is null ? null : Scale(validation), progress, observer, cancellationToken);
         return result with { Model = result.Model.WithPreprocessor(scaling) };
-    }
-
-    private Dataset Scale(Preprocessor scaling, Dataset data)
-    {
-        if (Options.ScaleInPlace)
-        {
-            scaling.TransformInPlace(data.Features, Options.Compute);
-            return data;
-        }
-        var copy = data.Features.Clone();
-        scaling.TransformInPlace(copy, Options.Compute);
-        return data.WithFeatures(copy);
     }
 
     /// <summary>
