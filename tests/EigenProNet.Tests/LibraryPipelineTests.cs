@@ -101,6 +101,34 @@ public class LibraryPipelineTests
         Assert.Contains("seed: checkpoint 5, this run 6", other.Message);
         Assert.Contains("already holds epoch 4", Assert.Throws<ArgumentException>(() => CheckpointDirectory.Resume(folder, identity, 4)).Message);
         Assert.Throws<ArgumentException>(() => CheckpointDirectory.Resume(Path.Combine(dir.Path, "empty"), identity, 4));
+
+        // A model file that is not a checkpoint (saved by hand into the folder) is named as such.
+        string plain = Path.Combine(dir.Path, "plain");
+        Directory.CreateDirectory(plain);
+        straight.Model.Save(Path.Combine(plain, CheckpointDirectory.FileName));
+        Assert.Contains("not a checkpoint", Assert.Throws<InvalidDataException>(() => CheckpointDirectory.Resume(plain, new Dictionary<string, string>(), 4)).Message);
+    }
+
+    /// <summary>Options of no center-model solver (a user's own subclass).</summary>
+    private sealed record OtherCenterOptions : CenterModelOptions;
+
+    [Fact]
+    public void StudyPlansAndComparisonsRefuseWhatTheyCannotRun()
+    {
+        var train = Pixels(60, 7);
+        var data = new DynamicsStudyData("pixels", train, null, Scaling.None, PinnedSubsample.Draw(train, 20, 1), 1);
+        var recorder = new DynamicsOptions { TrackedEigenvectors = 5 };
+        var e = Assert.Throws<ArgumentException>(() => DynamicsStudyPlan.FixedKernel(data, new LaplaceKernel(1), new OtherCenterOptions(), recorder));
+        Assert.Contains("EigenPro 3 or 4, not OtherCenterOptions", e.Message);
+        var fixedKernel = DynamicsStudyPlan.FixedKernel(data, new LaplaceKernel(1), new EigenPro3Options { Epochs = 1 }, recorder);
+        using var dir = new TempDir();
+        Assert.Throws<ArgumentException>(() => fixedKernel.RunResample(dir.Path, []));
+
+        var comparison = new DynamicsComparison(new DynamicsComparisonOptions { SubsampleSize = 100 });
+        var regression = new Dataset(train.Features, Preprocessing.OneHot(train.Labels!, 3), "targets");
+        Assert.Contains("class labels", Assert.Throws<ArgumentException>(() => comparison.Plan(dir.Path, "targets", regression, null)).Message);
+        Assert.Contains("larger than the 60 training rows", Assert.Throws<ArgumentException>(() => comparison.Plan(dir.Path, "pixels", train, null)).Message);
+        Assert.Throws<ArgumentNullException>(() => new KernelTrainer(null!));
     }
 
     [Fact]

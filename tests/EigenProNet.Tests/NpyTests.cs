@@ -166,4 +166,27 @@ public class NpyTests
         string path = dir.WriteText("x.npz", "not a zip");
         Assert.Contains("not a valid .npz", Assert.Throws<DataFormatException>(() => Npy.ReadArchive(path)).Message);
     }
+
+    [Fact]
+    public void LabelsBesideAMappedNpyAreCheckedValueByValue()
+    {
+        using var dir = new TempDir();
+        string Write(string name, NpyArray a) { var path = dir.File(name); Npy.Write(path, a); return path; }
+        Assert.Equal(new[] { 0, 3, 1 }, Npy.ReadLabels(Write("int.npy", new NpyArray(new long[] { 0, 3, 1 }, 3)), 3));
+        Assert.Equal(new[] { 2, 0 }, Npy.ReadLabels(Write("whole-floats.npy", new NpyArray(new float[] { 2, 0 }, 2)), 2));
+        foreach (var (name, array, rows, expected) in new (string, NpyArray, long, string)[]
+        {
+            ("fraction.npy", new NpyArray(new float[] { 1, 2.5f }, 2), 2, "label 2.5 at index 1"),
+            ("negative.npy", new NpyArray(new int[] { 0, -1 }, 2), 2, "label -1 at index 1"),
+            ("nan.npy", new NpyArray(new double[] { double.NaN }, 1), 1, "label NaN at index 0"),
+            ("short.npy", new NpyArray(new int[] { 0, 1 }, 2), 3, "expected (3,)"),
+            ("matrix.npy", new NpyArray(new int[] { 0, 1, 1, 0 }, 2, 2), 2, "shape (2, 2)"),
+        })
+        {
+            string path = Write(name, array);
+            var e = Assert.Throws<DataFormatException>(() => Npy.ReadLabels(path, rows));
+            Assert.Contains(expected, e.Message);
+            Assert.Contains(path, e.Message);
+        }
+    }
 }
