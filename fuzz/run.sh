@@ -10,7 +10,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 seconds="${1:?usage: fuzz/run.sh SECONDS [TARGET…]}"; shift
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy npz cifar idx-images idx-labels csv epn)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy npz cifar idx-images idx-labels csv epn uci dynamics-resume)
 command -v afl-fuzz >/dev/null || { echo "fuzz/run.sh: afl-fuzz not found (apt-get install afl++)" >&2; exit 2; }
 sharpfuzz="${SHARPFUZZ:-$(command -v sharpfuzz || echo "$HOME/.dotnet/tools/sharpfuzz")}"
 [ -x "$sharpfuzz" ] || { echo "fuzz/run.sh: sharpfuzz not found (dotnet tool install -g SharpFuzz.CommandLine --version 2.3.0)" >&2; exit 2; }
@@ -20,7 +20,9 @@ dotnet publish "$here/EigenProNet.Fuzz/EigenProNet.Fuzz.csproj" -c Release -o "$
 # The seeds and a plain copy (for replaying findings: instrumented code runs only under AFL), then instrument the
 # library the targets exercise.
 corpus="$here/out/corpus"; rm -rf "$corpus"
-dotnet "$build/EigenProNet.Fuzz.dll" make-corpus "$corpus" >/dev/null
+# Real UCI folders seed the uci target when ../shared is beside the repository (small ones: AFL wants small seeds).
+uci=(); for d in balloons iris; do [ -d "$here/../../shared/data/uci/$d" ] && uci+=("$here/../../shared/data/uci/$d"); done
+dotnet "$build/EigenProNet.Fuzz.dll" make-corpus "$corpus" "${uci[@]}" >/dev/null
 plain="$here/out/plain"; rm -rf "$plain"; cp -r "$build" "$plain"
 "$sharpfuzz" "$build/EigenProNet.dll" >/dev/null
 for t in "${targets[@]}"; do cp -r "$here/corpus/$t/." "$corpus/$t/" 2>/dev/null || true; done

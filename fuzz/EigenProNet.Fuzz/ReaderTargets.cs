@@ -4,22 +4,54 @@ using EigenProNet.Models;
 namespace EigenProNet.Fuzz;
 
 /// <summary>
-/// One fuzz target per reader: the file extension its input is written under and the read. A target accepts exactly
-/// the documented outcomes — the value is read, or the reader throws <see cref="DataFormatException"/> naming the file.
+/// One fuzz target: where its input goes (a file with <paramref name="Extension"/>, or a folder unpacked from a
+/// <see cref="FileBundle"/>), what reads it, and which exceptions are the reader's documented rejections.
+/// </summary>
+/// <param name="Extension">The input file's name ending (file targets).</param>
+/// <param name="Read">Reads the placed input: a file's path, or the folder a bundle was unpacked into.</param>
+/// <param name="IsBundle">Whether the input is a <see cref="FileBundle"/> of several files.</param>
+/// <param name="Documented">The documented rejections (default: <see cref="DataFormatException"/> only).</param>
+public sealed record FuzzTarget(string Extension, Action<string> Read, bool IsBundle = false, Func<Exception, bool>? Documented = null)
+{
+    /// <summary>Whether <paramref name="e"/> is one of the reader's documented rejections (anything else is a finding).</summary>
+    public bool IsDocumented(Exception e) => Documented?.Invoke(e) ?? e is DataFormatException;
+
+    /// <summary>Writes <paramref name="input"/> where <see cref="Read"/> expects it below <paramref name="scratch"/> (emptied first); returns that path.</summary>
+    public string Place(ReadOnlySpan<byte> input, string scratch)
+    {
+        if (Directory.Exists(scratch)) Directory.Delete(scratch, recursive: true);
+        Directory.CreateDirectory(scratch);
+        if (IsBundle)
+        {
+            string folder = Path.Combine(scratch, "input");
+            FileBundle.Unpack(input, folder);
+            return folder;
+        }
+        string path = Path.Combine(scratch, "input" + Extension);
+        File.WriteAllBytes(path, input.ToArray());
+        return path;
+    }
+}
+
+/// <summary>
+/// One fuzz target per reader. A target accepts exactly the documented outcomes — the value is read, or the reader
+/// throws its own typed error naming the file.
 /// </summary>
 public static class ReaderTargets
 {
-    /// <summary>Target name → what it does with one input file's bytes.</summary>
-    public static readonly IReadOnlyDictionary<string, (string Extension, Action<string> Read)> All =
-        new Dictionary<string, (string, Action<string>)>
-        {
-            ["npy"] = (".npy", path => { using var s = File.OpenRead(path); Npy.Read(s, path); }),
-            ["npz"] = (".npz", path => Npy.ReadArchive(path)),
-            ["cifar"] = (".bin", path => CifarBinary.Load([path])),
-            ["idx-images"] = ("-images-idx3-ubyte", path => IdxFile.ReadImages(path)),
-            ["idx-labels"] = ("-labels-idx1-ubyte", path => IdxFile.ReadLabels(path, 10)),
-            ["csv"] = (".csv", path => CsvTable.Load(path)),
-            ["epn"] = (".epn", path => ModelFile.Load(path)),
-        };
-
+    /// <summary>Target name → target.</summary>
+    public static readonly IReadOnlyDictionary<string, FuzzTarget> All = new Dictionary<string, FuzzTarget>
+    {
+        ["npy"] = new(".npy", path => { using var s = File.OpenRead(path); Npy.Read(s, path); }),
+        ["npz"] = new(".npz", path => Npy.ReadArchive(path)),
+        ["cifar"] = new(".bin", path => CifarBinary.Load([path])),
+        ["idx-images"] = new("-images-idx3-ubyte", path => IdxFile.ReadImages(path)),
+        ["idx-labels"] = new("-labels-idx1-ubyte", path => IdxFile.ReadLabels(path, 10)),
+        ["csv"] = new(".csv", path => CsvTable.Load(path)),
+        ["epn"] = new(".epn", path => ModelFile.Load(path)),
+        // A bundle of one dataset folder (its name is the bundle's first folder): metadata, data files, index files.
+        ["uci"] = new("", folder => UciDataset.Load(Directory.GetDirectories(folder).Order(StringComparer.Ordinal).FirstOrDefault() ?? folder), IsBundle: true),
+        // A bundle of a network study's run directory, resumed for one more epoch (ResumeTarget).
+        ["dynamics-resume"] = new("", ResumeTarget.Resume, IsBundle: true, ResumeTarget.IsDocumented),
+    };
 }

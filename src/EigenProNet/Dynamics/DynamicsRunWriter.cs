@@ -62,8 +62,8 @@ public sealed class DynamicsRunWriter
     {
         string runJson = Path.Combine(directory, "run.json");
         if (!File.Exists(runJson)) throw new IOException($"{directory}: no run to resume (no run.json); start it without --resume.");
-        using var doc = JsonDocument.Parse(File.ReadAllText(runJson));
-        var saved = doc.RootElement.GetProperty("settings");
+        using var doc = DynamicsRun.ParseJson(runJson);
+        var saved = DynamicsRun.Property(doc.RootElement, "settings", JsonValueKind.Object, runJson);
         var differences = new List<string>();
         foreach (var (key, value) in settings)
         {
@@ -72,8 +72,12 @@ public sealed class DynamicsRunWriter
             if (JsonSerializer.Serialize(JsonDocument.Parse(now).RootElement, Json) != JsonSerializer.Serialize(JsonDocument.Parse(before == "(missing)" ? "null" : before).RootElement, Json))
                 differences.Add($"{key}: {before} in the run, {now} now");
         }
-        var indices = (long[])Npy.Read(Path.Combine(directory, "subsample_indices.npy")).Data;
-        if (!indices.Select(i => (int)i).SequenceEqual(subsampleIndices)) differences.Add("the pinned subsample differs");
+        string indicesPath = Path.Combine(directory, "subsample_indices.npy");
+        if (!File.Exists(indicesPath)) throw new DataFormatException($"{indicesPath}: missing (the run's pinned subsample).");
+        var indices = Npy.Read(indicesPath);
+        if (indices.Data is not long[] rows || indices.Shape.Length != 1)
+            throw new DataFormatException($"{indicesPath}: expected a 1-D int64 array of row indices, found {indices.Data.GetType().GetElementType()?.Name} of shape ({string.Join(", ", indices.Shape)}).");
+        if (!rows.SequenceEqual(subsampleIndices.Select(i => (long)i))) differences.Add("the pinned subsample differs");
         if (differences.Count > 0)
             throw new IOException($"{directory} holds a run of other settings ({string.Join("; ", differences)}); resume it with those, or start a new run.");
         return new DynamicsRunWriter(directory, settings, subsampleIndices, options) { KeepKernels = keepKernels };

@@ -116,21 +116,33 @@ public sealed record DynamicsTrainer(
             var o = options;
             if (resume is not null)
             {
-                var checkpoint = Checkpoint(resume);
+                var checkpoint = Checkpoint(resume, options, train);
                 if (checkpoint.Epoch >= options.Epochs)
-                    throw new ArgumentException($"The run already has epoch {checkpoint.Epoch}; {options.Epochs} epochs ask for no more.");
+                    throw new ArgumentException($"The run already has epoch {checkpoint.Epoch}; {options.Epochs} epochs ask for no more.", "epochs");
                 o = options with { ResumeFrom = checkpoint };
             }
             return new NetworkTrainer(o).Fit(train, test, progress, recorder, token).Epochs.Sum(e => e.Seconds);
         }, ["epochs"], DynamicsResumeMode.LastState, null, (resume, subsample) =>
         {
-            var gram = EmpiricalNtk.Compute(Checkpoint(resume).Network, subsample.Rows, options.Compute);
+            var gram = EmpiricalNtk.Compute(Checkpoint(resume, options, train).Network, subsample.Rows, options.Compute);
             System.Numerics.Tensors.TensorPrimitives.Multiply(gram.Data, 1f / subsample.Rows.Rows, gram.Data);
             return gram;
         });
 
-    private static NetworkCheckpoint Checkpoint(DynamicsResumePoint resume) =>
-        NetworkCheckpoint.FromArrays(DynamicsRun.ReadState(resume.Directory, resume.Snapshot.T), $"{resume.Directory} snapshot t = {resume.Snapshot.T}");
+    /// <summary>The state saved with the resume point's snapshot, which must be the network the study trains, at that snapshot's epoch.</summary>
+    /// <exception cref="DataFormatException">No state, a corrupt one, or one of another network or epoch than the run records.</exception>
+    private static NetworkCheckpoint Checkpoint(DynamicsResumePoint resume, NetworkTrainerOptions options, Dataset train)
+    {
+        string source = $"{resume.Directory} snapshot t = {resume.Snapshot.T}";
+        var checkpoint = NetworkCheckpoint.FromArrays(DynamicsRun.ReadState(resume.Directory, resume.Snapshot.T), source);
+        var net = checkpoint.Network;
+        if (net.Inputs != train.Dimension || net.Outputs != train.OutputCount || net.Width != options.Width || net.Depth != options.Depth
+            || net.BiasScale != options.BiasScale)
+            throw new DataFormatException($"{source}: the saved {net} is not the study's network (width {options.Width}, depth {options.Depth}, {train.Dimension} features, {train.OutputCount} outputs).");
+        if (resume.Snapshot.Epoch is double epoch && epoch != checkpoint.Epoch)
+            throw new DataFormatException($"{source}: the saved state is of epoch {checkpoint.Epoch}, the snapshot of epoch {epoch}.");
+        return checkpoint;
+    }
 }
 
 /// <summary>What a study produced (its directory holds the same, on disk).</summary>
@@ -200,6 +212,7 @@ public sealed class DynamicsStudy
                     break;
             }
             startGram = DynamicsRun.ReadKernel(directory, DynamicsRunWriter.StartKernelFile);
+            CheckResumeShapes(directory, kept, subsample, startGram, previousGram);
             if (trainer.FixedKernel is null && (startGram is null || (kept.Count > 0 && previousGram is null)))
                 throw new IOException($"{directory}: the kernel matrices a resumed run needs ({DynamicsRunWriter.StartKernelFile}, {DynamicsRunWriter.LastKernelFile}) are missing; start the run again.");
         }
@@ -209,6 +222,18 @@ public sealed class DynamicsStudy
         if (kept is not null) recorder.ContinueFrom(kept, trainer.FixedKernel, startGram, previousGram);
         double trainingSeconds = trainer.Train(recorder, point, progress, cancellationToken);
         return Finish(directory, writer, recorder.Snapshots, recorder.RecordSeconds, trainingSeconds, total, resampled: false);
+    }
+
+    /// <summary>The snapshots and kernel matrices read back must be of this study's subsample (m rows, c targets).</summary>
+    private static void CheckResumeShapes(string directory, IReadOnlyList<DynamicsSnapshot> kept, PinnedSubsample subsample, Matrix? startGram, Matrix? previousGram)
+    {
+        int m = subsample.Rows.Rows, c = subsample.Targets.Columns;
+        foreach (var s in kept)
+            if (s.Eigenvectors.Rows != m || s.Residual.Columns != c || s.Eigenvectors.Columns > m)
+                throw new DataFormatException($"{directory}: snapshot t = {s.T} has {s.Eigenvectors.Rows}×{s.Eigenvectors.Columns} eigenvectors and {s.Residual.Columns} target columns; the study's subsample has {m} rows and {c} targets.");
+        foreach (var (gram, name) in new[] { (startGram, DynamicsRunWriter.StartKernelFile), (previousGram, "the previous kernel matrix") })
+            if (gram is not null && (gram.Rows != m || gram.Columns != m))
+                throw new DataFormatException($"{directory}: {name} is {gram.Rows}×{gram.Columns}, expected {m}×{m} (the pinned subsample).");
     }
 
     /// <summary>

@@ -169,6 +169,8 @@ public sealed class ReluNetwork
         if (Need("bias_scale").Data is not double[] { Length: 1 } betaData || !double.IsFinite(betaData[0]))
             throw new DataFormatException($"{source}: 'bias_scale' must hold one finite float64.");
         int d = (int)config[1], w = (int)config[2], depth = (int)config[3], c = (int)config[4];
+        // Every layer has its own array: a depth beyond them is a corrupt header, refused before allocating for it.
+        if (depth >= arrays.Count) throw new DataFormatException($"{source}: depth {depth} but only {arrays.Count} arrays (w0 … w{depth} expected).");
         double beta = betaData[0];
         var weights = new Matrix[depth + 1];
         var biases = new float[]?[depth + 1];
