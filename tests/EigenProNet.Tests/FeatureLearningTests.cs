@@ -287,7 +287,9 @@ public class FeatureLearningTests
         int best = result.Iterations.Select((r, t) => (r.ValidationMse!.Value, t)).Min().t;
         Assert.Equal(best, result.BestIteration);
         Assert.Same(result.Matrices[best], result.M);
-        Assert.Same(seen[best].Model, result.Model);
+        // The selected model is rebuilt from its weights and M (not held through later iterations): the same weights, the same predictions.
+        Assert.Same(seen[best].Model.Weights, result.Model.Weights);
+        Assert.Equal(seen[best].Model.Predict(x).Data, result.Model.Predict(x).Data);
         var kernelM = ((MahalanobisKernel)result.Model.Kernel).MatrixM();
         Assert.Equal(result.M.Data, kernelM.Data);
         // Without validation the last iteration is returned, and the settings say so.

@@ -69,7 +69,10 @@ public static class Agop
         }
         // Per sample point: its row of Γ, c scaled copies of it, c gradients and c entries of Γα.
         long bytesPerPoint = 4L * (n + (long)c * n + (long)c * d + c);
-        int batch = budget.RowsThatFit(bytesPerPoint, Math.Min(m, Math.Max(1, 4096 / c)), 1, "an AGOP batch");
+        // At most 4096 gradient rows (b·c) per GEMM, and the c scaled copies of Γ within 128 MiB: past that the products
+        // run no faster, and a few blocks of that size leave the heap less fragmented than one that takes the budget.
+        int cap = (int)Math.Clamp((128L << 20) / (4L * c * n), 1, Math.Max(1, 4096 / c));
+        int batch = budget.RowsThatFit(bytesPerPoint, Math.Min(m, cap), 1, "an AGOP batch");
         var gamma = new Matrix(batch, n);
         var scaled = new Matrix(batch * c, n);
         var gradients = new Matrix(batch * c, d);

@@ -209,20 +209,33 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
         var m = o.InitialM ?? Identity(d, o.Diagonal);
         if (o.InitialM is not null && (m.Columns != d || m.Rows != (o.Diagonal ? 1 : d)))
             throw new ArgumentException($"M₀ must be {(o.Diagonal ? $"1 × {d}" : $"{d} × {d}")} for {d} features, found {m.Rows} × {m.Columns}.", nameof(Options));
+        var random = SeedStreams.Create(o.Seed, SeedStreams.AgopRows);
+        // The AGOP points: all training rows up to the cap, else a sample with replacement (spec §1.4), fixed for the run.
+        int[]? agopRows = n <= o.AgopSampleSize ? null : Enumerable.Range(0, o.AgopSampleSize).Select(_ => random.Next(n)).ToArray();
+        // What the loop holds besides one solve or one AGOP: the current model's rows in the feature map of its M
+        // (x·M^{1/2}, n × d), the AGOP sample's and the matrices M_t. The solve and the AGOP size
+        // their buffers within what is left (the AGOP within 60 % of it: the solve's garbage may not be collected yet).
+        (string, long)[] held =
+        [
+            ("the current model's feature rows", 4L * n * d), ("the AGOP sample", agopRows is null ? 0 : 4L * agopRows.Length * d),
+            ("the matrices M_t", 4L * (iterations + 1) * m.Data.LongLength),
+        ];
+        var working = budget.After($"RFM on {n} rows", held);
         bool direct = o.Solver switch
         {
             RfmSolver.Direct => true,
             RfmSolver.EigenPro2 => false,
-            _ => DirectSolver.RequiredBytes(n) <= budget.Bytes,
+            _ => DirectSolver.RequiredBytes(n) <= working.Bytes,
         };
-        var random = SeedStreams.Create(o.Seed, SeedStreams.AgopRows);
-        // The AGOP points: all training rows up to the cap, else a sample with replacement (spec §1.4), fixed for the run.
-        int[]? agopRows = n <= o.AgopSampleSize ? null : Enumerable.Range(0, o.AgopSampleSize).Select(_ => random.Next(n)).ToArray();
-        var innerOptions = direct ? null : InnerEigenPro(n, budget, compute);
+        if (direct) working.Require($"RFM with the direct solve on {n} rows (use --solver eigenpro2)", [.. held, ($"the {n}×{n} kernel matrix and its factor", DirectSolver.RequiredBytes(n))]);
+        var agopBudget = working.Share(0.6);
+        var innerOptions = direct ? null : InnerEigenPro(n, working, compute);
 
         var matrices = new List<Matrix> { m };
         var reports = new List<RfmIterationReport>();
-        KernelModel? best = null;
+        // The selected iteration is kept as its weights (its M is in matrices): its model, whose prepared rows are as
+        // large as the data, is rebuilt at the end rather than held through every later iteration.
+        Matrix? bestWeights = null;
         SolverSettings? bestSettings = null;
         int bestIteration = -1;
         double bestScore = double.NaN;
@@ -246,7 +259,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
                 epochObserver?.OnPreconditioner(p);
             });
             TrainingResult solved = direct
-                ? new DirectSolver(kernel, o.Ridge, budget, compute).Fit(x, y, validationX, validationY, classCount, inner, null, cancellationToken)
+                ? new DirectSolver(kernel, o.Ridge, working, compute).Fit(x, y, validationX, validationY, classCount, inner, null, cancellationToken)
                 : new EigenPro2(kernel, innerOptions!).Fit(x, y, validationX, validationY, classCount, inner, capture, cancellationToken);
             double solveSeconds = clock.Elapsed.TotalSeconds;
             var last = solved.Epochs[^1];
@@ -256,28 +269,33 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
 
             // Strictly better only: the earliest iteration wins ties (the tabular code's rule).
             double score = !hasValidation ? number : classCount > 0 ? last.TestAccuracy!.Value : -last.TestMse!.Value;
-            if (best is null || score > bestScore)
+            if (bestWeights is null || score > bestScore)
             {
-                best = solved.Model;
+                bestWeights = solved.Model.Weights;
                 bestSettings = solved.Settings;
                 bestIteration = t;
                 bestScore = score;
             }
 
             clock.Restart();
+            MemoryBudget.ReleaseBetweenPhases();   // the solve's buffers, before the AGOP's
             var centers = solved.Model.CenterRows;
             var samples = agopRows is null ? centers : kernel.Prepare(Gather(x, agopRows), "AGOP sample", compute);
             var agopProgress = progress is null ? null : new Relay<(int Done, int Total)>(p =>
                 progress.Report(new TrainingProgress("agop", number + 1, o.FirstIteration + iterations, p.Done, p.Total, p.Done, clock.Elapsed)));
-            m = Agop.Compute(centers, solved.Model.Weights, samples, o.Diagonal, o.CenterGradients, o.Normalization, budget, compute,
+            m = Agop.Compute(centers, solved.Model.Weights, samples, o.Diagonal, o.CenterGradients, o.Normalization, agopBudget, compute,
                 agopProgress, cancellationToken);
             matrices.Add(m);
+            MemoryBudget.ReleaseBetweenPhases();   // the AGOP's buffers, before the next solve's
             reports.Add(report with { AgopSeconds = clock.Elapsed.TotalSeconds });
             epochObserver?.OnEpoch(RfmResult.AsEpoch(reports[^1]), solved.Model);
         }
+        MemoryBudget.ReleaseBetweenPhases();   // the last iteration's model and AGOP, before the selected model is rebuilt
+        var bestKernel = KernelFor(matrices[bestIteration]);
+        var best = new KernelModel(bestKernel, x, bestWeights!, classCount);
         var settings = new RfmSettings
         {
-            Kernel = best!.Kernel.ToString(),
+            Kernel = bestKernel.ToString(),
             TrainingRows = n,
             Iterations = iterations,
             Inner = bestSettings!,
@@ -285,7 +303,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
             SetupSeconds = bestSettings.SetupSeconds,
             Seed = o.Seed,
         };
-        return new RfmResult(best!, matrices[bestIteration], o.FirstIteration + bestIteration, hasValidation, reports, matrices, settings);
+        return new RfmResult(best, matrices[bestIteration], o.FirstIteration + bestIteration, hasValidation, reports, matrices, settings);
     }
 
     private EigenPro2Options InnerEigenPro(int n, MemoryBudget budget, ComputeContext compute)

@@ -69,6 +69,50 @@ public sealed record MemoryBudget
         return (int)Math.Max(need, Math.Min(rows, maxRows));
     }
 
+    /// <summary>
+    /// What is left of the budget while <paramref name="parts"/> are held (a solver's lasting state: centers,
+    /// preconditioner, weights), for the buffers sized after them.
+    /// </summary>
+    /// <exception cref="MemoryBudgetExceededException">The parts alone take the budget; the message itemises them.</exception>
+    public MemoryBudget After(string purpose, params (string Part, long Bytes)[] parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        long held = parts.Sum(p => p.Bytes);
+        // Some room must be left for the buffers: one row of anything, at least 1 MiB.
+        if (Bytes - held < 1L << 20) throw new MemoryBudgetExceededException(Itemised(purpose, held, parts));
+        return new MemoryBudget(Bytes - held);
+    }
+
+    /// <summary>
+    /// Refuses up front, with the estimate itemised, a computation whose parts (held at once at its peak) need more
+    /// than the budget.
+    /// </summary>
+    /// <exception cref="MemoryBudgetExceededException">The parts need more than the budget.</exception>
+    public void Require(string purpose, params (string Part, long Bytes)[] parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        long need = parts.Sum(p => p.Bytes);
+        if (need > Bytes) throw new MemoryBudgetExceededException(Itemised(purpose, need, parts));
+    }
+
+    private string Itemised(string purpose, long total, (string Part, long Bytes)[] parts) =>
+        $"{purpose} needs an estimated {Format(total)} ({string.Join(", ", parts.Where(p => p.Bytes > 0).Select(p => $"{p.Part} {Format(p.Bytes)}"))}), more than the memory budget of {this}; raise the budget or shrink the run.";
+
+    /// <summary>A fraction of the budget, for one of several buffers alive at the same time.</summary>
+    public MemoryBudget Share(double fraction)
+    {
+        if (!(fraction > 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "Expected a fraction in (0, 1].");
+        return new MemoryBudget(Math.Max(1, (long)(Bytes * fraction)));
+    }
+
+    /// <summary>
+    /// Returns the garbage of a finished phase of a long run (a preconditioner's build, a solve before an AGOP) to the
+    /// operating system before the next phase allocates its own buffers: otherwise the collector may keep the dead
+    /// buffers mapped and the process peaks at the sum of the phases instead of the larger one. A blocking, compacting
+    /// collection costs milliseconds to a few tenths of a second; the phases it separates take seconds to minutes.
+    /// </summary>
+    internal static void ReleaseBetweenPhases() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+
     /// <summary>Human-readable size, e.g. "1.50 GiB".</summary>
     public static string Format(long bytes) => bytes switch
     {

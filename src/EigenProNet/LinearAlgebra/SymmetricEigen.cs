@@ -70,6 +70,12 @@ public static class SymmetricEigen
         return Dense(a, k, context);
     }
 
+    /// <summary>
+    /// The most <see cref="Top"/> may allocate for the k largest pairs of an n × n matrix: the dense path's float64
+    /// copy and the float32 vectors (the subspace path needs a few n × b blocks, but falls back to the dense path).
+    /// </summary>
+    public static long TopWorkspaceBytes(int n, int k) => 8L * n * n + 8L * n * Math.Max(k, 1);
+
     /// <summary>The k largest eigenpairs by the dense path (A symmetrised as (A + Aᵀ)/2); no validation.</summary>
     internal static EigenDecomposition Dense(MatrixView a, int k, ComputeContext? context = null)
     {

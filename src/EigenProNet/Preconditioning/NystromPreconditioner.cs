@@ -319,17 +319,15 @@ public sealed class NystromPreconditioner
         var diagonal = new double[s];
         for (int i = 0; i < s; i++) diagonal[i] = kernel.Diagonal(subsamplePoints.Row(i));
 
-        long bytes = 4L * s * s;
         var budget = options.Budget ?? MemoryBudget.Default;
-        if (bytes > budget.Bytes)
-            throw new MemoryBudgetExceededException($"The {s}×{s} Nyström kernel matrix needs {MemoryBudget.Format(bytes)}, more than the memory budget {budget}; lower the subsample size or raise the budget.");
+        int wanted = options.Directions is int k1 ? k1 + 1 : Math.Min(s - 1, options.MaxEigenpairs);
+        budget.Require($"The Nyström preconditioner on {s} points (lower the subsample size)", SetupParts(s, Math.Max(wanted, 2)));
         cancellationToken.ThrowIfCancellationRequested();
         var ks = new Matrix(s, s);
         kernel.EvaluateSymmetric(subsample, ks, compute);
         float inv = 1f / s;
         for (int i = 0; i < ks.Data.Length; i++) ks.Data[i] *= inv;
 
-        int wanted = options.Directions is int k1 ? k1 + 1 : Math.Min(s - 1, options.MaxEigenpairs);
         var eig = SymmetricEigen.Top(ks, Math.Max(wanted, 2), context: compute);
         var spectrum = eig.Values;
         if (!(spectrum[0] > 0)) throw new InvalidOperationException($"The Nyström kernel matrix has no positive eigenvalue (λ₁ = {spectrum[0]:G3}); is the kernel degenerate on this data?");
@@ -340,6 +338,17 @@ public sealed class NystromPreconditioner
         eig.Vectors.View.Block(0, 0, s, directions).CopyTo(vectors);
         return new NystromPreconditioner(kernel, indices, subsample, spectrum, vectors, directions, diagonal, options);
     }
+
+    /// <summary>
+    /// What building a preconditioner on <paramref name="s"/> points holds at its peak: K(S, S)/s and the eigensolver's
+    /// workspace for <paramref name="eigenpairs"/> pairs (the dense path's float64 copy: the subspace path needs less,
+    /// but falls back to it).
+    /// </summary>
+    public static (string Part, long Bytes)[] SetupParts(int s, int eigenpairs) =>
+        [($"the {s}×{s} Nyström kernel matrix", 4L * s * s), ("its eigensolver", SymmetricEigen.TopWorkspaceBytes(s, eigenpairs))];
+
+    /// <summary>What the preconditioner holds once built: the prepared subsample and the s × k eigenvectors.</summary>
+    public long Bytes => 4L * ((long)Subsample.Count * (Subsample.Dimension + 1) + (long)Eigenvectors.Rows * Eigenvectors.Columns);
 
     /// <summary>
     /// The subsample <see cref="Build(KernelRows, NystromOptions, CancellationToken)"/> draws from <paramref name="seed"/>

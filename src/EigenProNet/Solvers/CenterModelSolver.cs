@@ -82,20 +82,23 @@ public abstract class CenterModelSolver : IKernelSolver
         // The centers and the data preconditioner (§2.3, §3.5): s_x random training rows, q_x directions, α = 1.
         var data = CenterModelData.Build(Kernel, x, o, strategy.DataStepRule, warnings, budget, compute, observer, cancellationToken);
 
-        // The batch: the version's rule, capped by n and by what one batch's buffers may hold in the budget.
+        // The budget left after the setup, shared by the buffers alive together: the batch's, the projection's, the evaluation's.
+        var shares = data.Shares(budget, strategy.LastingBytes(data, x.Dimension, c));
+
+        // The batch: the version's rule, capped by n and by what one batch's buffers may hold in their share.
         long bytesPerRow = strategy.BytesPerRow(data, x.Dimension, c);
-        int memoryBatch = budget.RowsThatFit(bytesPerRow, n, 1, $"an {_name} batch");
+        int memoryBatch = shares.Batch.RowsThatFit(bytesPerRow, n, 1, $"an {_name} batch");
         int batch = strategy.Batch(data, n, memoryBatch, warnings);
         if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", "Options");
-        strategy.CheckBatch(data, batch, x.Dimension, c, budget);
+        strategy.CheckBatch(data, batch, x.Dimension, c, shares.Batch);
         double step = data.Data.StepSize(batch);
 
-        var projection = strategy.Projector(data, c, budget, compute, cancellationToken);
+        var projection = strategy.Projector(data, c, shares.Projection, compute, cancellationToken);
         var settings = strategy.Settings(data, n, batch, step, memoryBatch, projection, warnings, clock.Elapsed.TotalSeconds, o.Seed);
 
         var run = strategy.Start(data, y, projection, batch, c, step, compute, cancellationToken);
         var model = new KernelModel(Kernel, data.Centers, run.Weights, classCount);
-        var evaluation = new Evaluation(Kernel, data.Points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
+        var evaluation = new Evaluation(Kernel, data.Points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, shares.Evaluation, compute);
         var reports = EpochLoop.Run(o.Epochs, n, batch, o.Seed, model, run.Weights, step, evaluation,
             (ids, _, batchIndex, batchCount) => run.Step(ids, batchIndex, batchCount),
             progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: run.Replay, evaluateEveryEpoch: o.EvaluateEveryEpoch);
@@ -120,6 +123,9 @@ internal abstract class CenterStepStrategy
 
     /// <summary>The batch size: the one asked for, or the version's rule capped by n and <paramref name="memoryBatch"/> (caps noted in <paramref name="warnings"/>).</summary>
     public abstract int Batch(CenterModelData data, int n, int memoryBatch, List<string> warnings);
+
+    /// <summary>Bytes the version holds for the whole run beyond the shared setup (EigenPro 4: its temporary centers).</summary>
+    public virtual long LastingBytes(CenterModelData data, int dimension, int outputs) => 0;
 
     /// <summary>Checks what the batch implies beyond its range (EigenPro 4: room for its temporary centers); errors name <paramref name="argument"/>.</summary>
     public virtual void CheckBatch(CenterModelData data, int batch, int dimension, int outputs, MemoryBudget budget, string argument = "Options") { }

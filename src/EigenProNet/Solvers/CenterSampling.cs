@@ -84,6 +84,11 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
         if (o.DataLevel < 1) throw new ArgumentException($"The data preconditioner level must be at least 1, found {o.DataLevel}.", options);
         int q = Math.Min(o.DataLevel, s - 1);
         if (q < o.DataLevel) warnings.Add($"data preconditioner level {o.DataLevel} clamped to s − 1 = {q}");
+        // Refused before anything is computed when the setup's peak cannot fit: the centers (and their packed copy), the
+        // data preconditioner's build and its lift at the centers, and one row of K(Z, S).
+        int p = o.Centers?.Rows ?? o.CenterCount, d = x.Dimension;
+        budget.Require($"The setup of {p} centers", [("the centers", CentersBytes(p, d)), .. NystromPreconditioner.SetupParts(s, q + 1),
+            ($"the lift at the centers ({p}×{q})", 4L * p * q), ("a row of K(Z, S)", 4L * s)]);
         var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
         var z = kernel.Prepare(centers, "centers", compute);
         // Every batch multiplies by K(·, Z): the centers packed once for the GEMM instead of in every product.
@@ -95,11 +100,38 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
             Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
         }, ct);
         observer?.OnPreconditioner(pre);
-        var centersBySubsample = new Matrix(centers.Rows, s);
-        kernel.Evaluate(z, pre.Subsample, centersBySubsample, compute);
         var liftAtCenters = new Matrix(centers.Rows, pre.Directions);
-        pre.LiftAt(centersBySubsample, liftAtCenters);
+        // K(Z, S) a block of centers at a time (p × s whole would be the setup's largest buffer).
+        long held = CentersBytes(centers.Rows, d) + (z.PackedFeatures is null ? 0 : 4L * centers.Rows * d) + pre.Bytes + 4L * liftAtCenters.Data.LongLength;
+        int block = budget.After("K(Z, S) in blocks", ("the centers and the data preconditioner", held)).RowsThatFit(4L * s, centers.Rows, 1, "a block of K(Z, S)");
+        var centersBySubsample = new Matrix(block, s);
+        for (int i0 = 0; i0 < centers.Rows; i0 += block)
+        {
+            int rows = Math.Min(block, centers.Rows - i0);
+            var kzs = centersBySubsample.RowBlock(0, rows);
+            kernel.Evaluate(z.Slice(i0, rows), pre.Subsample, kzs, compute);
+            pre.LiftAt(kzs, liftAtCenters.RowBlock(i0, rows));
+        }
+        MemoryBudget.ReleaseBetweenPhases();   // the Nyström build's K(S, S) and eigensolver workspace, before training's buffers
         return new CenterModelData(centers, x, z, pre, liftAtCenters, shared is not null);
+    }
+
+    private static long CentersBytes(int p, int d) => 4L * p * (d + 1);
+
+    /// <summary>What the setup holds for the whole run: the centers (and their packed copy), the data preconditioner, its lift at the centers.</summary>
+    public long Bytes => CentersBytes(Centers.Rows, Centers.Columns) + (Z.PackedFeatures is null ? 0 : 4L * Centers.Rows * Centers.Columns)
+        + Data.Bytes + 4L * LiftAtCenters.Data.LongLength;
+
+    /// <summary>
+    /// The budget left once the setup (and <paramref name="lasting"/>, a version's own state) is held, split among the
+    /// buffers alive together during training: a batch's, the projection's and the evaluation's, with the rest
+    /// (25 %) left for what is not itemised (the runtime's garbage between collections, small vectors).
+    /// </summary>
+    /// <exception cref="MemoryBudgetExceededException">The setup alone takes the budget.</exception>
+    public (MemoryBudget Batch, MemoryBudget Projection, MemoryBudget Evaluation) Shares(MemoryBudget budget, long lasting = 0)
+    {
+        var left = budget.After($"Training on {Centers.Rows} centers", ("the centers and the data preconditioner", Bytes), ("the version's own state", lasting));
+        return (left.Share(0.3), left.Share(0.3), left.Share(0.15));
     }
 
     /// <summary>What EigenPro 3 and 4 report about a run's setup (batch, step, spectrum, projection, notes).</summary>

@@ -88,7 +88,14 @@ public sealed class EigenPro2 : IKernelSolver
         if (s < 2) throw new ArgumentException($"The subsample size must be at least 2, found {s}.", nameof(Options));
         // Per batch row: a row of K(X_B, X), one of K(X_B, S), the gathered features and the residual.
         long bytesPerRow = 4L * (n + s + x.Columns + c);
-        int memoryBatch = budget.RowsThatFit(bytesPerRow, Math.Min(n, s), 1, "a training batch");
+        // What the run holds throughout — the weights, X packed for the products (when that fits in half the budget),
+        // the preconditioner (at most s − 1 directions) — and then the batch's and the evaluation's shares of the rest,
+        // 15 % left for what is not itemised (the runtime's garbage between collections).
+        long packedBytes = points.PackedFeatureBytes(compute.Path) <= budget.Bytes / 2 ? points.PackedFeatureBytes(compute.Path) : 0;
+        var left = budget.After($"EigenPro 2 on {n} rows", ("the weights", 4L * n * c), ("the packed training rows", packedBytes),
+            ("the preconditioner", 4L * s * (x.Columns + 1 + Math.Min(s, o.MaxEigenpairs))));
+        var (batchShare, evaluationShare) = (left.Share(0.6), left.Share(0.25));
+        int memoryBatch = batchShare.RowsThatFit(bytesPerRow, Math.Min(n, s), 1, "a training batch");
         if (o.Directions is int k && (k < 0 || k > s - 1))
             throw new ArgumentException($"The directions k must be in [0, s − 1 = {s - 1}], found {k}.", nameof(Options));
         var pre = NystromPreconditioner.Build(points, new NystromOptions
@@ -105,6 +112,7 @@ public sealed class EigenPro2 : IKernelSolver
             Compute = compute,
         }, cancellationToken);
         observer?.OnPreconditioner(pre);
+        MemoryBudget.ReleaseBetweenPhases();   // the Nyström build's K(S, S) and eigensolver workspace, before training's buffers
 
         int batch = o.BatchSize ?? Math.Min(pre.CriticalBatchSize, memoryBatch);
         if (batch < 1 || batch > n) throw new ArgumentException($"The batch size must be in [1, n = {n}], found {batch}.", nameof(Options));
@@ -136,10 +144,10 @@ public sealed class EigenPro2 : IKernelSolver
         // Every batch and every evaluation multiplies by K(·, X): X packed once for the GEMM saves re-packing it in each
         // product (7 % of it on Fashion-MNIST). The model returned holds the plain rows, so the copy ends with the training.
         var centers = points.PackedWithin(budget, compute);
-        var iteration = new EigenProIteration(centers, pre, c, batch, step, budget, compute);
+        var iteration = new EigenProIteration(centers, pre, c, batch, step, batchShare, compute);
         var weights = iteration.Weights;   // the resumed epoch loop installs a checkpoint before the first step
         var model = new KernelModel(Kernel, x, centers, weights, classCount);
-        var evaluation = new Evaluation(Kernel, centers, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, budget, compute);
+        var evaluation = new Evaluation(Kernel, centers, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, evaluationShare, compute);
         Matrix? bestWeights = null;
         double bestMse = double.PositiveInfinity;
         int bestEpoch = 0;

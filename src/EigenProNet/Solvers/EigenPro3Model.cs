@@ -46,10 +46,11 @@ public sealed class EigenPro3Model
         _data = setup.Data;
         int p = centers.Rows;
         // The trainer's plan: the step rule's batch capped by the budget, and the projection.
-        int memoryBatch = _budget.RowsThatFit(plan.BytesPerRow(setup, centers.Columns, outputs), int.MaxValue / 2, 1, "an EigenPro 3 batch");
+        var shares = setup.Shares(_budget, plan.LastingBytes(setup, centers.Columns, outputs));
+        int memoryBatch = shares.Batch.RowsThatFit(plan.BytesPerRow(setup, centers.Columns, outputs), int.MaxValue / 2, 1, "an EigenPro 3 batch");
         MaxBatchSize = maxBatchSize ?? plan.Batch(setup, int.MaxValue, memoryBatch, []);
         if (MaxBatchSize < 1) throw new ArgumentException($"The batch size must be at least 1, found {MaxBatchSize}.", nameof(maxBatchSize));
-        var projector = plan.Projector(setup, outputs, _budget, _compute, default);
+        var projector = plan.Projector(setup, outputs, shares.Projection, _compute, default);
         Projection = projector.IsExact ? "exact" : "inexact";
         _step = new EigenPro3.Step(kernel, null, null, _z, _data, setup.LiftAtCenters, projector, MaxBatchSize, outputs, false, _compute);
         _weights = new Matrix(p, outputs);

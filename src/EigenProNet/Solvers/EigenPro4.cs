@@ -89,10 +89,10 @@ public sealed class EigenPro4 : CenterModelSolver
                     $"{p} centers leave room for {capacity} temporary centers, fewer than one batch of {batch}: use at least {(batch + o.TemporaryCentersCoefficient - 2) / (o.TemporaryCentersCoefficient - 1)} centers, a smaller batch or a larger coefficient.",
                     argument);
             _interval = Math.Max(1, capacity / batch);
-            long temporaryBytes = 4L * capacity * (dimension + outputs);
-            if (temporaryBytes > budget.Bytes)
-                throw new MemoryBudgetExceededException($"{capacity} temporary centers need {MemoryBudget.Format(temporaryBytes)}, more than the memory budget {budget}.");
         }
+
+        // The temporary centers are held for the whole run (the setup's shares are what is left after them).
+        public override long LastingBytes(CenterModelData data, int dimension, int outputs) => 4L * Capacity(data) * (dimension + outputs);
 
         public override CenterProjection Projector(CenterModelData data, int outputs, MemoryBudget budget, ComputeContext compute, CancellationToken ct) =>
             EigenPro4.Projector(data, o, outputs, budget, compute, ct);

@@ -45,13 +45,14 @@ public sealed class EigenPro4Model
         _data = setup.Data;
         // The trainer's plan: the batch the step rule, the temporary centers and the budget allow, T, the projection.
         int d = centers.Columns;
-        int memoryBatch = _budget.RowsThatFit(plan.BytesPerRow(setup, d, outputs), int.MaxValue / 2, 1, "an EigenPro 4 batch");
+        var shares = setup.Shares(_budget, plan.LastingBytes(setup, d, outputs));
+        int memoryBatch = shares.Batch.RowsThatFit(plan.BytesPerRow(setup, d, outputs), int.MaxValue / 2, 1, "an EigenPro 4 batch");
         MaxBatchSize = maxBatchSize ?? plan.Batch(setup, int.MaxValue, memoryBatch, []);
         if (MaxBatchSize < 1) throw new ArgumentException($"The batch size must be at least 1, found {MaxBatchSize}.", nameof(maxBatchSize));
-        plan.CheckBatch(setup, MaxBatchSize, d, outputs, _budget, nameof(maxBatchSize));
+        plan.CheckBatch(setup, MaxBatchSize, d, outputs, shares.Batch, nameof(maxBatchSize));
         ProjectionInterval = plan.Interval;
         int capacity = plan.Capacity(setup);
-        var projector = plan.Projector(setup, outputs, _budget, _compute, default);
+        var projector = plan.Projector(setup, outputs, shares.Projection, _compute, default);
         Projection = projector.IsExact ? "exact" : "inexact";
         _state = new DelayedProjectionState(kernel, null, null, _z, _data, setup.LiftAtCenters, projector, capacity, MaxBatchSize, outputs, false, _compute);
         Centers = centers;
