@@ -20,10 +20,10 @@ declare -A workloads=(
   [eigenpro2]="train ${data[*]} --solver eigenpro2 --epochs 1"
   [eigenpro3]="train ${data[*]} --solver eigenpro3 --centers 20000 --epochs 1"
   [eigenpro4]="train ${data[*]} --solver eigenpro4 --centers 20000 --epochs 1"
-  [rfm]="rfm ${data[*]} --iterations 2 --epochs 1"
+  [rfm]="rfm ${data[*]} --iterations 2 --epochs 1 --agop-samples 5000"
   [rfm-direct]="rfm ${data[*]} --iterations 2 --solver direct"
   [dynamics-ntk]="dynamics ntk ${data[*]} --epochs 1 --out $out/ntk --force"
-  [dynamics-rfm]="dynamics rfm ${data[*]} --iterations 2 --epochs 1 --out $out/rfm --force"
+  [dynamics-rfm]="dynamics rfm ${data[*]} --iterations 1 --epochs 1 --out $out/rfm --force"
   [dynamics-network]="dynamics network ${data[*]} --epochs 1 --out $out/network --force"
 )
 order=(${WORKLOADS:-eigenpro2 eigenpro3 eigenpro4 rfm rfm-direct dynamics-ntk dynamics-rfm dynamics-network})

@@ -8,11 +8,11 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 declare -A sources=(
   [npy]="Data/Npy.cs" [npz]="Data/Npy.cs" [cifar]="Data/CifarBinary.cs" [idx-images]="Data/IdxFile.cs" [idx-labels]="Data/IdxFile.cs"
-  [csv]="Data/CsvTable.cs" [epn]="Models/ModelFile.cs" [uci]="Data/UciDataset.cs" [dynamics-resume]="Dynamics/DynamicsRun.cs Networks/ReluNetwork.cs"
+  [csv]="Data/CsvTable.cs" [epn]="Models/ModelFile.cs" [epn-sealed]="Models/ModelFile.cs" [uci]="Data/UciDataset.cs" [dynamics-resume]="Dynamics/DynamicsRun.cs Networks/ReluNetwork.cs"
 )
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  for t in npy npz cifar idx-images idx-labels csv epn uci dynamics-resume; do [ -d "$here/out/$t/default/queue" ] && targets+=("$t"); done
+  for t in npy npz cifar idx-images idx-labels csv epn epn-sealed uci dynamics-resume; do [ -d "$here/out/$t/default/queue" ] && targets+=("$t"); done
 fi
 [ ${#targets[@]} -gt 0 ] || { echo "fuzz/coverage.sh: no queue in fuzz/out/ (run fuzz/run.sh first)" >&2; exit 2; }
 dotnet build "$here/EigenProNet.Fuzz.Coverage" -c Release --nologo -v q >/dev/null

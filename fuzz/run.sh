@@ -10,7 +10,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 seconds="${1:?usage: fuzz/run.sh SECONDS [TARGET…]}"; shift
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy npz cifar idx-images idx-labels csv epn uci dynamics-resume)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(npy npz cifar idx-images idx-labels csv epn epn-sealed uci dynamics-resume)
 command -v afl-fuzz >/dev/null || { echo "fuzz/run.sh: afl-fuzz not found (apt-get install afl++)" >&2; exit 2; }
 sharpfuzz="${SHARPFUZZ:-$(command -v sharpfuzz || echo "$HOME/.dotnet/tools/sharpfuzz")}"
 [ -x "$sharpfuzz" ] || { echo "fuzz/run.sh: sharpfuzz not found (dotnet tool install -g SharpFuzz.CommandLine --version 2.3.0)" >&2; exit 2; }

@@ -104,6 +104,13 @@ public static class Program
         model.Save(Path.Combine(Dir("epn"), "laplace.epn"));
         new KernelModel(new NtkReluKernel(2), x, Matrix.FromRows([0.5f], [-1f])).WithPreprocessor(Preprocessor.Fit(Scaling.Standardize, x))
             .Save(Path.Combine(Dir("epn"), "ntk-standardized.epn"));
+        // The model files' bodies, without the checksum the epn-sealed target appends.
+        foreach (var file in Directory.GetFiles(Dir("epn")))
+        {
+            var bytes = File.ReadAllBytes(file);
+            File.WriteAllBytes(Path.Combine(Dir("epn-sealed"), Path.GetFileNameWithoutExtension(file)), bytes[..^32]);
+        }
+
         // Folder targets: bundles of a small UCI-layout dataset (each real collection folder given after DIR is packed
         // too) and of a network study's run directory after one epoch.
         using (var uci = new ScratchFolder())

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using EigenProNet.Data;
 using EigenProNet.Models;
 
@@ -11,7 +12,9 @@ namespace EigenProNet.Fuzz;
 /// <param name="Read">Reads the placed input: a file's path, or the folder a bundle was unpacked into.</param>
 /// <param name="IsBundle">Whether the input is a <see cref="FileBundle"/> of several files.</param>
 /// <param name="Documented">The documented rejections (default: <see cref="DataFormatException"/> only).</param>
-public sealed record FuzzTarget(string Extension, Action<string> Read, bool IsBundle = false, Func<Exception, bool>? Documented = null)
+/// <param name="Encode">What the input becomes before it is written (e.g. a checksum appended), when not written as is.</param>
+public sealed record FuzzTarget(string Extension, Action<string> Read, bool IsBundle = false, Func<Exception, bool>? Documented = null,
+    Func<byte[], byte[]>? Encode = null)
 {
     /// <summary>Whether <paramref name="e"/> is one of the reader's documented rejections (anything else is a finding).</summary>
     public bool IsDocumented(Exception e) => Documented?.Invoke(e) ?? e is DataFormatException;
@@ -28,7 +31,7 @@ public sealed record FuzzTarget(string Extension, Action<string> Read, bool IsBu
             return folder;
         }
         string path = Path.Combine(scratch, "input" + Extension);
-        File.WriteAllBytes(path, input.ToArray());
+        File.WriteAllBytes(path, Encode is null ? input.ToArray() : Encode(input.ToArray()));
         return path;
     }
 }
@@ -49,6 +52,9 @@ public static class ReaderTargets
         ["idx-labels"] = new("-labels-idx1-ubyte", path => IdxFile.ReadLabels(path, 10)),
         ["csv"] = new(".csv", path => CsvTable.Load(path)),
         ["epn"] = new(".epn", path => ModelFile.Load(path)),
+        // The body of a model file, sealed with its SHA-256 before it is read: mutations reach the header and array
+        // parsers instead of stopping at the checksum (what the epn target mostly meets).
+        ["epn-sealed"] = new(".epn", path => ModelFile.Load(path), Encode: body => [.. body, .. SHA256.HashData(body)]),
         // A bundle of one dataset folder (its name is the bundle's first folder): metadata, data files, index files.
         ["uci"] = new("", folder => UciDataset.Load(Directory.GetDirectories(folder).Order(StringComparer.Ordinal).FirstOrDefault() ?? folder), IsBundle: true),
         // A bundle of a network study's run directory, resumed for one more epoch (ResumeTarget).

@@ -56,6 +56,13 @@ public static class EigenProCli
             stderr.WriteLine($"error: {e.Message} Raise it with --memory-budget (e.g. --memory-budget 8GiB).");
             return RuntimeError;
         }
+        catch (OutOfMemoryException)
+        {
+            // The budget sizes the run's buffers; the machine (or a container limit) can still have less than the data
+            // and the budget together.
+            stderr.WriteLine("error: out of memory: the data and the memory budget together need more than this machine has; lower --memory-budget (default: 25 % of the available memory), or use fewer rows or centers.");
+            return RuntimeError;
+        }
         catch (EigenProNet.Data.DownloadFailedException e)
         {
             stderr.WriteLine($"error: {e.Message} With the CLI: --mirror FOLDER.");

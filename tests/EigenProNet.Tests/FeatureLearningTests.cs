@@ -424,4 +424,16 @@ public class RfmOnCifarSampleTests
         // On raw pixels the learned metric does not help: the best iteration is the plain Laplace machine (t = 0).
         Assert.Equal(0, result.BestIteration);
     }
+
+    [Fact]
+    public void ADirectRfmThatCannotFitIsRefusedBeforeTheFirstIterationWithTheEstimate()
+    {
+        var x = Matrix.RandomNormal(2000, 5, 1);
+        var y = Matrix.RandomNormal(2000, 1, 2);
+        var rfm = new RecursiveFeatureMachine(new RecursiveFeatureMachineOptions { Solver = RfmSolver.Direct, Iterations = 2, Budget = new MemoryBudget(16L << 20) });
+        var e = Assert.Throws<MemoryBudgetExceededException>(() => rfm.Fit(x, y));
+        Assert.Contains("RFM with the direct solve on 2000 rows", e.Message);
+        Assert.Contains("the 2000×2000 kernel matrix and its factor 30.5 MiB", e.Message);
+        Assert.DoesNotContain("--", e.Message);
+    }
 }

@@ -42,6 +42,23 @@ public class LinearAlgebraTypesTests
     }
 
     [Fact]
+    public void MemoryBudgetItemisesWhatARunHoldsAndSharesTheRest()
+    {
+        var budget = new MemoryBudget(100L << 20);
+        var left = budget.After("a run", ("centers", 30L << 20), ("weights", 10L << 20));
+        Assert.Equal(60L << 20, left.Bytes);
+        Assert.Equal(15L << 20, left.Share(0.25).Bytes);
+        budget.Require("a setup", ("a", 60L << 20), ("b", 40L << 20));   // exactly the budget fits
+        var e = Assert.Throws<MemoryBudgetExceededException>(() => budget.Require("The setup of 9 centers", ("the centers", 70L << 20), ("its eigensolver", 40L << 20), ("nothing", 0)));
+        Assert.Contains("The setup of 9 centers needs an estimated 110.0 MiB (the centers 70.0 MiB, its eigensolver 40.0 MiB)", e.Message);
+        Assert.Contains("memory budget of 100.0 MiB", e.Message);
+        // What is held must leave room for buffers (1 MiB at least).
+        Assert.Contains("weights 99.5 MiB", Assert.Throws<MemoryBudgetExceededException>(() => budget.After("a run", ("weights", (100L << 20) - (512 << 10)))).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => budget.Share(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => budget.Share(1.5));
+    }
+
+    [Fact]
     public void SimdDetectionListsScalarAndBest()
     {
         Assert.Contains(SimdPath.Scalar, SimdCapabilities.Supported);

@@ -94,6 +94,7 @@ public abstract class CenterModelSolver : IKernelSolver
         double step = data.Data.StepSize(batch);
 
         var projection = strategy.Projector(data, c, shares.Projection, compute, cancellationToken);
+        MemoryBudget.ReleaseBetweenPhases();   // the projection's own Nyström build, before the batch buffers
         var settings = strategy.Settings(data, n, batch, step, memoryBatch, projection, warnings, clock.Elapsed.TotalSeconds, o.Seed);
 
         var run = strategy.Start(data, y, projection, batch, c, step, compute, cancellationToken);

@@ -86,7 +86,8 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
         if (q < o.DataLevel) warnings.Add($"data preconditioner level {o.DataLevel} clamped to s − 1 = {q}");
         // Refused before anything is computed when the setup's peak cannot fit: the centers (and their packed copy), the
         // data preconditioner's build and its lift at the centers, and one row of K(Z, S).
-        int p = o.Centers?.Rows ?? o.CenterCount, d = x.Dimension;
+        // (A count beyond the rows is refused by the sampling below, with its own message.)
+        int p = o.Centers?.Rows ?? Math.Clamp(o.CenterCount, 1, n), d = x.Dimension;
         budget.Require($"The setup of {p} centers", [("the centers", CentersBytes(p, d)), .. NystromPreconditioner.SetupParts(s, q + 1),
             ($"the lift at the centers ({p}×{q})", 4L * p * q), ("a row of K(Z, S)", 4L * s)]);
         var (centers, shared) = CenterSampling.Centers(x, o.Centers, o.CenterCount, s, o.Seed, o.DataSubsampleIndices);
@@ -100,10 +101,12 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
             Budget = budget, Compute = compute, SubsampleIndices = shared ?? o.DataSubsampleIndices,
         }, ct);
         observer?.OnPreconditioner(pre);
+        MemoryBudget.ReleaseBetweenPhases();   // the Nyström build's K(S, S) and eigensolver workspace, before K(Z, S)
         var liftAtCenters = new Matrix(centers.Rows, pre.Directions);
-        // K(Z, S) a block of centers at a time (p × s whole would be the setup's largest buffer).
-        long held = CentersBytes(centers.Rows, d) + (z.PackedFeatures is null ? 0 : 4L * centers.Rows * d) + pre.Bytes + 4L * liftAtCenters.Data.LongLength;
-        int block = budget.After("K(Z, S) in blocks", ("the centers and the data preconditioner", held)).RowsThatFit(4L * s, centers.Rows, 1, "a block of K(Z, S)");
+        // K(Z, S) a block of centers at a time (p × s whole would be the setup's largest buffer), within half of what is
+        // left and a kernel block's most.
+        var left = budget.After("K(Z, S) in blocks", ("the centers and the data preconditioner", Held(centers, z, pre, liftAtCenters)));
+        int block = new MemoryBudget(Math.Min(left.Bytes / 2, Kernel.MaxBlockBytes)).RowsThatFit(4L * s, centers.Rows, 1, "a block of K(Z, S)");
         var centersBySubsample = new Matrix(block, s);
         for (int i0 = 0; i0 < centers.Rows; i0 += block)
         {
@@ -112,27 +115,35 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
             kernel.Evaluate(z.Slice(i0, rows), pre.Subsample, kzs, compute);
             pre.LiftAt(kzs, liftAtCenters.RowBlock(i0, rows));
         }
-        MemoryBudget.ReleaseBetweenPhases();   // the Nyström build's K(S, S) and eigensolver workspace, before training's buffers
+        MemoryBudget.ReleaseBetweenPhases();   // K(Z, S)'s block, before training's buffers
         return new CenterModelData(centers, x, z, pre, liftAtCenters, shared is not null);
     }
 
     private static long CentersBytes(int p, int d) => 4L * p * (d + 1);
 
     /// <summary>What the setup holds for the whole run: the centers (and their packed copy), the data preconditioner, its lift at the centers.</summary>
-    public long Bytes => CentersBytes(Centers.Rows, Centers.Columns) + (Z.PackedFeatures is null ? 0 : 4L * Centers.Rows * Centers.Columns)
-        + Data.Bytes + 4L * LiftAtCenters.Data.LongLength;
+    public long Bytes => Held(Centers, Z, Data, LiftAtCenters);
+
+    private static long Held(Matrix centers, KernelRows z, NystromPreconditioner pre, Matrix lift) =>
+        CentersBytes(centers.Rows, centers.Columns) + (z.PackedFeatures is null ? 0 : 4L * centers.Rows * centers.Columns) + pre.Bytes + 4L * lift.Data.LongLength;
 
     /// <summary>
     /// The budget left once the setup (and <paramref name="lasting"/>, a version's own state) is held, split among the
-    /// buffers alive together during training: a batch's, the projection's and the evaluation's, with the rest
-    /// (25 %) left for what is not itemised (the runtime's garbage between collections, small vectors).
+    /// buffers alive together during training — a batch's (40 %), the projection's (40 %) and the evaluation's (20 %)
+    /// — after a reserve for what is not itemised: a quarter of it, and at least <see cref="UnitemisedReserve"/> (the
+    /// runtime's garbage between collections and per-batch temporaries measured about 250 MiB at a 1 GiB budget).
     /// </summary>
     /// <exception cref="MemoryBudgetExceededException">The setup alone takes the budget.</exception>
     public (MemoryBudget Batch, MemoryBudget Projection, MemoryBudget Evaluation) Shares(MemoryBudget budget, long lasting = 0)
     {
         var left = budget.After($"Training on {Centers.Rows} centers", ("the centers and the data preconditioner", Bytes), ("the version's own state", lasting));
-        return (left.Share(0.3), left.Share(0.3), left.Share(0.15));
+        long reserve = Math.Min(left.Bytes / 2, Math.Max(left.Bytes / 4, UnitemisedReserve));
+        var rest = new MemoryBudget(left.Bytes - reserve);
+        return (rest.Share(0.4), rest.Share(0.4), rest.Share(0.2));
     }
+
+    /// <summary>The least of the budget left unitemised by <see cref="Shares"/>.</summary>
+    public const long UnitemisedReserve = 320L << 20;
 
     /// <summary>What EigenPro 3 and 4 report about a run's setup (batch, step, spectrum, projection, notes).</summary>
     public T Settings<T>(int trainingRows, int batch, double step, int memoryBatch, CenterProjection projection,
