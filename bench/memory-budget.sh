@@ -23,12 +23,12 @@ declare -A workloads=(
   [rfm]="rfm ${data[*]} --iterations 2 --epochs 1 --agop-samples 5000"
   [rfm-direct]="rfm ${data[*]} --iterations 2 --solver direct"
   [dynamics-ntk]="dynamics ntk ${data[*]} --epochs 1 --out $out/ntk --force"
-  [dynamics-rfm]="dynamics rfm ${data[*]} --iterations 1 --epochs 1 --out $out/rfm --force"
+  [dynamics-rfm]="dynamics rfm ${data[*]} --train-rows 60000 --test-rows 10000 --iterations 1 --epochs 1 --out $out/rfm --force"
   [dynamics-network]="dynamics network ${data[*]} --epochs 1 --out $out/network --force"
 )
 order=(${WORKLOADS:-eigenpro2 eigenpro3 eigenpro4 rfm rfm-direct dynamics-ntk dynamics-rfm dynamics-network})
 
-rss() { awk '/Maximum resident set size/ {print $NF * 1024}' "$1"; }   # bytes
+rss() { awk '/Maximum resident set size/ {printf "%.0f\n", $NF * 1024}' "$1"; }   # bytes (no exponent: bash compares them)
 mib() { awk -v b="$1" 'BEGIN {printf "%.0f MiB", b / 1048576}'; }
 bytes() { awk -v s="$1" 'BEGIN { n = s + 0; u = s; gsub(/[0-9.]/, "", u); f = (u == "GiB") ? 2^30 : (u == "MiB") ? 2^20 : 1; printf "%.0f", n * f }'; }
 

@@ -227,7 +227,7 @@ public sealed class RecursiveFeatureMachine : IKernelSolver
             RfmSolver.EigenPro2 => false,
             _ => DirectSolver.RequiredBytes(n) <= working.Bytes,
         };
-        if (direct) working.Require($"RFM with the direct solve on {n} rows (the EigenPro 2 solve needs far less)", [.. held, ($"the {n}×{n} kernel matrix and its factor", DirectSolver.RequiredBytes(n))]);
+        if (direct) budget.Require($"RFM with the direct solve on {n} rows (the EigenPro 2 solve needs far less)", [.. held, ($"the {n}×{n} kernel matrix and its factor", DirectSolver.RequiredBytes(n))]);
         var agopBudget = working.Share(0.6);
         var innerOptions = direct ? null : InnerEigenPro(n, working, compute);
 
