@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Text.Json;
 using EigenProNet.Data;
 using EigenProNet.LinearAlgebra;
@@ -148,7 +149,7 @@ public sealed class DynamicsRun
             _ => null,
         } : null;
         if (values is null) throw new DataFormatException($"{dir}: expected a 1-D float array, found {array.Data.GetType().GetElementType()?.Name} of shape ({string.Join(", ", array.Shape)}).");
-        if (!values.All(double.IsFinite)) throw new DataFormatException($"{dir}: an array holds a NaN or an infinity.");
+        if (!TensorPrimitives.IsFiniteAll<double>(values)) throw new DataFormatException($"{dir}: an array holds a NaN or an infinity.");
         return values;
     }
 
@@ -167,7 +168,7 @@ public sealed class DynamicsRun
     {
         if (array.Shape.Length != 2 || array.Data is not float[] data)
             throw new DataFormatException($"{dir}: expected a 2-D float32 array, found shape ({string.Join(", ", array.Shape)}).");
-        if (!data.All(float.IsFinite)) throw new DataFormatException($"{dir}: a matrix holds a NaN or an infinity.");
+        if (!TensorPrimitives.IsFiniteAll<float>(data)) throw new DataFormatException($"{dir}: a matrix holds a NaN or an infinity.");
         return new Matrix(array.Shape[0], array.Shape[1], data);
     }
 }

@@ -39,7 +39,14 @@ public sealed class KernelRows
     /// the kernel blocks and batches), else these rows as they are: products give the same results either way.
     /// </summary>
     internal KernelRows PackedWithin(MemoryBudget budget, ComputeContext context) =>
-        PackedFeatureBytes(context.Path) <= budget.Bytes / 2 ? WithPackedFeatures(context) : this;
+        PackedCopyBytesWithin(budget, context.Path) > 0 ? WithPackedFeatures(context) : this;
+
+    /// <summary>The bytes <see cref="PackedWithin"/> adds under <paramref name="budget"/>: the packed copy's, or 0 when it does not pack.</summary>
+    internal long PackedCopyBytesWithin(MemoryBudget budget, SimdPath path) =>
+        PackedFeatureBytes(path) is var bytes && bytes <= budget.Bytes / 2 ? bytes : 0;
+
+    /// <summary>The bytes the packed copy these rows carry holds (0 when they carry none).</summary>
+    internal long PackedCopyBytes => PackedFeatures is null ? 0 : 4L * PackedFeatures.Data.LongLength;
 
     /// <summary>
     /// The same rows with their features also packed for kernel products on <paramref name="context"/>'s path: for rows

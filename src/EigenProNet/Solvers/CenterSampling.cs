@@ -125,7 +125,7 @@ internal sealed record CenterModelData(Matrix Centers, TrainingRows Points, Kern
     public long Bytes => Held(Centers, Z, Data, LiftAtCenters);
 
     private static long Held(Matrix centers, KernelRows z, NystromPreconditioner pre, Matrix lift) =>
-        CentersBytes(centers.Rows, centers.Columns) + (z.PackedFeatures is null ? 0 : 4L * centers.Rows * centers.Columns) + pre.Bytes + 4L * lift.Data.LongLength;
+        CentersBytes(centers.Rows, centers.Columns) + z.PackedCopyBytes + pre.Bytes + 4L * lift.Data.LongLength;
 
     /// <summary>
     /// The budget left once the setup (and <paramref name="lasting"/>, a version's own state) is held, split among the

@@ -91,8 +91,7 @@ public sealed class EigenPro2 : IKernelSolver
         // What the run holds throughout — the weights, X packed for the products (when that fits in half the budget),
         // the preconditioner (at most s − 1 directions) — and then the batch's and the evaluation's shares of the rest,
         // 15 % left for what is not itemised (the runtime's garbage between collections).
-        long packedBytes = points.PackedFeatureBytes(compute.Path) <= budget.Bytes / 2 ? points.PackedFeatureBytes(compute.Path) : 0;
-        var left = budget.After($"EigenPro 2 on {n} rows", ("the weights", 4L * n * c), ("the packed training rows", packedBytes),
+        var left = budget.After($"EigenPro 2 on {n} rows", ("the weights", 4L * n * c), ("the packed training rows", points.PackedCopyBytesWithin(budget, compute.Path)),
             ("the preconditioner", 4L * s * (x.Columns + 1 + Math.Min(s, o.MaxEigenpairs))));
         var (batchShare, evaluationShare) = (left.Share(0.6), left.Share(0.25));
         int memoryBatch = batchShare.RowsThatFit(bytesPerRow, Math.Min(n, s), 1, "a training batch");
