@@ -73,6 +73,8 @@ public abstract class CenterModelSolver : IKernelSolver
         int n = x.Count, c = y.Columns;
         if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", "Options");
         strategy.CheckOptions();
+        if (o.Shards is not null && !strategy.RunsOnShards)
+            throw new ArgumentException($"{_name} does not run on shards; EigenPro 3 does.", "Shards");
         var budget = o.Budget ?? MemoryBudget.Default;
         var compute = o.Compute ?? ComputeContext.Default;
         var clock = Stopwatch.StartNew();
@@ -102,7 +104,8 @@ public abstract class CenterModelSolver : IKernelSolver
         var evaluation = new Evaluation(Kernel, data.Points, y, validationX, validationY, o.TrainEvaluationRows, classCount > 0, o.Seed, shares.Evaluation, compute);
         var reports = EpochLoop.Run(o.Epochs, n, batch, o.Seed, model, run.Weights, step, evaluation,
             (ids, _, batchIndex, batchCount) => run.Step(ids, batchIndex, batchCount),
-            progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: run.Replay, evaluateEveryEpoch: o.EvaluateEveryEpoch);
+            progress, observer, cancellationToken, resume: o.ResumeFrom, replayBatch: run.Replay, evaluateEveryEpoch: o.EvaluateEveryEpoch,
+            endOfEpoch: run.Synchronize);
         return new TrainingResult(model, reports, settings);
     }
 }
@@ -115,6 +118,9 @@ internal abstract class CenterStepStrategy
 {
     /// <summary>The data preconditioner's step rule.</summary>
     public abstract StepRule DataStepRule { get; }
+
+    /// <summary>Whether <see cref="Start"/> can spread the centers over <see cref="CenterModelOptions.Shards"/>.</summary>
+    public virtual bool RunsOnShards => false;
 
     /// <summary>Checks the version's own options (naming "Options").</summary>
     public virtual void CheckOptions() { }
@@ -154,4 +160,7 @@ internal abstract class CenterRun
 
     /// <summary>Draws what the step on a batch of an epoch already done would draw (resuming).</summary>
     public abstract void Replay(int batchIndex, int batchCount);
+
+    /// <summary>Makes <see cref="Weights"/> current at an epoch's end when they live elsewhere during it (sharded runs).</summary>
+    public virtual void Synchronize() { }
 }

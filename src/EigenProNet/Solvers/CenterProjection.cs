@@ -72,6 +72,15 @@ internal sealed class CenterProjection
         return new CenterProjection(null, iteration, epochs, seed);
     }
 
+    /// <summary>The inexact projection's step η per center.</summary>
+    public double? StepSize => _iteration?.StepSize;
+
+    /// <summary>EigenPro 2 epochs per inexact projection.</summary>
+    public int Epochs => _epochs;
+
+    /// <summary>The order of the next inexact projection epoch over the <paramref name="p"/> centers (advancing the shuffles, as <see cref="Project"/> does).</summary>
+    public int[] NextOrder(int p) => Preprocessing.Permutation(p, SeedStreams.Create(_seed, SeedStreams.ProjectionShuffle, _shuffles++));
+
     /// <summary>Moves past what <paramref name="calls"/> projections would draw (their shuffles), without computing them: resuming.</summary>
     public void Skip(int calls) => _shuffles += (long)calls * _epochs;
 
@@ -85,7 +94,7 @@ internal sealed class CenterProjection
         int p = theta.Rows, batch = _iteration.BatchSize;
         for (int epoch = 0; epoch < _epochs; epoch++)
         {
-            var order = Preprocessing.Permutation(p, SeedStreams.Create(_seed, SeedStreams.ProjectionShuffle, _shuffles++));
+            var order = NextOrder(p);
             for (int start = 0; start < p; start += batch)
             {
                 ct.ThrowIfCancellationRequested();

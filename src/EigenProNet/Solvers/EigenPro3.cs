@@ -68,6 +68,8 @@ public sealed class EigenPro3 : CenterModelSolver
     {
         public override StepRule DataStepRule => EigenPro3.DataStepRule;
 
+        public override bool RunsOnShards => true;
+
         public override void CheckOptions()
         {
             if (o.ProjectionEpochs < 1) throw new ArgumentException($"Projection epochs must be at least 1, found {o.ProjectionEpochs}.", nameof(Options));
@@ -94,8 +96,9 @@ public sealed class EigenPro3 : CenterModelSolver
             data.Settings<EigenPro3Settings>(n, batch, step, memoryBatch, projection, warnings, setupSeconds, seed);
 
         public override CenterRun Start(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step,
-            ComputeContext compute, CancellationToken ct) =>
-            new Run(new Step(data.Z.Kernel, data.Points, y, data.Z, data.Data, data.LiftAtCenters, projection, batch, outputs, data.SubsampleLeadsCenters, compute),
+            ComputeContext compute, CancellationToken ct) => o.Shards is { } shards
+            ? new Sharding.ShardedCenterRun(data, y, projection, batch, outputs, step, shards, compute, ct)
+            : new Run(new Step(data.Z.Kernel, data.Points, y, data.Z, data.Data, data.LiftAtCenters, projection, batch, outputs, data.SubsampleLeadsCenters, compute),
                 projection, new Matrix(data.Centers.Rows, outputs), (float)step, ct);
     }
 

@@ -18,12 +18,13 @@ internal static class EpochLoop
     /// Runs the epochs (evaluating after each, or only after the last); <paramref name="afterEpoch"/> may stop early by returning true. With <paramref name="resume"/>,
     /// its weights are installed and the first checkpoint.Epoch epochs only replay what <paramref name="replayBatch"/> draws
     /// for a batch (the inexact projections' shuffles). Epoch e's order is stream (<see cref="SeedStreams.EpochShuffle"/>, e)
-    /// of <paramref name="seed"/>: independent of the samples and subsets drawn from the same seed.
+    /// of <paramref name="seed"/>: independent of the samples and subsets drawn from the same seed. <paramref name="endOfEpoch"/>
+    /// runs after an epoch's batches, before the weights are checked and evaluated.
     /// </summary>
     public static List<EpochReport> Run(int epochs, int n, int batch, int seed, KernelModel model, Matrix weights, double step,
         Evaluation evaluation, BatchStep batchStep, IProgress<TrainingProgress>? progress, ITrainingObserver? observer,
         CancellationToken cancellationToken, Func<EpochReport, bool>? afterEpoch = null, TrainingCheckpoint? resume = null,
-        Action<int, int>? replayBatch = null, bool evaluateEveryEpoch = true)
+        Action<int, int>? replayBatch = null, bool evaluateEveryEpoch = true, Action? endOfEpoch = null)
     {
         int batches = (n + batch - 1) / batch;
         var reports = new List<EpochReport>();
@@ -53,6 +54,7 @@ internal static class EpochLoop
                 if (batchStep(order.AsSpan(start, m), epoch, bi, batches)) observer?.OnBatch(epoch, bi + 1, model);
                 progress?.Report(new TrainingProgress("train", epoch, epochs, bi + 1, batches, (long)start + m, epochClock.Elapsed));
             }
+            endOfEpoch?.Invoke();
             double seconds = epochClock.Elapsed.TotalSeconds;
             GuardFinite(weights, epoch, step);
             if (!evaluateEveryEpoch && epoch < epochs) continue;

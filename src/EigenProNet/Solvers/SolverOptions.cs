@@ -77,4 +77,10 @@ public abstract record CenterModelOptions : SolverOptions
 
     /// <summary>Batch size; null chooses the reference's rule, capped by n and the memory budget (and reported).</summary>
     public int? BatchSize { get; init; }
+
+    /// <summary>
+    /// Spread the centers over these shards (EigenPro 3 only; in this process or on a cluster, docs/distributed.md): the
+    /// weights are the single-process run's up to float32 summation order; observers see epochs, not batches.
+    /// </summary>
+    public Sharding.CenterShards? Shards { get; init; }
 }

@@ -1,0 +1,32 @@
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Sharding;
+
+namespace EigenProNet.Distributed;
+
+/// <summary>The coordinator's side of a shard grain: <see cref="ICenterShard"/> over <see cref="ICenterShardGrain"/>.</summary>
+internal sealed class GrainCenterShard(ICenterShardGrain grain) : ICenterShard
+{
+    public async Task<ShardDescription> DescribeAsync(CancellationToken cancellationToken = default) => (await grain.Describe()).ToDescription();
+
+    public Task LoadAsync(ShardLoad load, CancellationToken cancellationToken = default) => grain.Load(ShardLoadMessage.From(load));
+
+    public Task SetWeightsAsync(string run, Matrix weights, CancellationToken cancellationToken = default) => grain.SetWeights(run, MatrixMessage.From(weights));
+
+    public async Task<Matrix> WeightsAsync(string run, CancellationToken cancellationToken = default) => (await grain.Weights(run)).ToMatrix();
+
+    public async Task<Matrix> ForwardAsync(string run, Matrix x, CancellationToken cancellationToken = default) =>
+        (await grain.Forward(run, MatrixMessage.From(x))).ToMatrix();
+
+    public Task BackwardAsync(string run, Matrix residual, Matrix projected, CancellationToken cancellationToken = default) =>
+        grain.Backward(run, MatrixMessage.From(residual), MatrixMessage.From(projected));
+
+    public async Task<Matrix> RightHandSideAsync(string run, CancellationToken cancellationToken = default) => (await grain.RightHandSide(run)).ToMatrix();
+
+    public async Task<ProjectionReply> ProjectAsync(string run, ProjectionRequest request, CancellationToken cancellationToken = default) =>
+        (await grain.Project(run, ProjectionRequestMessage.From(request))).ToReply();
+
+    public Task ApplyAsync(string run, float step, Matrix? theta, CancellationToken cancellationToken = default) =>
+        grain.Apply(run, step, MatrixMessage.FromOptional(theta));
+
+    public Task<double> ComputeSecondsAsync(string run, CancellationToken cancellationToken = default) => grain.ComputeSeconds(run);
+}

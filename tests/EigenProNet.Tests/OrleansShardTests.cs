@@ -1,0 +1,58 @@
+using EigenProNet.Distributed;
+using EigenProNet.Kernels;
+using EigenProNet.LinearAlgebra;
+using EigenProNet.Sharding;
+using EigenProNet.Solvers;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace EigenProNet.Tests;
+
+/// <summary>A two-silo Orleans test cluster in this process, shared by the tests of the shard grains.</summary>
+public sealed class TwoSiloCluster : IDisposable
+{
+    public TwoSiloCluster()
+    {
+        var builder = new TestClusterBuilder(2);
+        builder.AddSiloBuilderConfigurator<Configurator>();
+        Cluster = builder.Build();
+        Cluster.Deploy();
+    }
+
+    public TestCluster Cluster { get; }
+
+    public void Dispose() => Cluster.StopAllSilos();
+
+    private sealed class Configurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo) => silo.AddCenterShards(new MemoryBudget(1L << 30), new ComputeContext(1));
+    }
+}
+
+/// <summary>Center shards as Orleans grains: the single-process weights through a real (in-process) cluster, one shard per silo.</summary>
+public class OrleansShardTests(TwoSiloCluster fixture) : IClassFixture<TwoSiloCluster>
+{
+    private static readonly Kernel Laplace = new LaplaceKernel(10);
+
+    [Fact]
+    public async Task TwoGrainShardsOnTwoSilosGiveTheSingleProcessWeights()
+    {
+        var (x, y, testX, testY) = ShardedEigenPro3Tests.Sample.Value;
+        var connection = ClusterConnection.Over(fixture.Cluster.Client);
+        Assert.Equal(2, (await connection.SilosAsync()).Count);
+        var shards = await connection.ShardsAsync();
+        Assert.Equal(2, shards.Shards.Count);
+        var hosts = new HashSet<string>();
+        foreach (var shard in shards.Shards) hosts.Add((await shard.DescribeAsync()).Host);
+        Assert.Equal(2, hosts.Count);   // one shard on each silo
+
+        var single = new EigenPro3(Laplace, ShardedEigenPro3Tests.Options(ProjectionMode.Inexact)).Fit(x, y, testX, testY, 10);
+        var sharded = new EigenPro3(Laplace, ShardedEigenPro3Tests.Options(ProjectionMode.Inexact, shards)).Fit(x, y, testX, testY, 10);
+        ShardedEigenPro3Tests.AssertSameWeights(single.Model.Weights, sharded.Model.Weights, 2);
+        Assert.True(shards.Traffic.BytesPerBatch > 0 && shards.Traffic.WaitSeconds > 0);
+
+        // The same grains refuse a request for another run.
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => shards.Shards[0].WeightsAsync("another-run"));
+        Assert.Contains($"holds run {shards.Run}", e.Message);
+    }
+}
