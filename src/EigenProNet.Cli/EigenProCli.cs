@@ -96,6 +96,7 @@ public static class EigenProCli
         root.Add(DynamicsCommand.Build(stdout, stderr));
         root.Add(DataCommand.Build(stdout, stderr));
         root.Add(BenchCommand.Build(stdout, stderr));
+        root.Add(ClusterCommand.Build(stdout, stderr));
         return root;
     }
 

@@ -47,6 +47,9 @@ internal static class TrainCommand
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "After every epoch, save the run's state atomically to DIR/checkpoint.epn (EigenPro 2/3/4; default: no checkpoints)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint-dir (same data and settings; --epochs is the new total)." };
         var memoryMap = new Option<bool>("--memory-map") { Description = "EigenPro 3/4: --data is a 2-D float32 .npy of features (already scaled) read a batch at a time from a memory map, so it may exceed RAM; labels come from --labels." };
+        var cluster = new Option<string?>("--cluster") { Description = "EigenPro 3: spread the centers over the silos of this cluster, host:port[,host:port…] of a silo (its --port; see eigenpro cluster silo)." };
+        var shardCount = new Option<int?>("--shards") { Description = "EigenPro 3: number of center shards (default with --cluster: one per silo; without it, shards in this process)." };
+        var clusterTimeout = new Option<double>("--cluster-timeout") { Description = "Seconds to wait for --cluster to answer.", DefaultValueFactory = _ => 20 };
         var labels = new Option<string?>("--labels") { Description = "With --memory-map: a .npy of n integer class labels (0 … classes − 1) for the rows of --data (no default: required with --memory-map)." };
 
         var command = new Command("train", """
@@ -57,8 +60,9 @@ internal static class TrainCommand
               eigenpro train --data fashion-mnist --kernel laplace --bandwidth 5 --epochs 5 --json
               eigenpro train --data table.csv --label-column class --scaling standardize --solver direct --ridge 1e-3
               eigenpro train --data ../shared/data/cifar-10-batches-bin --solver eigenpro3 --centers 5000 --kernel ntk --scaling unit-range --epochs 10
+              eigenpro train --data data/cifar10-sample --solver eigenpro3 --centers 2000 --cluster 127.0.0.1:11111 --checkpoint-dir run
             """)
-        { solver, kernel, bandwidth, depth, bias, epochs, subsample, directions, batch, eta, ridge, centers, dataLevel, projection, beta, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume, memoryMap, labels };
+        { solver, kernel, bandwidth, depth, bias, epochs, subsample, directions, batch, eta, ridge, centers, dataLevel, projection, beta, modelSubsample, modelLevel, scaling, validation, evalRows, patience, save, checkpointDir, resume, memoryMap, labels, cluster, shardCount, clusterTimeout };
         data.AddTo(command);
         samples.AddTo(command);
         common.AddTo(command);
@@ -110,6 +114,11 @@ internal static class TrainCommand
                 throw new UsageException($"--directions applies to eigenpro2 only; {chosen}'s data preconditioner level is --data-level.");
             if (!centerModel && p.GetValue(beta) is not null)
                 throw new UsageException($"--beta applies to eigenpro3 and eigenpro4 only, not {chosen}.");
+            bool sharded = p.GetValue(cluster) is not null || p.GetValue(shardCount) is not null;
+            if (sharded && kind != SolverKind.EigenPro3)
+                throw new UsageException($"--cluster and --shards spread EigenPro 3's centers; they do not apply to {chosen} (use --solver eigenpro3).");
+            if (p.GetValue(shardCount) is int sc && (sc < 1 || sc > p.GetValue(centers)))
+                throw new UsageException($"--shards must be between 1 and --centers = {p.GetValue(centers)}, found {sc}.");
             // Checkpoints: the run's identity (everything that shapes the weights except the number of epochs) goes
             // with the weights, and --resume refuses a checkpoint of another run, naming what differs.
             var identity = new SortedDictionary<string, string>
@@ -122,6 +131,18 @@ internal static class TrainCommand
                 ["projection"] = p.GetValue(projection)!, ["model_subsample_size"] = Inv(p.GetValue(modelSubsample)),
                 ["model_level"] = Inv(p.GetValue(modelLevel)), ["beta"] = p.GetValue(beta) ?? "default",
             };
+            // Shards sum in another order: a run resumes on as many shards as it started with (the same final weights).
+            using var connection = p.GetValue(cluster) is string addresses ? ClusterCommand.Connect(addresses, p.GetValue(clusterTimeout)) : null;
+            var shards = !sharded ? null
+                : connection is not null ? connection.ShardsAsync(p.GetValue(shardCount)).GetAwaiter().GetResult()
+                : EigenProNet.Sharding.CenterShards.InProcess(p.GetValue(shardCount)!.Value, budget, compute);
+            if (shards is not null)
+            {
+                if (shards.Shards.Count > p.GetValue(centers))
+                    throw new UsageException($"{shards.Shards.Count} shards (one per silo) for --centers = {p.GetValue(centers)}: pass --shards.");
+                identity["shards"] = Inv(shards.Shards.Count);
+                stderr.WriteLine($"shards: {shards.Shards.Count} {(connection is null ? "in this process" : $"on the cluster at {p.GetValue(cluster)}")} (run {shards.Run})");
+            }
             var checkpoints = OpenCheckpoints(p.GetValue(checkpointDir), p.GetValue(resume), kind, identity, p.GetValue(epochs));
 
             // What every solver shares, set once; each solver's options keep their own defaults for what was not given.
@@ -151,7 +172,7 @@ internal static class TrainCommand
                     SubsampleSize = p.GetValue(subsample), Directions = p.GetValue(directions), BatchSize = p.GetValue(batch),
                     Eta = p.GetValue(eta), EarlyStoppingPatience = p.GetValue(patience),
                 }),
-                EigenPro3 = CenterModel(new EigenPro3Options()),
+                EigenPro3 = CenterModel(new EigenPro3Options()) with { Shards = shards },
                 EigenPro4 = CenterModel(new EigenPro4Options { ModelSubsampleSize = p.GetValue(modelSubsample), ModelLevel = p.GetValue(modelLevel) }),
             });
             using var cancel = new ConsoleCancellation();
@@ -165,6 +186,14 @@ internal static class TrainCommand
             catch (OperationCanceledException)
             {
                 stderr.WriteLine("error: training was cancelled; nothing was written.");
+                return EigenProCli.RuntimeError;
+            }
+            catch (EigenProNet.Sharding.ShardFailedException e)
+            {
+                stderr.WriteLine($"error: {e.Message}");
+                stderr.WriteLine(checkpoints is null
+                    ? "The run stopped; without --checkpoint-dir nothing was saved. Restart the silo and run again."
+                    : $"The run stopped; its last completed epoch is in {checkpoints.FilePath}. Restart the silo and continue with the same command and --resume.");
                 return EigenProCli.RuntimeError;
             }
 
@@ -182,6 +211,7 @@ internal static class TrainCommand
                 });
 
             PrintHuman(human, result, model, savePath);
+            if (shards is not null) PrintTraffic(human, shards);
             common.Emit(p, new
             {
                 Command = "train",
@@ -200,6 +230,20 @@ internal static class TrainCommand
                 result.Settings,
                 result.Epochs,
                 result.BestEpoch,
+                Shards = shards is null ? null : new
+                {
+                    Count = shards.Shards.Count,
+                    Cluster = p.GetValue(cluster),
+                    shards.Traffic.LoadBytes,
+                    shards.Traffic.LoadSeconds,
+                    shards.Traffic.BytesSent,
+                    shards.Traffic.BytesReceived,
+                    shards.Traffic.BytesPerBatch,
+                    shards.Traffic.Batches,
+                    shards.Traffic.WaitSeconds,
+                    shards.Traffic.SlowestShardComputeSeconds,
+                    shards.Traffic.CommunicationSeconds,
+                },
                 Model = savePath,
                 TotalSeconds = total.Elapsed.TotalSeconds,
             }, stdout);
@@ -276,6 +320,13 @@ internal static class TrainCommand
                 $"{e.Epoch,5} {e.Seconds,9:F2} {e.TrainMse,10:G4} {Pct(e.TrainAccuracy),10} {(e.TestMse is double t ? t.ToString("G4", inv) : "-"),10} {Pct(e.TestAccuracy),10}"));
         if (r.BestEpoch is int best) w.WriteLine($"early stopping: kept the weights of epoch {best}");
         if (savePath is not null) w.WriteLine($"model saved to {savePath} ({model.Centers.Rows} centers × {model.OutputCount} outputs)");
+    }
+
+    private static void PrintTraffic(TextWriter w, EigenProNet.Sharding.CenterShards shards)
+    {
+        var t = shards.Traffic;
+        w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"shards: {shards.Shards.Count} loaded with {t.LoadBytes / (double)(1 << 20):F1} MiB in {t.LoadSeconds:F2} s; training: {t.BytesPerBatch / (1 << 20):F2} MiB per batch ({t.Batches} batches, {t.Exchanges} exchanges), waited {t.WaitSeconds:F2} s for the shards, the slowest computing {t.SlowestShardComputeSeconds:F2} s, communication {t.CommunicationSeconds:F2} s"));
     }
 
     private static string Pct(double? v) => v is double x ? (100 * x).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";

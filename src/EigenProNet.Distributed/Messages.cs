@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using EigenProNet.Kernels;
 using EigenProNet.LinearAlgebra;
 using EigenProNet.Sharding;
@@ -7,20 +8,25 @@ namespace EigenProNet.Distributed;
 // The wire forms of the shard protocol's values (EigenProNet.Sharding's records carry library types that the core
 // library keeps free of Orleans attributes). Immutable: a call inside one silo passes them without a copy.
 
-/// <summary>A row-major float32 matrix on the wire.</summary>
+/// <summary>
+/// A row-major float32 matrix on the wire, its values as bytes: Orleans copies a byte array as one block, while a
+/// float array goes element by element (a 24 MiB batch took 0.6 s each way as floats).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record MatrixMessage([property: Id(0)] int Rows, [property: Id(1)] int Columns, [property: Id(2)] float[] Data)
+public sealed record MatrixMessage([property: Id(0)] int Rows, [property: Id(1)] int Columns, [property: Id(2)] byte[] Bytes)
 {
-    public static MatrixMessage From(Matrix m) => new(m.Rows, m.Columns, m.Data);
+    public static MatrixMessage From(Matrix m) => new(m.Rows, m.Columns, MemoryMarshal.AsBytes(m.Data.AsSpan()).ToArray());
 
     public static MatrixMessage? FromOptional(Matrix? m) => m is null ? null : From(m);
 
     /// <exception cref="InvalidDataException">The shape does not match the data.</exception>
     public Matrix ToMatrix()
     {
-        if (Rows < 0 || Columns < 0 || Data is null || (long)Rows * Columns != Data.LongLength)
-            throw new InvalidDataException($"A matrix message of shape ({Rows}, {Columns}) carries {Data?.Length ?? 0} values.");
-        return new Matrix(Rows, Columns, Data);
+        if (Rows < 0 || Columns < 0 || Bytes is null || 4L * Rows * Columns != Bytes.LongLength)
+            throw new InvalidDataException($"A matrix message of shape ({Rows}, {Columns}) carries {Bytes?.Length ?? 0} bytes.");
+        var data = new float[(long)Rows * Columns];
+        Bytes.AsSpan().CopyTo(MemoryMarshal.AsBytes(data.AsSpan()));
+        return new Matrix(Rows, Columns, data);
     }
 }
 

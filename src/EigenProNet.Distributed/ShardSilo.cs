@@ -46,7 +46,8 @@ public static class ShardSilo
     {
         ArgumentNullException.ThrowIfNull(settings);
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel);
+        builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel)
+            .AddFilter("Orleans.Runtime.Silo", LogLevel.Error);   // its warnings are advice on server GC, which a 2-core machine does not need
         builder.UseOrleans(silo =>
         {
             var primary = settings.SeedNode ?? new IPEndPoint(settings.AdvertisedAddress, settings.Port);

@@ -38,12 +38,19 @@ public sealed class CenterShards
 }
 
 /// <summary>
-/// Counters of a sharded run, kept by the coordinator: payload bytes (the matrices and indices of the requests and
-/// replies, summed over the shards), training batches, seconds waiting for the shards and — read at each epoch's end
-/// — the slowest shard's compute seconds. The communication share is the waiting the shards' computing does not explain.
+/// Counters of a sharded run's training, kept by the coordinator: payload bytes (the matrices and indices of the
+/// requests and replies, summed over the shards), training batches, seconds waiting for the shards and — read at each
+/// epoch's end — the slowest shard's compute seconds. The communication share is the waiting the shards' computing
+/// does not explain. Loading the shards is counted apart (<see cref="LoadBytes"/>, <see cref="LoadSeconds"/>).
 /// </summary>
 public sealed class ShardTraffic
 {
+    /// <summary>Bytes of the shards' loads (their centers and lifts).</summary>
+    public long LoadBytes { get; internal set; }
+
+    /// <summary>Seconds the loads took.</summary>
+    public double LoadSeconds { get; internal set; }
+
     /// <summary>Payload bytes sent to the shards.</summary>
     public long BytesSent { get; internal set; }
 

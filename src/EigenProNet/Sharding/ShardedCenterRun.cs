@@ -31,6 +31,7 @@ internal sealed class ShardedCenterRun : CenterRun
     private readonly Matrix _yb, _kbs, _projected, _scratch;
     private readonly Matrix? _kzs, _correction, _projectedZ, _scaledZ, _scratchZ;
     private bool _weightsSent;
+    private bool _training;   // the shards are loaded: exchanges count as training traffic (the load is counted apart)
 
     public ShardedCenterRun(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step, CenterShards shards,
         ComputeContext compute, CancellationToken ct)
@@ -64,6 +65,7 @@ internal sealed class ShardedCenterRun : CenterRun
         }
         else _zb = new KernelRowsBuffer(1, d);
         Load(batch, projectionBatch, outputs);
+        _training = true;
     }
 
     public override Matrix Weights => _weights;
@@ -216,18 +218,18 @@ internal sealed class ShardedCenterRun : CenterRun
     {
         var traffic = _shards.Traffic;
         var tasks = new Task<T>[Count];
+        long bytes = 0;
         for (int i = 0; i < Count; i++)
         {
-            traffic.BytesSent += sent?.Invoke(i) ?? 0;
+            bytes += sent?.Invoke(i) ?? 0;
             try { tasks[i] = call(_shards.Shards[i], i); }
             catch (Exception e) when (e is not OperationCanceledException) { tasks[i] = Task.FromException<T>(e); }
         }
-        traffic.Exchanges++;
         meanwhile?.Invoke();
         var clock = Stopwatch.StartNew();
         try { Task.WaitAll(tasks, _ct); }
         catch (AggregateException) { }
-        traffic.WaitSeconds += clock.Elapsed.TotalSeconds;
+        double waited = clock.Elapsed.TotalSeconds;
         for (int i = 0; i < Count; i++)
         {
             if (tasks[i].IsCanceled) throw new OperationCanceledException(_ct);
@@ -235,9 +237,23 @@ internal sealed class ShardedCenterRun : CenterRun
             {
                 var e = failure.InnerExceptions.Count == 1 ? failure.InnerException! : failure;
                 if (e is OperationCanceledException && _ct.IsCancellationRequested) throw e;
-                throw new ShardFailedException($"Shard {i} of {Count} failed in {what}: {e.Message}", i, e);
+                // A transport's message may carry its stack below the first line: the first says what happened.
+                string message = e.Message.Split('\n', 2)[0].TrimEnd();
+                throw new ShardFailedException($"Shard {i} of {Count} failed in {what}: {message}", i, e);
             }
-            traffic.BytesReceived += received?.Invoke(i) ?? 0;
+        }
+        long back = Enumerable.Range(0, Count).Sum(i => received?.Invoke(i) ?? 0);
+        if (_training)
+        {
+            traffic.BytesSent += bytes;
+            traffic.BytesReceived += back;
+            traffic.WaitSeconds += waited;
+            traffic.Exchanges++;
+        }
+        else
+        {
+            traffic.LoadBytes += bytes + back;
+            traffic.LoadSeconds += waited;
         }
         return tasks.Select(t => t.Result).ToArray();
     }
