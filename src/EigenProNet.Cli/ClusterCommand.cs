@@ -15,7 +15,7 @@ internal static class ClusterCommand
     public static Command Build(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("cluster", """
-            Run an Orleans cluster that EigenPro 3 spreads its centers over (docs/distributed.md).
+            Run an Orleans cluster that EigenPro 3 and 4 spread their centers over (docs/distributed.md).
 
             Examples:
               eigenpro cluster silo --port 11111

@@ -47,8 +47,8 @@ internal static class TrainCommand
         var checkpointDir = new Option<string?>("--checkpoint-dir") { Description = "After every epoch, save the run's state atomically to DIR/checkpoint.epn (EigenPro 2/3/4; default: no checkpoints)." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --checkpoint-dir (same data and settings; --epochs is the new total)." };
         var memoryMap = new Option<bool>("--memory-map") { Description = "EigenPro 3/4: --data is a 2-D float32 .npy of features (already scaled) read a batch at a time from a memory map, so it may exceed RAM; labels come from --labels." };
-        var cluster = new Option<string?>("--cluster") { Description = "EigenPro 3: spread the centers over the silos of this cluster, host:port[,host:port…] of a silo (its --port; see eigenpro cluster silo)." };
-        var shardCount = new Option<int?>("--shards") { Description = "EigenPro 3: number of center shards (default with --cluster: one per silo; without it, shards in this process)." };
+        var cluster = new Option<string?>("--cluster") { Description = "EigenPro 3/4: spread the centers over the silos of this cluster, host:port[,host:port…] of a silo (its --port; see eigenpro cluster silo). Default: none, the centers stay in this process." };
+        var shardCount = new Option<int?>("--shards") { Description = "EigenPro 3/4: number of center shards (default with --cluster: one per silo; without it, shards in this process)." };
         var clusterTimeout = new Option<double>("--cluster-timeout") { Description = "Seconds to wait for --cluster to answer.", DefaultValueFactory = _ => 20 };
         var labels = new Option<string?>("--labels") { Description = "With --memory-map: a .npy of n integer class labels (0 … classes − 1) for the rows of --data (no default: required with --memory-map)." };
 
@@ -115,8 +115,8 @@ internal static class TrainCommand
             if (!centerModel && p.GetValue(beta) is not null)
                 throw new UsageException($"--beta applies to eigenpro3 and eigenpro4 only, not {chosen}.");
             bool sharded = p.GetValue(cluster) is not null || p.GetValue(shardCount) is not null;
-            if (sharded && kind != SolverKind.EigenPro3)
-                throw new UsageException($"--cluster and --shards spread EigenPro 3's centers; they do not apply to {chosen} (use --solver eigenpro3).");
+            if (sharded && !centerModel)
+                throw new UsageException($"--cluster and --shards spread the centers of EigenPro 3 and 4; they do not apply to {chosen} (use --solver eigenpro3 or eigenpro4).");
             if (p.GetValue(shardCount) is int sc && (sc < 1 || sc > p.GetValue(centers)))
                 throw new UsageException($"--shards must be between 1 and --centers = {p.GetValue(centers)}, found {sc}.");
             // Checkpoints: the run's identity (everything that shapes the weights except the number of epochs) goes
@@ -173,7 +173,7 @@ internal static class TrainCommand
                     Eta = p.GetValue(eta), EarlyStoppingPatience = p.GetValue(patience),
                 }),
                 EigenPro3 = CenterModel(new EigenPro3Options()) with { Shards = shards },
-                EigenPro4 = CenterModel(new EigenPro4Options { ModelSubsampleSize = p.GetValue(modelSubsample), ModelLevel = p.GetValue(modelLevel) }),
+                EigenPro4 = CenterModel(new EigenPro4Options { ModelSubsampleSize = p.GetValue(modelSubsample), ModelLevel = p.GetValue(modelLevel) }) with { Shards = shards },
             });
             using var cancel = new ConsoleCancellation();
             TrainingResult result;

@@ -37,9 +37,9 @@ internal sealed class CenterShardGrain(ShardHostSettings settings) : Grain, ICen
 
     public Task<MatrixMessage> Forward(string run, MatrixMessage x) => Task.FromResult(MatrixMessage.From(For(run).Forward(x.ToMatrix())));
 
-    public Task Backward(string run, MatrixMessage residual, MatrixMessage projected)
+    public Task Backward(string run, BackwardStepMessage step)
     {
-        For(run).Backward(residual.ToMatrix(), projected.ToMatrix());
+        For(run).Backward(step.ToStep());
         return Task.CompletedTask;
     }
 

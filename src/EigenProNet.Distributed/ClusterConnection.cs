@@ -37,7 +37,7 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
     /// Parses "host:port[,host:port…]" — silos named by their <c>--port</c>; the client connects to each one's gateway,
     /// Port + 1.
     /// </summary>
-    /// <exception cref="ArgumentException">Not a list of host:port (the part is named).</exception>
+    /// <exception cref="ArgumentException">Not a list of host:port, or a host that does not resolve (the part is named).</exception>
     public static IPEndPoint[] ParseAddresses(string addresses)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(addresses);
@@ -47,9 +47,17 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
             if (colon <= 0 || !int.TryParse(part.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port < 1 || port > 65534)
                 throw new ArgumentException($"Expected host:port with a port in 1…65534, found \"{part}\".", nameof(addresses));
             string host = part[..colon];
-            var address = IPAddress.TryParse(host, out var ip) ? ip
-                : Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new ArgumentException($"The host \"{host}\" has no address.", nameof(addresses));
-            return new IPEndPoint(address, port);
+            if (IPAddress.TryParse(host, out var ip)) return new IPEndPoint(ip, port);
+            try
+            {
+                var address = Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                    ?? throw new ArgumentException($"The host \"{host}\" has no IPv4 address.", nameof(addresses));
+                return new IPEndPoint(address, port);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                throw new ArgumentException($"The host \"{host}\" could not be resolved: {e.Message}.", nameof(addresses), e);
+            }
         }).ToArray();
     }
 

@@ -17,8 +17,8 @@ internal sealed class GrainCenterShard(ICenterShardGrain grain) : ICenterShard
     public async Task<Matrix> ForwardAsync(string run, Matrix x, CancellationToken cancellationToken = default) =>
         (await grain.Forward(run, MatrixMessage.From(x))).ToMatrix();
 
-    public Task BackwardAsync(string run, Matrix residual, Matrix projected, CancellationToken cancellationToken = default) =>
-        grain.Backward(run, MatrixMessage.From(residual), MatrixMessage.From(projected));
+    public Task BackwardAsync(string run, BackwardStep step, CancellationToken cancellationToken = default) =>
+        grain.Backward(run, BackwardStepMessage.From(step));
 
     public async Task<Matrix> RightHandSideAsync(string run, CancellationToken cancellationToken = default) => (await grain.RightHandSide(run)).ToMatrix();
 

@@ -11,7 +11,7 @@ public interface ICenterShardGrain : IGrainWithStringKey
     Task SetWeights(string run, MatrixMessage weights);
     Task<MatrixMessage> Weights(string run);
     Task<MatrixMessage> Forward(string run, MatrixMessage x);
-    Task Backward(string run, MatrixMessage residual, MatrixMessage projected);
+    Task Backward(string run, BackwardStepMessage step);
     Task<MatrixMessage> RightHandSide(string run);
     Task<ProjectionReplyMessage> Project(string run, ProjectionRequestMessage request);
     Task Apply(string run, float step, MatrixMessage? theta);

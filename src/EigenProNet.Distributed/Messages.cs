@@ -43,25 +43,38 @@ public sealed record ShardDescriptionMessage([property: Id(0)] string Version, [
 public sealed record ShardLoadMessage([property: Id(0)] string Run, [property: Id(1)] int Index, [property: Id(2)] int Offset,
     [property: Id(3)] string Kernel, [property: Id(4)] double Bandwidth, [property: Id(5)] int Depth, [property: Id(6)] double Bias,
     [property: Id(7)] MatrixMessage? MahalanobisM, [property: Id(8)] MatrixMessage Centers, [property: Id(9)] MatrixMessage LiftAtCenters,
-    [property: Id(10)] int Outputs, [property: Id(11)] int MaxBatch, [property: Id(12)] int MaxProjectionBatch)
+    [property: Id(10)] int Outputs, [property: Id(11)] int MaxBatch, [property: Id(12)] int MaxProjectionBatch, [property: Id(13)] int TemporaryCapacity)
 {
     public static ShardLoadMessage From(ShardLoad l) => new(l.Run, l.Index, l.Offset, l.Kernel.Name, l.Kernel.Bandwidth, l.Kernel.Depth, l.Kernel.Bias,
-        MatrixMessage.FromOptional(l.MahalanobisM), MatrixMessage.From(l.Centers), MatrixMessage.From(l.LiftAtCenters), l.Outputs, l.MaxBatch, l.MaxProjectionBatch);
+        MatrixMessage.FromOptional(l.MahalanobisM), MatrixMessage.From(l.Centers), MatrixMessage.From(l.LiftAtCenters), l.Outputs, l.MaxBatch,
+        l.MaxProjectionBatch, l.TemporaryCapacity);
 
     public ShardLoad ToLoad() => new(Run, Index, Offset, new KernelSpec(Kernel, Bandwidth, Depth, Bias), MahalanobisM?.ToMatrix(),
-        Centers.ToMatrix(), LiftAtCenters.ToMatrix(), Outputs, MaxBatch, MaxProjectionBatch);
+        Centers.ToMatrix(), LiftAtCenters.ToMatrix(), Outputs, MaxBatch, MaxProjectionBatch, TemporaryCapacity);
+}
+
+/// <summary><see cref="BackwardStep"/> on the wire.</summary>
+[GenerateSerializer, Immutable]
+public sealed record BackwardStepMessage([property: Id(0)] MatrixMessage Residual, [property: Id(1)] MatrixMessage Projected,
+    [property: Id(2)] float? AccumulateStep, [property: Id(3)] int JoinFrom, [property: Id(4)] int JoinCount)
+{
+    public static BackwardStepMessage From(BackwardStep b) =>
+        new(MatrixMessage.From(b.Residual), MatrixMessage.From(b.Projected), b.AccumulateStep, b.JoinFrom, b.JoinCount);
+
+    public BackwardStep ToStep() => new(Residual.ToMatrix(), Projected.ToMatrix(), AccumulateStep, JoinFrom, JoinCount);
 }
 
 /// <summary><see cref="ProjectionRequest"/> on the wire.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ProjectionRequestMessage([property: Id(0)] int[]? UpdateIds, [property: Id(1)] MatrixMessage? Residual,
     [property: Id(2)] int[]? SubsampleIds, [property: Id(3)] MatrixMessage? Correction, [property: Id(4)] float Step,
-    [property: Id(5)] int[]? NextIds, [property: Id(6)] MatrixMessage? NextPoints, [property: Id(7)] float? ApplyStep)
+    [property: Id(5)] int[]? NextIds, [property: Id(6)] MatrixMessage? NextPoints, [property: Id(7)] float? ApplyStep, [property: Id(8)] bool Begin)
 {
     public static ProjectionRequestMessage From(ProjectionRequest r) => new(r.UpdateIds, MatrixMessage.FromOptional(r.Residual), r.SubsampleIds,
-        MatrixMessage.FromOptional(r.Correction), r.Step, r.NextIds, MatrixMessage.FromOptional(r.NextPoints), r.ApplyStep);
+        MatrixMessage.FromOptional(r.Correction), r.Step, r.NextIds, MatrixMessage.FromOptional(r.NextPoints), r.ApplyStep, r.Begin);
 
-    public ProjectionRequest ToRequest() => new(UpdateIds, Residual?.ToMatrix(), SubsampleIds, Correction?.ToMatrix(), Step, NextIds, NextPoints?.ToMatrix(), ApplyStep);
+    public ProjectionRequest ToRequest() =>
+        new(UpdateIds, Residual?.ToMatrix(), SubsampleIds, Correction?.ToMatrix(), Step, NextIds, NextPoints?.ToMatrix(), ApplyStep, Begin);
 }
 
 /// <summary><see cref="ProjectionReply"/> on the wire.</summary>

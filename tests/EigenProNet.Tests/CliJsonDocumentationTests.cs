@@ -89,6 +89,7 @@ public class CliJsonDocumentationTests
             Json(0, ["train", .. data, "--solver", "direct", "--ridge", "1e-3"]),
             Json(0, ["train", .. data, "--solver", "eigenpro3", "--centers", "200", "--epochs", "1"]),
             Json(0, ["train", .. data, "--solver", "eigenpro4", "--centers", "200", "--epochs", "1", "--projection", "inexact"]),
+            Json(0, ["train", .. data, "--solver", "eigenpro3", "--centers", "200", "--epochs", "1", "--shards", "2"]),
         };
         AssertDocumented("train", train);
 

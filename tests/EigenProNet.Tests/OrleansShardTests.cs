@@ -37,7 +37,7 @@ public class OrleansShardTests(TwoSiloCluster fixture) : IClassFixture<TwoSiloCl
     [Fact]
     public async Task TwoGrainShardsOnTwoSilosGiveTheSingleProcessWeights()
     {
-        var (x, y, testX, testY) = ShardedEigenPro3Tests.Sample.Value;
+        var (x, y, testX, testY) = ShardedCenterModelTests.Sample.Value;
         var connection = ClusterConnection.Over(fixture.Cluster.Client);
         Assert.Equal(2, (await connection.SilosAsync()).Count);
         var shards = await connection.ShardsAsync();
@@ -46,9 +46,9 @@ public class OrleansShardTests(TwoSiloCluster fixture) : IClassFixture<TwoSiloCl
         foreach (var shard in shards.Shards) hosts.Add((await shard.DescribeAsync()).Host);
         Assert.Equal(2, hosts.Count);   // one shard on each silo
 
-        var single = new EigenPro3(Laplace, ShardedEigenPro3Tests.Options(ProjectionMode.Inexact)).Fit(x, y, testX, testY, 10);
-        var sharded = new EigenPro3(Laplace, ShardedEigenPro3Tests.Options(ProjectionMode.Inexact, shards)).Fit(x, y, testX, testY, 10);
-        ShardedEigenPro3Tests.AssertSameWeights(single.Model.Weights, sharded.Model.Weights, 2);
+        var single = new EigenPro3(Laplace, ShardedCenterModelTests.Options(ProjectionMode.Inexact)).Fit(x, y, testX, testY, 10);
+        var sharded = new EigenPro3(Laplace, ShardedCenterModelTests.Options(ProjectionMode.Inexact, shards)).Fit(x, y, testX, testY, 10);
+        ShardedCenterModelTests.AssertSameWeights(single.Model.Weights, sharded.Model.Weights, 2);
         Assert.True(shards.Traffic.BytesPerBatch > 0 && shards.Traffic.WaitSeconds > 0);
 
         // The same grains refuse a request for another run.

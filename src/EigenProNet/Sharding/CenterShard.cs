@@ -20,7 +20,9 @@ public sealed class CenterShard
 
     private readonly Kernel _kernel;
     private readonly KernelRows _z;
-    private readonly Matrix _lift, _alpha, _theta, _h, _kbz;
+    private readonly Matrix _lift, _alpha, _theta, _h, _kbz, _kbt, _temporaryWeights;
+    private readonly KernelRowsBuffer _temporary, _batch;   // EigenPro 4's temporary centers; the last forward pass's rows
+    private int _used;
     private readonly MemoryBudget _budget;
     private readonly ComputeContext _compute;
     private readonly Stopwatch _computing = new();
@@ -46,19 +48,28 @@ public sealed class CenterShard
         Guard.AllFinite(lift, "lift at the centers");
         _budget = budget ?? MemoryBudget.Default;
         _compute = compute ?? ComputeContext.Default;
-        _budget.Require($"Shard {load.Index} of run {load.Run} ({p} centers)",
+        if (load.TemporaryCapacity < 0) throw new ArgumentException($"Shard {load.Index}: the temporary capacity must be non-negative, found {load.TemporaryCapacity}.", nameof(load));
+        int t = load.TemporaryCapacity;
+        (string, long)[] held =
+        [
             ("the centers", 4L * p * (d + 1)), ("the lift at the centers", 4L * lift.Data.LongLength), ("α, θ and h", 12L * p * c),
-            ($"K(X_B, Z_s) for batches of {load.MaxBatch}", 4L * load.MaxBatch * p));
+            ($"K(X_B, Z_s) for batches of {load.MaxBatch}", 4L * load.MaxBatch * p), ("the batch's rows", 4L * load.MaxBatch * (d + 1)),
+            ($"{t} temporary centers", 4L * t * (d + 1 + c)), ("K(X_B, T_s)", 4L * load.MaxBatch * t),
+        ];
+        _budget.Require($"Shard {load.Index} of run {load.Run} ({p} centers)", held);
         _kernel = load.Kernel.Create(load.MahalanobisM);
         _z = _kernel.Prepare(centers, "centers", _compute);
-        var left = _budget.After("the shard's products", ("the centers", 4L * p * (d + 1)), ("the lift", 4L * lift.Data.LongLength),
-            ("α, θ and h", 12L * p * c), ("K(X_B, Z_s)", 4L * load.MaxBatch * p));
+        var left = _budget.After("the shard's products", held);
         _z = _z.PackedWithin(left, _compute);
         _lift = lift;
         _alpha = new Matrix(p, c);
         _theta = new Matrix(p, c);
         _h = new Matrix(p, c);
         _kbz = new Matrix(load.MaxBatch, p);
+        _batch = new KernelRowsBuffer(load.MaxBatch, d);
+        _temporary = new KernelRowsBuffer(t, d);
+        _temporaryWeights = new Matrix(t, c);
+        _kbt = new Matrix(t > 0 ? load.MaxBatch : 0, t);
         Load = load;
     }
 
@@ -82,7 +93,13 @@ public sealed class CenterShard
         weights.CopyTo(_alpha);
     }
 
-    /// <summary>K(X_B, Z_s)·α_s for the batch's raw features (b × d), keeping K(X_B, Z_s).</summary>
+    /// <summary>Temporary centers held (EigenPro 4, between projections).</summary>
+    public int TemporaryCount => _used;
+
+    /// <summary>
+    /// K(X_B, Z_s)·α_s (+ K(X_B, T_s)·w_T for EigenPro 4's temporary centers) for the batch's raw features (b × d),
+    /// keeping K(X_B, Z_s) and the prepared rows for <see cref="Backward"/>.
+    /// </summary>
     /// <exception cref="ArgumentException">The batch is larger than loaded for, of another dimension, or not finite.</exception>
     public Matrix Forward(MatrixView x)
     {
@@ -96,26 +113,50 @@ public sealed class CenterShard
             _kernel.Evaluate(rows, _z, kbz, _compute);
             var partial = new Matrix(x.Rows, _alpha.Columns);
             Gemm.Compute(Transpose.No, Transpose.No, 1f, kbz, _alpha, 0f, partial, _compute);
+            if (_used > 0)
+            {
+                var kbt = _kbt.View.Block(0, 0, x.Rows, _used);
+                _kernel.Evaluate(rows, _temporary.Rows(_kernel, _used), kbt, _compute);
+                Gemm.Compute(Transpose.No, Transpose.No, 1f, kbt, _temporaryWeights.RowBlock(0, _used), 1f, partial, _compute);
+            }
+            if (_temporary.Capacity > 0) _batch.Append(rows, 0);   // the rows that may join the temporary centers
             _batchRows = x.Rows;
             return partial;
         }
         finally { _computing.Stop(); }
     }
 
-    /// <summary>h_s = K(Z_s, X_B)·G − lift_s·<paramref name="projected"/> for the batch of the last <see cref="Forward"/>; θ_s = 0.</summary>
-    /// <exception cref="InvalidOperationException">No forward pass came first.</exception>
-    /// <exception cref="ArgumentException">The residual is not the batch's (b × c) or the projection not q × c.</exception>
-    public void Backward(MatrixView residual, MatrixView projected)
+    /// <summary>The right-hand side from the last <see cref="Forward"/>'s batch (see <see cref="BackwardStep"/>).</summary>
+    /// <exception cref="InvalidOperationException">No forward pass came first, or the temporary centers are full.</exception>
+    /// <exception cref="ArgumentException">The residual is not the batch's (b × c), the projection not q × c, or the rows to join not the batch's.</exception>
+    public void Backward(BackwardStep step)
     {
+        ArgumentNullException.ThrowIfNull(step);
         if (_batchRows < 0) throw new InvalidOperationException("A backward pass needs the forward pass of its batch first.");
-        Guard.Shape(residual, _batchRows, _alpha.Columns, nameof(residual));
-        Guard.Shape(projected, _lift.Columns, _alpha.Columns, nameof(projected));
+        Guard.Shape(step.Residual, _batchRows, _alpha.Columns, "residual");
+        Guard.Shape(step.Projected, _lift.Columns, _alpha.Columns, "projected");
         _computing.Start();
         try
         {
-            Gemm.Compute(Transpose.Yes, Transpose.No, 1f, _kbz.RowBlock(0, _batchRows), residual, 0f, _h, _compute);
-            if (_lift.Columns > 0) Gemm.Compute(Transpose.No, Transpose.No, -1f, _lift, projected, 1f, _h, _compute);
-            _theta.AsSpan().Clear();
+            var kbz = _kbz.RowBlock(0, _batchRows);
+            if (step.AccumulateStep is not float eta)
+            {
+                // EigenPro 3 (§2.4): h = K(Z_s, X_B)·G − K(Z_s, S)·U·diag(r)·Uᵀ·K(S, X_B)·G.
+                Gemm.Compute(Transpose.Yes, Transpose.No, 1f, kbz, step.Residual, 0f, _h, _compute);
+                if (_lift.Columns > 0) Gemm.Compute(Transpose.No, Transpose.No, -1f, _lift, step.Projected, 1f, _h, _compute);
+                return;
+            }
+            // EigenPro 4 (§3.6): acc −= η·(K(Z_s, X_B)·G − lift_s·projected); the shard's rows of the batch join as temporary centers.
+            if (step.JoinFrom < 0 || step.JoinCount < 0 || step.JoinFrom + step.JoinCount > _batchRows)
+                throw new ArgumentException($"Rows [{step.JoinFrom}, {step.JoinFrom + step.JoinCount}) to join are not rows of the batch of {_batchRows}.", nameof(step));
+            if (_used + step.JoinCount > _temporary.Capacity)
+                throw new InvalidOperationException($"Out of capacity: {_used} + {step.JoinCount} temporary centers exceed the shard's {_temporary.Capacity}; project first.");
+            Gemm.Compute(Transpose.Yes, Transpose.No, -eta, kbz, step.Residual, 1f, _h, _compute);
+            if (_lift.Columns > 0) Gemm.Compute(Transpose.No, Transpose.No, eta, _lift, step.Projected, 1f, _h, _compute);
+            if (step.JoinCount == 0) return;
+            _temporary.Append(_batch.Rows(_kernel, _batchRows).Slice(step.JoinFrom, step.JoinCount), _used);
+            for (int i = 0; i < step.JoinCount; i++) TensorPrimitives.Multiply(step.Residual.Row(step.JoinFrom + i), -eta, _temporaryWeights.Row(_used + i));
+            _used += step.JoinCount;
         }
         finally { _computing.Stop(); }
     }
@@ -132,6 +173,7 @@ public sealed class CenterShard
         _computing.Start();
         try
         {
+            if (request.Begin) _theta.AsSpan().Clear();
             // θ[B] −= η·G, then θ[S] += η·correction (the scatter order of EigenProIteration's step).
             if (request.UpdateIds is { } ids)
             {
@@ -147,7 +189,7 @@ public sealed class CenterShard
                 for (int i = 0; i < sample.Length; i++)
                     if ((uint)(sample[i] - offset) < (uint)p) TensorPrimitives.MultiplyAdd(correction.Row(i), request.Step, _theta.Row(sample[i] - offset), _theta.Row(sample[i] - offset));
             }
-            if (request.ApplyStep is float step) TensorPrimitives.MultiplyAdd(_theta.AsSpan(), -step, _alpha.AsSpan(), _alpha.AsSpan());
+            if (request.ApplyStep is float step) Apply(step);
             if (request.NextIds is not { } next) return new ProjectionReply(null, null);
             var points = request.NextPoints ?? throw new ArgumentException("A next batch needs its points.", nameof(request));
             if (points.Rows != next.Length || points.Rows > Load.MaxProjectionBatch)
@@ -165,12 +207,14 @@ public sealed class CenterShard
         finally { _computing.Stop(); }
     }
 
-    /// <summary>α_s −= <paramref name="step"/>·θ_s, θ_s the given slice or the shard's own.</summary>
+    /// <summary>Ends a projection: α_s −= <paramref name="step"/>·θ_s (θ_s the given slice or the shard's own); h_s and the temporary centers are dropped.</summary>
     public void Apply(float step, MatrixView? theta = null)
     {
         var t = theta ?? _theta.View;
         Guard.Shape(t, _alpha.Rows, _alpha.Columns, nameof(theta));
         Guard.AllFinite(t, nameof(theta));
         for (int i = 0; i < t.Rows; i++) TensorPrimitives.MultiplyAdd(t.Row(i), -step, _alpha.Row(i), _alpha.Row(i));
+        _h.AsSpan().Clear();
+        _used = 0;
     }
 }

@@ -38,9 +38,9 @@ public sealed class LocalCenterShard(MemoryBudget? budget = null, ComputeContext
     public Task<Matrix> ForwardAsync(string run, Matrix x, CancellationToken cancellationToken = default) => Task.FromResult(For(run).Forward(x));
 
     /// <inheritdoc/>
-    public Task BackwardAsync(string run, Matrix residual, Matrix projected, CancellationToken cancellationToken = default)
+    public Task BackwardAsync(string run, BackwardStep step, CancellationToken cancellationToken = default)
     {
-        For(run).Backward(residual, projected);
+        For(run).Backward(step);
         return Task.CompletedTask;
     }
 

@@ -7,15 +7,17 @@ using EigenProNet.Solvers;
 namespace EigenProNet.Sharding;
 
 /// <summary>
-/// EigenPro 3's step (spec eigenpro.md §2.4) with the centers spread over shards — the coordinator's side
-/// (docs/distributed.md). Per batch X_B: every shard gets X_B once and returns K(X_B, Z_s)·α_s; the coordinator sums them
-/// into the residual G, computes the data preconditioner's K(X_B, S) and Uᵀ·K(S, X_B)·G itself (its S is a few thousand
-/// rows) and sends both back; each shard forms its rows of h. The projection θ ≈ K(Z, Z)⁻¹·h then runs exactly (h
-/// gathered, solved by the coordinator's factor, θ's slices sent back) or as the same EigenPro 2 iterations over the
-/// centers as <see cref="CenterProjection"/>'s — their product K(Z_B, Z)·θ summed from the shards, the preconditioner's
-/// correction computed here — one exchange per projection batch. Each shard then updates its own α_s. The coordinator
-/// keeps the centers (for the model it returns) and gathers α at the end of every epoch, before the evaluation,
-/// checkpoint and observers see the model; batches are not observed one by one.
+/// EigenPro 3's step (spec eigenpro.md §2.4) or EigenPro 4's (§3.6–3.7) with the centers spread over shards — the
+/// coordinator's side (docs/distributed.md). Per batch X_B: every shard gets X_B once and returns K(X_B, Z_s)·α_s
+/// (EigenPro 4: + K(X_B, T_s)·w_T over its temporary centers); the coordinator sums them into the residual G, computes
+/// the data preconditioner's K(X_B, S) and Uᵀ·K(S, X_B)·G itself (its S is a few thousand rows; EigenPro 4's Nyström
+/// weights w_S live here too) and sends both back; each shard forms its rows of h (EigenPro 4: accumulates them, and
+/// its share of X_B joins its temporary centers). The projection θ ≈ K(Z, Z)⁻¹·h — after every batch, or on EigenPro
+/// 4's schedule — runs exactly (h gathered, solved by the coordinator's factor, θ's slices sent back) or as the same
+/// EigenPro 2 iterations over the centers as <see cref="CenterProjection"/>'s — their product K(Z_B, Z)·θ summed from
+/// the shards, the preconditioner's correction computed here — one exchange per projection batch. Each shard then
+/// updates its own α_s. The coordinator keeps the centers (for the model it returns) and gathers α at the end of every
+/// epoch, before the evaluation, checkpoint and observers see the model; batches are not observed one by one.
 /// </summary>
 internal sealed class ShardedCenterRun : CenterRun
 {
@@ -30,12 +32,16 @@ internal sealed class ShardedCenterRun : CenterRun
     private readonly KernelRowsBuffer _xb, _zb;
     private readonly Matrix _yb, _kbs, _projected, _scratch;
     private readonly Matrix? _kzs, _correction, _projectedZ, _scaledZ, _scratchZ;
+    private readonly ProjectionSchedule? _schedule;          // EigenPro 4's delayed projections; null: EigenPro 3, every batch
+    private readonly Matrix _nystromWeights, _dataCorrection, _dataScaled;   // EigenPro 4's w_S and its update
     private bool _weightsSent;
     private bool _training;   // the shards are loaded: exchanges count as training traffic (the load is counted apart)
 
+    /// <summary>EigenPro 3 with <paramref name="schedule"/> null (a projection after every batch, step <paramref name="step"/>), else EigenPro 4.</summary>
     public ShardedCenterRun(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step, CenterShards shards,
-        ComputeContext compute, CancellationToken ct)
+        ComputeContext compute, CancellationToken ct, ProjectionSchedule? schedule = null)
     {
+        _schedule = schedule;
         _data = data;
         _y = y;
         _projection = projection;
@@ -53,6 +59,9 @@ internal sealed class ShardedCenterRun : CenterRun
         _kbs = new Matrix(batch, pre.SubsampleSize);
         _projected = new Matrix(pre.Directions, c);
         _scratch = new Matrix(pre.SubsampleSize, c);
+        _nystromWeights = new Matrix(schedule is null ? 0 : pre.SubsampleSize, c);
+        _dataCorrection = new Matrix(schedule is null ? 0 : pre.SubsampleSize, c);
+        _dataScaled = new Matrix(schedule is null ? 0 : pre.Directions, c);
         int projectionBatch = projection.BatchSize ?? 1;
         if (projection.Preconditioner is { } z)
         {
@@ -64,7 +73,9 @@ internal sealed class ShardedCenterRun : CenterRun
             _scratchZ = new Matrix(z.SubsampleSize, c);
         }
         else _zb = new KernelRowsBuffer(1, d);
-        Load(batch, projectionBatch, outputs);
+        // EigenPro 4: each batch's rows are cut among the shards as they join, so a shard holds its part of T batches.
+        int temporary = schedule is null ? 0 : schedule.Interval * ((batch + k - 1) / k);
+        Load(batch, projectionBatch, outputs, temporary);
         _training = true;
     }
 
@@ -72,7 +83,7 @@ internal sealed class ShardedCenterRun : CenterRun
 
     private int Count => _shards.Shards.Count;
 
-    private void Load(int batch, int projectionBatch, int outputs)
+    private void Load(int batch, int projectionBatch, int outputs, int temporaryCapacity)
     {
         var descriptions = All("the version check", (s, _) => s.DescribeAsync(_ct), sent: _ => 0, received: _ => 64);
         for (int i = 0; i < Count; i++)
@@ -83,7 +94,7 @@ internal sealed class ShardedCenterRun : CenterRun
         try { (spec, m) = KernelSpec.Of(_data.Z.Kernel); }
         catch (NotSupportedException e) { throw new ArgumentException($"{_data.Z.Kernel} cannot be sent to shards: only the built-in kernels can ({e.Message}).", "Shards", e); }
         All("loading the centers", (s, i) => s.LoadAsync(new ShardLoad(_shards.Run, i, _offsets[i], spec, m,
-                Slice(_data.Centers, i), Slice(_data.LiftAtCenters, i), outputs, batch, projectionBatch), _ct),
+                Slice(_data.Centers, i), Slice(_data.LiftAtCenters, i), outputs, batch, projectionBatch, temporaryCapacity), _ct),
             sent: i => 4L * (_offsets[i + 1] - _offsets[i]) * (_data.Centers.Columns + _data.LiftAtCenters.Columns));
     }
 
@@ -111,35 +122,62 @@ internal sealed class ShardedCenterRun : CenterRun
         var yb = _yb.View.RowBlock(0, m);
         for (int i = 0; i < m; i++) _y.Row(ids[i]).CopyTo(yb.Row(i));
         var pre = _data.Data;
-        // G = Σ_s K(X_B, Z_s)·α_s − Y_B; K(X_B, S) here while the shards compute.
+        bool delayed = _schedule is not null;
+        // G = Σ_s K(X_B, Z_s)·α_s (+ K(X_B, T_s)·w_T, + K(X_B, S)·w_S) − Y_B; K(X_B, S) here while the shards compute.
+        var kbs = _kbs.RowBlock(0, m);
         var partials = All("the forward pass", (s, _) => s.ForwardAsync(run, x, _ct), sent: _ => 4L * x.Data.Length, received: _ => 4L * m * c,
-            meanwhile: () => { if (pre.Directions > 0) pre.Kernel.Evaluate(rows, pre.Subsample, _kbs.RowBlock(0, m), _compute); });
+            meanwhile: () => { if (delayed || pre.Directions > 0) pre.Kernel.Evaluate(rows, pre.Subsample, kbs, _compute); });
         var g = Sum(partials, m, c);
+        if (delayed) Gemm.Compute(Transpose.No, Transpose.No, 1f, kbs, _nystromWeights, 1f, g, _compute);
         for (int i = 0; i < m; i++) TensorPrimitives.Subtract(g.Row(i), yb.Row(i), g.Row(i));
-        if (pre.Directions > 0) pre.Project(_kbs.RowBlock(0, m), g, _projected, _scratch);
+        if (delayed || pre.Directions > 0) pre.Project(kbs, g, _projected, _scratch);
         else _projected.AsSpan().Clear();
-        All("the backward pass", (s, _) => s.BackwardAsync(run, g, _projected, _ct), sent: _ => 4L * (g.Data.Length + _projected.Data.Length));
-        if (_projection.IsExact) ProjectExactly(run, c);
-        else ProjectByIterations(run, c);
+        long backwardBytes = 4L * (g.Data.Length + _projected.Data.Length);
+        if (!delayed)
+        {
+            All("the backward pass", (s, _) => s.BackwardAsync(run, new BackwardStep(g, _projected), _ct), sent: _ => backwardBytes);
+            Project(run, c, _step);
+        }
+        else
+        {
+            // §3.6: the rule's step for this batch's size; the shards' accumulations and temporary centers, w_S here.
+            float eta = (float)pre.StepSize(m);
+            All("the backward pass", (s, i) => s.BackwardAsync(run, new BackwardStep(g, _projected, eta, m * i / Count, m * (i + 1) / Count - m * i / Count), _ct),
+                sent: _ => backwardBytes);
+            pre.Lift(_projected, _dataCorrection, _dataScaled);
+            TensorPrimitives.MultiplyAdd(_dataCorrection.AsSpan(), eta, _nystromWeights.AsSpan(), _nystromWeights.AsSpan());
+            if (_schedule!.ProjectsAfter(batchIndex, batchCount))
+            {
+                Project(run, c, -1f);   // §3.7: α += θ
+                _nystromWeights.AsSpan().Clear();
+            }
+        }
         _shards.Traffic.Batches++;
         return false;   // the coordinator's weights are stale until the epoch's end
     }
 
+    /// <summary>θ ≈ K(Z, Z)⁻¹·h, then α_s −= <paramref name="applyStep"/>·θ_s on every shard (which drops h and its temporary centers).</summary>
+    private void Project(string run, int c, float applyStep)
+    {
+        if (_projection.IsExact) ProjectExactly(run, c, applyStep);
+        else ProjectByIterations(run, c, applyStep);
+    }
+
     /// <summary>θ = K(Z, Z)⁻¹·h by the coordinator's factor: h gathered, θ's slices sent back with the step.</summary>
-    private void ProjectExactly(string run, int c)
+    private void ProjectExactly(string run, int c, float applyStep)
     {
         var parts = All("gathering h", (s, _) => s.RightHandSideAsync(run, _ct), received: i => 4L * (_offsets[i + 1] - _offsets[i]) * c);
         var h = new Matrix(_weights.Rows, c);
         for (int i = 0; i < Count; i++) parts[i].View.CopyTo(h.View.RowBlock(_offsets[i], parts[i].Rows));
         var theta = _projection.Project(h, _ct);
-        All("the update", (s, i) => s.ApplyAsync(run, _step, Slice(theta, i), _ct), sent: i => 4L * (_offsets[i + 1] - _offsets[i]) * c);
+        All("the update", (s, i) => s.ApplyAsync(run, applyStep, Slice(theta, i), _ct), sent: i => 4L * (_offsets[i + 1] - _offsets[i]) * c);
     }
 
     /// <summary>
     /// The inexact projection's EigenPro 2 epochs over the centers (as <see cref="CenterProjection.Project"/>, from θ = 0):
     /// per projection batch B one exchange carries the previous batch's update and returns Σ_s K(Z_B, Z_s)·θ_s and h at B.
     /// </summary>
-    private void ProjectByIterations(string run, int c)
+    private void ProjectByIterations(string run, int c, float applyStep)
     {
         var pre = _projection.Preconditioner!;
         int p = _weights.Rows, batch = _projection.BatchSize!.Value;
@@ -158,7 +196,7 @@ internal sealed class ShardedCenterRun : CenterRun
                 var zb = _data.Z.Gather(ids, _zb);
                 var points = new Matrix(m, zb.Dimension);
                 zb.Points.CopyTo(points);
-                var request = new ProjectionRequest(updateIds, residual, updateIds is null ? null : sample, correction, step, ids, points, null);
+                var request = new ProjectionRequest(updateIds, residual, updateIds is null ? null : sample, correction, step, ids, points, null, Begin: updateIds is null);
                 var kzs = _kzs!.RowBlock(0, m);
                 var replies = All("the projection", (s, _) => s.ProjectAsync(run, request, _ct), sent: _ => RequestBytes(request),
                     received: i => 4L * (m + ids.Count(id => Owner(id) == i)) * c, meanwhile: () => pre.Kernel.Evaluate(zb, pre.Subsample, kzs, _compute));
@@ -176,7 +214,7 @@ internal sealed class ShardedCenterRun : CenterRun
                 (updateIds, residual) = (ids, g);
             }
         }
-        var last = new ProjectionRequest(updateIds, residual, updateIds is null ? null : sample, correction, step, null, null, _step);
+        var last = new ProjectionRequest(updateIds, residual, updateIds is null ? null : sample, correction, step, null, null, applyStep);
         All("the update", (s, _) => s.ProjectAsync(run, last, _ct), sent: _ => RequestBytes(last), received: _ => 0);
     }
 
@@ -208,7 +246,10 @@ internal sealed class ShardedCenterRun : CenterRun
         _shards.Traffic.SlowestShardComputeSeconds = seconds.Max();
     }
 
-    public override void Replay(int batchIndex, int batchCount) => _projection.Skip(1);
+    public override void Replay(int batchIndex, int batchCount)
+    {
+        if (_schedule is null || _schedule.ProjectsAfter(batchIndex, batchCount)) _projection.Skip(1);
+    }
 
     private void All(string what, Func<ICenterShard, int, Task> call, Func<int, long> sent) =>
         All(what, async (s, i) => { await call(s, i).ConfigureAwait(false); return true; }, sent, _ => 0);

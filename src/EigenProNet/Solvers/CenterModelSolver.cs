@@ -73,8 +73,6 @@ public abstract class CenterModelSolver : IKernelSolver
         int n = x.Count, c = y.Columns;
         if (o.Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, found {o.Epochs}.", "Options");
         strategy.CheckOptions();
-        if (o.Shards is not null && !strategy.RunsOnShards)
-            throw new ArgumentException($"{_name} does not run on shards; EigenPro 3 does.", "Shards");
         var budget = o.Budget ?? MemoryBudget.Default;
         var compute = o.Compute ?? ComputeContext.Default;
         var clock = Stopwatch.StartNew();
@@ -118,9 +116,6 @@ internal abstract class CenterStepStrategy
 {
     /// <summary>The data preconditioner's step rule.</summary>
     public abstract StepRule DataStepRule { get; }
-
-    /// <summary>Whether <see cref="Start"/> can spread the centers over <see cref="CenterModelOptions.Shards"/>.</summary>
-    public virtual bool RunsOnShards => false;
 
     /// <summary>Checks the version's own options (naming "Options").</summary>
     public virtual void CheckOptions() { }

@@ -68,8 +68,6 @@ public sealed class EigenPro3 : CenterModelSolver
     {
         public override StepRule DataStepRule => EigenPro3.DataStepRule;
 
-        public override bool RunsOnShards => true;
-
         public override void CheckOptions()
         {
             if (o.ProjectionEpochs < 1) throw new ArgumentException($"Projection epochs must be at least 1, found {o.ProjectionEpochs}.", nameof(Options));

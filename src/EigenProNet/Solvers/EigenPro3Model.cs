@@ -37,6 +37,8 @@ public sealed class EigenPro3Model
         ArgumentNullException.ThrowIfNull(centers);
         ArgumentNullException.ThrowIfNull(dataSample);
         var o = (options ?? new EigenPro3Options()) with { Centers = centers, DataSubsampleSize = dataSample.Rows, DataSubsampleIndices = null };
+        if (o.Shards is not null)
+            throw new ArgumentException("A streaming model keeps its centers in this process; shards are for EigenPro3.Fit.", nameof(options));
         var plan = new EigenPro3.ProjectEveryBatch(o);
         plan.CheckOptions();
         _budget = o.Budget ?? MemoryBudget.Default;

@@ -102,32 +102,29 @@ public sealed class EigenPro4 : CenterModelSolver
             data.Settings<EigenPro4Settings>(n, batch, step, memoryBatch, projection, warnings, setupSeconds, seed) with { ProjectionInterval = _interval };
 
         public override CenterRun Start(CenterModelData data, Matrix y, CenterProjection projection, int batch, int outputs, double step,
-            ComputeContext compute, CancellationToken ct) =>
-            new Run(new DelayedProjectionState(data.Z.Kernel, data.Points, y, data.Z, data.Data, data.LiftAtCenters, projection, Capacity(data), batch,
-                outputs, data.SubsampleLeadsCenters, compute), data.Data, projection, _interval, ct);
+            ComputeContext compute, CancellationToken ct) => o.Shards is { } shards
+            ? new Sharding.ShardedCenterRun(data, y, projection, batch, outputs, step, shards, compute, ct, new ProjectionSchedule(_interval))
+            : new Run(new DelayedProjectionState(data.Z.Kernel, data.Points, y, data.Z, data.Data, data.LiftAtCenters, projection, Capacity(data), batch,
+                outputs, data.SubsampleLeadsCenters, compute), data.Data, projection, new ProjectionSchedule(_interval), ct);
     }
 
-    private sealed class Run(DelayedProjectionState state, NystromPreconditioner pre, CenterProjection projection, int interval, CancellationToken ct) : CenterRun
+    private sealed class Run(DelayedProjectionState state, NystromPreconditioner pre, CenterProjection projection, ProjectionSchedule schedule,
+        CancellationToken ct) : CenterRun
     {
-        private long _globalStep;
-
         public override Matrix Weights => state.Alpha;
 
         public override bool Step(ReadOnlySpan<int> ids, int batchIndex, int batchCount)
         {
             state.Step(ids, (float)pre.StepSize(ids.Length), ct);   // §3.6: the rule for this batch's size
-            // §3.7: project every T batches (the counter runs across epochs) and after the last batch of an epoch.
-            if (ProjectsAfter(batchIndex, batchCount)) state.Project(ct);
+            if (schedule.ProjectsAfter(batchIndex, batchCount)) state.Project(ct);
             return state.IsProjected;
         }
 
         // The same projection schedule as the epochs being skipped (epochs end projected, so α is the whole model).
         public override void Replay(int batchIndex, int batchCount)
         {
-            if (ProjectsAfter(batchIndex, batchCount)) projection.Skip(1);
+            if (schedule.ProjectsAfter(batchIndex, batchCount)) projection.Skip(1);
         }
-
-        private bool ProjectsAfter(int batchIndex, int batchCount) => (++_globalStep % interval == 0) || batchIndex == batchCount - 1;
     }
 
     /// <summary>Checks the options the trainer and <see cref="EigenPro4Model"/> share.</summary>
@@ -151,6 +148,21 @@ public sealed class EigenPro4 : CenterModelSolver
                 StepRule = StepRule, Seed = SeedStreams.Derive(o.Seed, SeedStreams.ProjectionPreconditioner),
             }, 1, 10_000, c, o.Seed, budget, compute, cancellationToken);
     }
+}
+
+/// <summary>
+/// §3.7's schedule: a projection every T batches (the counter runs across epochs) and after the last batch of an epoch,
+/// so that every epoch ends with the whole model in α.
+/// </summary>
+internal sealed class ProjectionSchedule(int interval)
+{
+    private long _batches;
+
+    /// <summary>T, the batches between projections.</summary>
+    public int Interval => interval;
+
+    /// <summary>Counts a batch (stepped or replayed); true when a projection follows it.</summary>
+    public bool ProjectsAfter(int batchIndex, int batchCount) => (++_batches % interval == 0) || batchIndex == batchCount - 1;
 }
 
 /// <summary>

@@ -36,6 +36,8 @@ public sealed class EigenPro4Model
         ArgumentNullException.ThrowIfNull(centers);
         ArgumentNullException.ThrowIfNull(dataSample);
         var o = (options ?? new EigenPro4Options()) with { Centers = centers, DataSubsampleSize = dataSample.Rows, DataSubsampleIndices = null };
+        if (o.Shards is not null)
+            throw new ArgumentException("A streaming model keeps its centers in this process; shards are for EigenPro4.Fit.", nameof(options));
         var plan = new EigenPro4.DelayedProjections(o);
         plan.CheckOptions();
         _budget = o.Budget ?? MemoryBudget.Default;

@@ -79,7 +79,7 @@ public abstract record CenterModelOptions : SolverOptions
     public int? BatchSize { get; init; }
 
     /// <summary>
-    /// Spread the centers over these shards (EigenPro 3 only; in this process or on a cluster, docs/distributed.md): the
+    /// Spread the centers over these shards (in this process or on a cluster, docs/distributed.md): the
     /// weights are the single-process run's up to float32 summation order; observers see epochs, not batches.
     /// </summary>
     public Sharding.CenterShards? Shards { get; init; }

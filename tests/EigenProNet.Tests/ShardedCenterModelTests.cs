@@ -7,10 +7,10 @@ using EigenProNet.Solvers;
 namespace EigenProNet.Tests;
 
 /// <summary>
-/// Center-sharded EigenPro 3 (docs/distributed.md) against the single-process solver on the bundled CIFAR-10 sample:
-/// the same seed gives the same weights up to float32 summation order, for 1, 2 and 4 shards and both projections.
+/// Center-sharded EigenPro 3 and 4 (docs/distributed.md) against the single-process solvers on the bundled CIFAR-10
+/// sample: the same seed gives the same weights up to float32 summation order, for 1 to 4 shards and both projections.
 /// </summary>
-public class ShardedEigenPro3Tests
+public class ShardedCenterModelTests
 {
     internal static readonly Lazy<(Matrix X, Matrix Y, Matrix TestX, Matrix TestY)> Sample = new(() =>
     {
@@ -26,13 +26,20 @@ public class ShardedEigenPro3Tests
         TrainEvaluationRows = 500, Seed = 7, Shards = shards, Compute = new ComputeContext(1),
     };
 
+    /// <summary>EigenPro 4 with batches of 200 and 600 centers: a projection every 3 batches and at each epoch's end (10 batches).</summary>
+    internal static EigenPro4Options Options4(ProjectionMode projection, CenterShards? shards = null) => new()
+    {
+        Epochs = 2, CenterCount = 600, DataSubsampleSize = 300, DataLevel = 40, Projection = projection, ModelSubsampleSize = 200, ModelLevel = 40,
+        BatchSize = 200, TrainEvaluationRows = 500, Seed = 7, Shards = shards, Compute = new ComputeContext(1),
+    };
+
     private static readonly Kernel Laplace = new LaplaceKernel(10);
 
     /// <summary>
     /// The tolerance: every product sums in another order across shards (K(X_B, Z)·α as a sum of shard partials, K(X_B, S)
     /// evaluated apart from K(X_B, Z)), so weights agree to float32 rounding amplified by the steps: 5·10⁻⁵ of the
     /// weights' largest magnitude after two epochs is allowed, ten times the largest gap measured (5.1·10⁻⁶, AVX-512); one
-    /// shard gives the single-process weights bit for bit.
+    /// EigenPro 3 shard (<paramref name="count"/> 1) gives the single-process weights bit for bit (count 0: no bit-for-bit case).
     /// </summary>
     internal static void AssertSameWeights(Matrix expected, Matrix actual, int count)
     {
@@ -65,6 +72,37 @@ public class ShardedEigenPro3Tests
         Assert.Equal(2L * ((x.Rows + settings.BatchSize - 1) / settings.BatchSize), traffic.Batches);
         Assert.True(traffic.BytesPerBatch >= 4.0 * count * settings.BatchSize * x.Columns * 0.5, $"{traffic.BytesPerBatch} bytes per batch");
         Assert.True(traffic.SlowestShardComputeSeconds > 0);
+    }
+
+    [Theory]
+    [InlineData(ProjectionMode.Inexact, 1)]
+    [InlineData(ProjectionMode.Inexact, 3)]
+    [InlineData(ProjectionMode.Exact, 2)]
+    public void EigenPro4OnShardsGivesTheSingleProcessWeights(ProjectionMode projection, int count)
+    {
+        // The temporary centers are cut among the shards as they join; the projections follow the same schedule.
+        var (x, y, testX, testY) = Sample.Value;
+        var single = new EigenPro4(Laplace, Options4(projection)).Fit(x, y, testX, testY, 10);
+        var shards = CenterShards.InProcess(count, compute: new ComputeContext(1));
+        var sharded = new EigenPro4(Laplace, Options4(projection, shards)).Fit(x, y, testX, testY, 10);
+        Assert.Equal(3, ((EigenPro4Settings)sharded.Settings).ProjectionInterval);
+        // Not bit for bit even on one shard: the shard adds K(X_B, T)·w_T before the coordinator adds K(X_B, S)·w_S.
+        AssertSameWeights(single.Model.Weights, sharded.Model.Weights, count: 0);
+        Assert.Equal(single.Epochs[^1].TrainMse, sharded.Epochs[^1].TrainMse, 4);
+        Assert.Equal(20, shards.Traffic.Batches);
+    }
+
+    [Fact]
+    public void AResumedShardedEigenPro4RunEndsWithTheUninterruptedWeights()
+    {
+        var (x, y, _, _) = Sample.Value;
+        var whole = new EigenPro4(Laplace, Options4(ProjectionMode.Inexact, CenterShards.InProcess(2)) with { Epochs = 3 }).Fit(x, y);
+        var first = new EigenPro4(Laplace, Options4(ProjectionMode.Inexact, CenterShards.InProcess(2)) with { Epochs = 1 }).Fit(x, y);
+        var resumed = new EigenPro4(Laplace, Options4(ProjectionMode.Inexact, CenterShards.InProcess(2)) with
+        {
+            Epochs = 3, ResumeFrom = new TrainingCheckpoint(1, first.Model.Weights),
+        }).Fit(x, y);
+        Assert.Equal(whole.Model.Weights.Data, resumed.Model.Weights.Data);
     }
 
     [Fact]
@@ -105,7 +143,6 @@ public class ShardedEigenPro3Tests
         var e = Assert.Throws<ShardFailedException>(() => new EigenPro3(Laplace, Options(ProjectionMode.Inexact, new CenterShards([new LocalCenterShard(), failing]))).Fit(x, y));
         Assert.Equal(1, e.Shard);
         Assert.Contains("Shard 1 of 2 failed in the forward pass: the silo went away", e.Message);
-        Assert.Throws<ArgumentException>(() => new EigenPro4(Laplace, new EigenPro4Options { Shards = CenterShards.InProcess(2) }).Fit(x, y));
         Assert.Throws<ArgumentException>(() => new EigenPro3(Laplace, Options(ProjectionMode.Inexact, CenterShards.InProcess(601))).Fit(x, y));
     }
 
@@ -130,7 +167,7 @@ public class ShardedEigenPro3Tests
         public Task SetWeightsAsync(string run, Matrix weights, CancellationToken ct = default) => _inner.SetWeightsAsync(run, weights, ct);
         public Task<Matrix> WeightsAsync(string run, CancellationToken ct = default) => _inner.WeightsAsync(run, ct);
         public virtual Task<Matrix> ForwardAsync(string run, Matrix x, CancellationToken ct = default) => _inner.ForwardAsync(run, x, ct);
-        public Task BackwardAsync(string run, Matrix residual, Matrix projected, CancellationToken ct = default) => _inner.BackwardAsync(run, residual, projected, ct);
+        public Task BackwardAsync(string run, BackwardStep step, CancellationToken ct = default) => _inner.BackwardAsync(run, step, ct);
         public Task<Matrix> RightHandSideAsync(string run, CancellationToken ct = default) => _inner.RightHandSideAsync(run, ct);
         public Task<ProjectionReply> ProjectAsync(string run, ProjectionRequest request, CancellationToken ct = default) => _inner.ProjectAsync(run, request, ct);
         public Task ApplyAsync(string run, float step, Matrix? theta, CancellationToken ct = default) => _inner.ApplyAsync(run, step, theta, ct);
