@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Center-sharded EigenPro 3/4 on 1, 2 and 4 silos on this machine (issue 23; docs/distributed.md): per silo count,
-# the epoch time, the bytes per batch, how long the coordinator waited, how much of that the slowest shard computed
-# and the rest (communication), beside the same run with the shards in one process and the FMA peak of this session.
+# the epoch time, the bytes per batch, the exchanges' round trips, how much of them the slowest shard computed and the
+# rest (communication) — each per epoch, averaged over the run's epochs — beside the same run with the shards in one
+# process and the FMA peak of this session.
 #   bench/cluster.sh [SILOS…]                 default: 1 2 4
 # Environment: DATA (default ../shared/data/cifar-10-batches-bin), TRAIN_ROWS (20000), CENTERS (4000), SOLVER
-# (eigenpro3), PROJECTION (exact), EPOCHS (2; the last epoch is reported), EIGENPRO (default: the Release build).
+# (eigenpro3), PROJECTION (exact), EPOCHS (3), EIGENPRO (default: the Release build).
 # The silos share this machine's cores: each gets cores / silos threads (at least 1); the coordinator all of them.
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,7 +18,7 @@ work=$(mktemp -d); pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 run=(train --data "$data" --train-rows "${TRAIN_ROWS:-20000}" --test-rows 1000 --solver "${SOLVER:-eigenpro3}" --centers "${CENTERS:-4000}"
-     --projection "${PROJECTION:-exact}" --epochs "${EPOCHS:-2}" --seed 3)
+     --projection "${PROJECTION:-exact}" --epochs "${EPOCHS:-3}" --seed 3)
 
 peak=$("$eigenpro" bench peak --json | python3 -c "import json, sys; print(json.load(sys.stdin)['gflops'])")
 echo "$(lscpu | sed -nE 's/^Model name: *//p' | head -n 1), $cores cores; FMA peak $peak GFLOP/s (eigenpro bench peak, this session)"
@@ -26,15 +27,16 @@ summary() {   # summary LABEL JSON
   python3 - "$1" "$2" "$peak" <<'PY'
 import json, sys
 label, path, peak = sys.argv[1], sys.argv[2], float(sys.argv[3])
-d = json.load(open(path)); e = d['epochs'][-1]; s = d.get('shards') or {}
-epochs = len(d['epochs']); batches = s.get('batches', 0) / max(epochs, 1)
-wait = s.get('wait_seconds', 0) / max(epochs, 1); comp = s.get('slowest_shard_compute_seconds', 0) / max(epochs, 1)
-comm = max(0.0, wait - comp)
-print(f"| {label} | {e['seconds']:.2f} | {e['seconds'] * peak:.0f} | {s.get('bytes_per_batch', 0) / 2**20:.1f} | {batches:.0f} | {wait:.2f} | {comp:.2f} | {comm:.2f} | {100 * comm / e['seconds']:.0f} % | {100 * e['test_accuracy']:.2f} % |")
+d = json.load(open(path)); s = d.get('shards') or {}
+# Per epoch, averaged over the run's epochs (the shards' counters are the run's).
+epochs = len(d['epochs']); seconds = sum(e['seconds'] for e in d['epochs']) / epochs; batches = s.get('batches', 0) / epochs
+trip = s.get('round_trip_seconds', 0) / max(epochs, 1); comp = s.get('slowest_shard_compute_seconds', 0) / max(epochs, 1)
+comm = max(0.0, trip - comp)
+print(f"| {label} | {seconds:.2f} | {seconds * peak:.0f} | {s.get('bytes_per_batch', 0) / 2**20:.1f} | {batches:.0f} | {trip:.2f} | {comp:.2f} | {comm:.2f} | {100 * comm / seconds:.0f} % | {100 * d['epochs'][-1]['test_accuracy']:.2f} % |")
 PY
 }
 echo
-echo "| run | epoch s | s × GFLOP/s | MiB per batch | batches | waited s | slowest shard computing s | communication s | communication share | test accuracy |"
+echo "| run | epoch s | s × GFLOP/s | MiB per batch | batches | round trips s | slowest shard computing s | communication s | communication share | test accuracy |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 "$eigenpro" "${run[@]}" --out "$work/single.json" >/dev/null 2>"$work/single.err" || { tail -n 3 "$work/single.err"; exit 1; }
 summary "one process, no shards" "$work/single.json"

@@ -241,6 +241,7 @@ internal static class TrainCommand
                     shards.Traffic.BytesPerBatch,
                     shards.Traffic.Batches,
                     shards.Traffic.WaitSeconds,
+                    shards.Traffic.RoundTripSeconds,
                     shards.Traffic.SlowestShardComputeSeconds,
                     shards.Traffic.CommunicationSeconds,
                 },
@@ -326,7 +327,7 @@ internal static class TrainCommand
     {
         var t = shards.Traffic;
         w.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"shards: {shards.Shards.Count} loaded with {t.LoadBytes / (double)(1 << 20):F1} MiB in {t.LoadSeconds:F2} s; training: {t.BytesPerBatch / (1 << 20):F2} MiB per batch ({t.Batches} batches, {t.Exchanges} exchanges), waited {t.WaitSeconds:F2} s for the shards, the slowest computing {t.SlowestShardComputeSeconds:F2} s, communication {t.CommunicationSeconds:F2} s"));
+            $"shards: {shards.Shards.Count} loaded with {t.LoadBytes / (double)(1 << 20):F1} MiB in {t.LoadSeconds:F2} s; training: {t.BytesPerBatch / (1 << 20):F2} MiB per batch ({t.Batches} batches, {t.Exchanges} exchanges), round trips {t.RoundTripSeconds:F2} s (waited {t.WaitSeconds:F2} s), the slowest shard computing {t.SlowestShardComputeSeconds:F2} s, communication {t.CommunicationSeconds:F2} s"));
     }
 
     private static string Pct(double? v) => v is double x ? (100 * x).ToString("F2", CultureInfo.InvariantCulture) + "%" : "-";

@@ -16,6 +16,7 @@ public sealed record ShardHostSettings(MemoryBudget Budget, ComputeContext Compu
 internal sealed class CenterShardGrain(ShardHostSettings settings) : Grain, ICenterShardGrain
 {
     private CenterShard? _shard;
+    private Matrix? _batch;   // the last forward pass's rows, reused for the next batch of the same size
 
     public Task<ShardDescriptionMessage> Describe() => Task.FromResult(new ShardDescriptionMessage(
         ShardDescription.CurrentVersion, settings.Compute.Threads, settings.Compute.Path.ToString(), RuntimeIdentity));
@@ -35,7 +36,11 @@ internal sealed class CenterShardGrain(ShardHostSettings settings) : Grain, ICen
 
     public Task<MatrixMessage> Weights(string run) => Task.FromResult(MatrixMessage.From(For(run).Weights.Clone()));
 
-    public Task<MatrixMessage> Forward(string run, MatrixMessage x) => Task.FromResult(MatrixMessage.From(For(run).Forward(x.ToMatrix())));
+    public Task<MatrixMessage> Forward(string run, MatrixMessage x)
+    {
+        var shard = For(run);
+        return Task.FromResult(MatrixMessage.From(shard.Forward(x.ToMatrix(ref _batch))));
+    }
 
     public Task Backward(string run, BackwardStepMessage step)
     {

@@ -6,6 +6,8 @@ namespace EigenProNet.Distributed;
 /// <summary>The coordinator's side of a shard grain: <see cref="ICenterShard"/> over <see cref="ICenterShardGrain"/>.</summary>
 internal sealed class GrainCenterShard(ICenterShardGrain grain) : ICenterShard
 {
+    private byte[]? _batch;   // the forward pass's request bytes, reused: the coordinator awaits each reply before the next batch
+
     public async Task<ShardDescription> DescribeAsync(CancellationToken cancellationToken = default) => (await grain.Describe()).ToDescription();
 
     public Task LoadAsync(ShardLoad load, CancellationToken cancellationToken = default) => grain.Load(ShardLoadMessage.From(load));
@@ -15,7 +17,7 @@ internal sealed class GrainCenterShard(ICenterShardGrain grain) : ICenterShard
     public async Task<Matrix> WeightsAsync(string run, CancellationToken cancellationToken = default) => (await grain.Weights(run)).ToMatrix();
 
     public async Task<Matrix> ForwardAsync(string run, Matrix x, CancellationToken cancellationToken = default) =>
-        (await grain.Forward(run, MatrixMessage.From(x))).ToMatrix();
+        (await grain.Forward(run, MatrixMessage.From(x, ref _batch))).ToMatrix();
 
     public Task BackwardAsync(string run, BackwardStep step, CancellationToken cancellationToken = default) =>
         grain.Backward(run, BackwardStepMessage.From(step));

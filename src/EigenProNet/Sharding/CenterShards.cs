@@ -39,9 +39,10 @@ public sealed class CenterShards
 
 /// <summary>
 /// Counters of a sharded run's training, kept by the coordinator: payload bytes (the matrices and indices of the
-/// requests and replies, summed over the shards), training batches, seconds waiting for the shards and — read at each
-/// epoch's end — the slowest shard's compute seconds. The communication share is the waiting the shards' computing
-/// does not explain. Loading the shards is counted apart (<see cref="LoadBytes"/>, <see cref="LoadSeconds"/>).
+/// requests and replies, summed over the shards), training batches, the exchanges' round trips (first request to last
+/// reply), the seconds the coordinator waited (the round trips less what it computed meanwhile) and — read at each
+/// epoch's end — the slowest shard's compute seconds. Communication is the round trips' time the slowest shard's
+/// computing does not explain. Loading the shards is counted apart (<see cref="LoadBytes"/>, <see cref="LoadSeconds"/>).
 /// </summary>
 public sealed class ShardTraffic
 {
@@ -63,8 +64,11 @@ public sealed class ShardTraffic
     /// <summary>Requests sent to each shard.</summary>
     public long Exchanges { get; internal set; }
 
-    /// <summary>Seconds the coordinator waited for replies.</summary>
+    /// <summary>Seconds the coordinator waited for replies (after what it computed while the shards did).</summary>
     public double WaitSeconds { get; internal set; }
+
+    /// <summary>Seconds from the first request to the last reply of each exchange, summed.</summary>
+    public double RoundTripSeconds { get; internal set; }
 
     /// <summary>The largest compute seconds of a shard (at the last epoch's end).</summary>
     public double SlowestShardComputeSeconds { get; internal set; }
@@ -72,8 +76,8 @@ public sealed class ShardTraffic
     /// <summary>Payload bytes per training batch, both ways.</summary>
     public double BytesPerBatch => Batches == 0 ? 0 : (BytesSent + BytesReceived) / (double)Batches;
 
-    /// <summary>Seconds waited beyond the slowest shard's computing: the transport's share (serialisation, network, scheduling).</summary>
-    public double CommunicationSeconds => Math.Max(0, WaitSeconds - SlowestShardComputeSeconds);
+    /// <summary>The round trips' seconds beyond the slowest shard's computing: the transport's share (serialisation, network, scheduling).</summary>
+    public double CommunicationSeconds => Math.Max(0, RoundTripSeconds - SlowestShardComputeSeconds);
 }
 
 /// <summary>A shard failed (its process died, its machine left the cluster, or it refused a request): the run stops.</summary>
