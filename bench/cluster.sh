@@ -32,7 +32,10 @@ d = json.load(open(path)); s = d.get('shards') or {}
 epochs = len(d['epochs']); seconds = sum(e['seconds'] for e in d['epochs']) / epochs; batches = s.get('batches', 0) / epochs
 trip = s.get('round_trip_seconds', 0) / max(epochs, 1); comp = s.get('slowest_shard_compute_seconds', 0) / max(epochs, 1)
 comm = max(0.0, trip - comp)
-print(f"| {label} | {seconds:.2f} | {seconds * peak:.0f} | {s.get('bytes_per_batch', 0) / 2**20:.1f} | {batches:.0f} | {trip:.2f} | {comp:.2f} | {comm:.2f} | {100 * comm / seconds:.0f} % | {100 * d['epochs'][-1]['test_accuracy']:.2f} % |")
+# Shards in one process answer in turn: their round trips are the sum of their computing, not communication.
+local = s and s.get('cluster') is None
+communication = "n/a | n/a" if local or not s else f"{comm:.2f} | {100 * comm / seconds:.0f} %"
+print(f"| {label} | {seconds:.2f} | {seconds * peak:.0f} | {s.get('bytes_per_batch', 0) / 2**20:.1f} | {batches:.0f} | {trip:.2f} | {comp:.2f} | {communication} | {100 * d['epochs'][-1]['test_accuracy']:.2f} % |")
 PY
 }
 echo

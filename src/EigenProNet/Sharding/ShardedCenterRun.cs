@@ -223,7 +223,7 @@ internal sealed class ShardedCenterRun : CenterRun
     /// </summary>
     private static Matrix Whole(KernelRowsBuffer buffer, KernelRows rows, ref Matrix? shorter)
     {
-        if (rows.Count == buffer.Capacity) return buffer.Points;
+        if (rows.Count == buffer.Capacity && ReferenceEquals(rows.Points.Storage, buffer.Points.Data)) return buffer.Points;
         if (shorter is null || shorter.Rows != rows.Count) shorter = new Matrix(rows.Count, rows.Dimension);
         rows.Points.CopyTo(shorter);
         return shorter;
