@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Net;
 using EigenProNet.Distributed;
-using EigenProNet.LinearAlgebra;
 using Microsoft.Extensions.Hosting;
 
 namespace EigenProNet.Cli;
@@ -45,11 +44,9 @@ internal static class ClusterCommand
             if (p.GetValue(seed) is string s)
             {
                 try { seedNode = ClusterConnection.ParseAddresses(s) is [var one] ? one : throw new UsageException($"--seed-node: expected one host:port, found \"{s}\"."); }
-                catch (ArgumentException e) { throw new UsageException($"--seed-node: {Message(e)}"); }
+                catch (ArgumentException e) { throw new UsageException($"--seed-node: {CommonOptions.WithoutParameter(e)}"); }
             }
-            MemoryBudget shardBudget;
-            try { shardBudget = p.GetValue(budget) is string b ? MemoryBudget.Parse(b) : MemoryBudget.Default; }
-            catch (Exception e) when (e is FormatException or ArgumentException) { throw new UsageException($"--memory-budget: {e.Message}"); }
+            var shardBudget = CommonOptions.ParseBudget(p.GetValue(budget));
             var settings = new SiloSettings(silo, seedNode, address, shardBudget, EigenProCli.Compute(p.GetValue(threads)));
             using var hostRun = ShardSilo.Build(settings);
             using var stop = new CancellationTokenSource();
@@ -94,11 +91,9 @@ internal static class ClusterCommand
         if (!(seconds > 0)) throw new UsageException($"--cluster-timeout must be positive, found {seconds}.");
         IPEndPoint[] silos;
         try { silos = ClusterConnection.ParseAddresses(addresses); }
-        catch (Exception e) when (e is ArgumentException or System.Net.Sockets.SocketException) { throw new UsageException($"--cluster: {Message(e)}"); }
+        catch (Exception e) when (e is ArgumentException or System.Net.Sockets.SocketException) { throw new UsageException($"--cluster: {CommonOptions.WithoutParameter(e)}"); }
         if (silos.Length == 0) throw new UsageException("--cluster: expected host:port.");
         return ClusterConnection.ConnectAsync(silos, TimeSpan.FromSeconds(seconds), RequestTimeout).GetAwaiter().GetResult();
     }
 
-    private static string Message(Exception e) =>
-        e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
 }

@@ -25,9 +25,11 @@ internal sealed class CommonOptions
     /// <summary>Threads (and the widest SIMD path) from --threads.</summary>
     public ComputeContext Compute(ParseResult p) => EigenProCli.Compute(p.GetValue(Threads));
 
-    public MemoryBudget Budget(ParseResult p)
+    public MemoryBudget Budget(ParseResult p) => ParseBudget(p.GetValue(MemoryBudget));
+
+    /// <summary>A --memory-budget value (null: the default), a usage error when it does not parse.</summary>
+    public static MemoryBudget ParseBudget(string? text)
     {
-        string? text = p.GetValue(MemoryBudget);
         if (text is null) return LinearAlgebra.MemoryBudget.Default;
         try { return LinearAlgebra.MemoryBudget.Parse(text); }
         catch (Exception e) when (e is FormatException or ArgumentException)
@@ -35,6 +37,10 @@ internal sealed class CommonOptions
             throw new UsageException($"--memory-budget: {e.Message}");
         }
     }
+
+    /// <summary>An exception's message without the " (Parameter 'name')" an ArgumentException appends: the option is named instead.</summary>
+    public static string WithoutParameter(Exception e) =>
+        e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
 
     /// <summary>Writes the result: JSON to stdout with --json, and to --out when given.</summary>
     public void Emit(ParseResult p, object result, TextWriter stdout)

@@ -279,7 +279,7 @@ internal static class TrainCommand
         }
         catch (ArgumentException e)
         {
-            string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            string message = CommonOptions.WithoutParameter(e);
             throw new UsageException(resume ? $"--resume: {message}" : $"--checkpoint-dir: {message.Replace("resume it,", "resume it (--resume),", StringComparison.Ordinal)}");
         }
     }
