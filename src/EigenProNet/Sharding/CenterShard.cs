@@ -169,7 +169,7 @@ public sealed class CenterShard
     public ProjectionReply Project(ProjectionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        int c = _alpha.Columns, offset = Load.Offset, p = _z.Count;
+        int c = _alpha.Columns;
         _computing.Start();
         try
         {
@@ -180,14 +180,14 @@ public sealed class CenterShard
                 var g = request.Residual ?? throw new ArgumentException("An update needs its residual.", nameof(request));
                 Guard.Shape(g, ids.Length, c, "residual");
                 for (int i = 0; i < ids.Length; i++)
-                    if ((uint)(ids[i] - offset) < (uint)p) TensorPrimitives.MultiplyAdd(g.Row(i), -request.Step, _theta.Row(ids[i] - offset), _theta.Row(ids[i] - offset));
+                    if (Local(ids[i]) is int j and >= 0) TensorPrimitives.MultiplyAdd(g.Row(i), -request.Step, _theta.Row(j), _theta.Row(j));
             }
             if (request.SubsampleIds is { } sample)
             {
                 var correction = request.Correction ?? throw new ArgumentException("A subsample update needs its correction.", nameof(request));
                 Guard.Shape(correction, sample.Length, c, "correction");
                 for (int i = 0; i < sample.Length; i++)
-                    if ((uint)(sample[i] - offset) < (uint)p) TensorPrimitives.MultiplyAdd(correction.Row(i), request.Step, _theta.Row(sample[i] - offset), _theta.Row(sample[i] - offset));
+                    if (Local(sample[i]) is int j and >= 0) TensorPrimitives.MultiplyAdd(correction.Row(i), request.Step, _theta.Row(j), _theta.Row(j));
             }
             if (request.ApplyStep is float step) Apply(step);
             if (request.NextIds is not { } next) return new ProjectionReply(null, null);
@@ -198,14 +198,16 @@ public sealed class CenterShard
             var rows = _kernel.Prepare(points, "next points", _compute);
             var partial = new Matrix(next.Length, c);
             _kernel.Multiply(rows, _z, _theta, partial, _budget, context: _compute);
-            int owned = next.Count(id => (uint)(id - offset) < (uint)p);
-            var targets = new Matrix(owned, c);
+            var targets = new Matrix(next.Count(id => Local(id) >= 0), c);
             for (int i = 0, t = 0; i < next.Length; i++)
-                if ((uint)(next[i] - offset) < (uint)p) _h.Row(next[i] - offset).CopyTo(targets.Row(t++));
+                if (Local(next[i]) is int j and >= 0) _h.Row(j).CopyTo(targets.Row(t++));
             return new ProjectionReply(partial, targets);
         }
         finally { _computing.Stop(); }
     }
+
+    /// <summary>The row of global center <paramref name="id"/> in this shard's slice, or −1 when another shard owns it.</summary>
+    private int Local(int id) => (uint)(id - Load.Offset) < (uint)_z.Count ? id - Load.Offset : -1;
 
     /// <summary>Ends a projection: α_s −= <paramref name="step"/>·θ_s (θ_s the given slice or the shard's own); h_s and the temporary centers are dropped.</summary>
     public void Apply(float step, MatrixView? theta = null)
