@@ -18,12 +18,25 @@ internal static class BenchCommand
         var precision = new Option<string>("--precision")
             { Description = "single (the kernels' GEMM) | double (the eigensolver's GEMM; peak beside it is the fp32 one, fp64 is half).", DefaultValueFactory = _ => "single" };
         precision.AcceptOnlyFromAmong("single", "double");
-        var gemm = new Command("gemm", "Square GEMM C = A·B.") { size, precision, json, threads };
+        var shape = new Option<string?>("--shape")
+        {
+            Description = "MxKxN: C = A·Bᵀ with A M×K and B N×K (a training batch against the centers), single precision (default: the square --size product).",
+        };
+        var gemm = new Command("gemm", "Square GEMM C = A·B, or the batch shape C = A·Bᵀ (--shape).") { size, shape, precision, json, threads };
         gemm.SetAction(p =>
         {
             int n = p.GetValue(size);
             if (n < 1) throw new UsageException($"--size must be at least 1, found {n}.");
             var t = EigenProCli.Compute(p.GetValue(threads));
+            if (p.GetValue(shape) is { } text)
+            {
+                var parts = text.Split('x');
+                if (parts.Length != 3 || !parts.All(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= 1))
+                    throw new UsageException($"--shape expects MxKxN with three positive integers (e.g. 2000x3072x5000), found '{text}'.");
+                if (p.GetValue(precision) == "double") throw new UsageException("--shape measures the single-precision GEMM; drop --precision double.");
+                var dims = parts.Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+                return Report(Benchmarks.Benchmarks.Gemm(dims[0], dims[1], dims[2], true, t), p.GetValue(json), stdout, stderr);
+            }
             var result = p.GetValue(precision) == "double" ? Benchmarks.Benchmarks.DoubleGemm(n, t) : Benchmarks.Benchmarks.Gemm(n, t);
             return Report(result, p.GetValue(json), stdout, stderr);
         });

@@ -5,15 +5,18 @@ namespace EigenProNet.Tests;
 
 public class CholeskyTests
 {
-    [Fact]
-    public void FactorReproducesTheMatrixAcrossBlockBoundaries()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FactorReproducesTheMatrixAcrossBlockBoundaries(bool inPlace)
     {
-        foreach (int n in new[] { 1, 2, 7, 127, 128, 129, 300 })
+        // Sizes on and beside the recursion's leaves (64 columns factored directly, 32-column solve leaves) and halves.
+        foreach (int n in new[] { 1, 2, 7, 31, 32, 33, 64, 65, 97, 127, 128, 129, 300, 513 })
         {
             var g = Reference.Random(n, n + 5, n);
             var a = Gemm.Multiply(g, g, Transpose.No, Transpose.Yes);
             for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) a[i, j] = a[j, i];
-            var f = Cholesky.Factor(a);
+            var f = inPlace ? Cholesky.FactorInPlace(a.Clone()) : Cholesky.Factor(a);
             Assert.Equal(0, f.Jitter);
             var llt = Gemm.Multiply(f.Lower, f.Lower, Transpose.No, Transpose.Yes);
             double scale = a.Data.Max(v => Math.Abs(v));
@@ -57,5 +60,48 @@ public class CholeskyTests
         Assert.Contains("jitter", e.Message);
         Assert.Throws<ArgumentException>(() => Cholesky.Factor(new Matrix(2, 3)));
         Assert.Throws<ArgumentException>(() => f.Solve(new Matrix(2, 1)));
+    }
+
+    [Fact]
+    public void IllConditionedKernelMatricesFactorBackwardStably()
+    {
+        // A Laplace kernel of 600 real images with a tiny ridge (condition number ~1e6): the factor must reproduce A
+        // to the float32 backward-error bound whatever the conditioning, as LAPACK's spotrf does.
+        var x = Reference.CifarRows(600);
+        var k = new LaplaceKernel(20).Evaluate(x, x);
+        for (int i = 0; i < 600; i++) k[i, i] += 1e-6f;
+        var f = Cholesky.FactorInPlace(k.Clone());
+        var llt = Gemm.Multiply(f.Lower, f.Lower, Transpose.No, Transpose.Yes);
+        double worst = 0;
+        for (int i = 0; i < 600; i++)
+            for (int j = 0; j <= i; j++)
+            {
+                // |LLᵀ − A|_ij ≤ c·n·u·(|L||L|ᵀ)_ij ≤ c·n·u·sqrt(a_ii·a_jj) for a backward-stable factorisation.
+                double bound = Math.Sqrt((double)k[i, i] * k[j, j]);
+                worst = Math.Max(worst, Math.Abs(llt[i, j] - k[i, j]) / bound);
+            }
+        Assert.True(worst <= 4 * 602 * Reference.U, $"worst scaled residual {worst:E2}");
+    }
+
+    [Fact]
+    public void FactorInPlaceSharesTheStorageAndRejectsWhatItCannotFactor()
+    {
+        var g = Reference.Random(90, 100, 4);
+        var a = Gemm.Multiply(g, g, Transpose.No, Transpose.Yes);
+        for (int i = 0; i < 90; i++) for (int j = 0; j < i; j++) a[i, j] = a[j, i];
+        var copy = Cholesky.Factor(a);
+        var inPlace = Cholesky.FactorInPlace(a);
+        Assert.Same(a, inPlace.Lower);
+        Assert.Equal(0, inPlace.Jitter);
+        for (int i = 0; i < 90; i++)
+            for (int j = 0; j < 90; j++) Assert.Equal(copy.Lower[i, j], a[i, j]);
+
+        var indefinite = new Matrix(70, 70);
+        for (int i = 0; i < 70; i++) indefinite[i, i] = i == 40 ? -1f : 1f;
+        var e = Assert.Throws<NotPositiveDefiniteException>(() => Cholesky.FactorInPlace(indefinite));
+        Assert.Contains("pivot 41 of 70", e.Message);
+        var asymmetric = new Matrix(3, 3);
+        asymmetric[2, 0] = 1;
+        Assert.Contains("symmetric", Assert.Throws<ArgumentException>(() => Cholesky.FactorInPlace(asymmetric)).Message);
     }
 }

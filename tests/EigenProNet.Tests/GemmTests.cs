@@ -54,6 +54,24 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void TwoThreadProductsWithRaggedBlocksMatchTheReference(SimdPath path)
+    {
+        // Large enough for two threads: N is cut into near-equal blocks of whole panels (1001 = 31 panels and a ragged
+        // one), A is packed by register transposes and double-buffered across K slabs (k = 700: two or more slabs).
+        foreach (var (ta, tb) in new[] { (Transpose.No, Transpose.No), (Transpose.No, Transpose.Yes), (Transpose.Yes, Transpose.Yes) })
+        {
+            const int m = 131, n = 1001, k = 700;
+            var a = ta == Transpose.No ? Reference.Random(m, k, 21) : Reference.Random(k, m, 21);
+            var b = tb == Transpose.No ? Reference.Random(k, n, 22) : Reference.Random(n, k, 22);
+            var c = Reference.Random(m, n, 23);
+            var (exact, mag) = Reference.Gemm(ta, tb, 1.5, a, b, 0.5, c);
+            Gemm.Compute(ta, tb, 1.5f, a, b, 0.5f, c, Reference.Context(path, 2));
+            AssertClose(exact, mag, c, k, $"{path} {ta}/{tb}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void WorksOnStridedViewsAndLeavesTheRestUntouched(SimdPath path)
     {
         var bigA = Reference.Random(50, 60, 11);

@@ -409,6 +409,41 @@ public class SymmetricEigenTests
     }
 
     [Fact]
+    public void SymmetryCheckFindsEveryMismatchAndNamesIt()
+    {
+        // The check compares 8×8 blocks with their mirrors in registers and the ragged rest element by element: a
+        // mismatch anywhere — inside a block, on a block's edge, in the tail rows — must be found and named, one just
+        // inside the tolerance must pass, and strided views must be read through their stride.
+        int n = 37;
+        var g = Reference.Random(n, n, 3);
+        var sym = Gemm.Multiply(g, g, Transpose.No, Transpose.Yes);
+        for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) sym[i, j] = sym[j, i];
+        float scale = sym.Data.Max(Math.Abs);
+        SymmetricEigen.Validate(sym, "a");
+        foreach (var (i, j) in new[] { (1, 0), (7, 0), (8, 7), (15, 9), (31, 24), (32, 3), (36, 35), (36, 0) })
+        {
+            var bad = sym.Clone();
+            bad[i, j] += 0.01f * scale;
+            var e = Assert.Throws<ArgumentException>(() => SymmetricEigen.Validate(bad, "a"));
+            Assert.Contains($"A[{i},{j}]", e.Message);
+            var mirrored = sym.Clone();
+            mirrored[j, i] += 0.01f * scale;
+            Assert.Contains($"A[{i},{j}]", Assert.Throws<ArgumentException>(() => SymmetricEigen.Validate(mirrored, "a")).Message);
+            var slight = sym.Clone();
+            slight[i, j] += 0.5f * (float)SymmetricEigen.SymmetryTolerance * scale;
+            SymmetricEigen.Validate(slight, "a");
+        }
+        var big = new Matrix(50, 60);
+        var view = big.View.Block(3, 5, n, n);
+        for (int i = 0; i < n; i++) sym.Row(i).CopyTo(view.Row(i));
+        big[3 + 20, 5 + 10] = 1e6f;   // inside the view: asymmetric
+        Assert.Contains("A[20,10]", Assert.Throws<ArgumentException>(() => SymmetricEigen.Validate(view, "a")).Message);
+        big[3 + 20, 5 + 10] = sym[20, 10];
+        big[0, 0] = 1e6f;             // outside the view: ignored
+        SymmetricEigen.Validate(view, "a");
+    }
+
+    [Fact]
     public void SecularSolverFindsTheRootsAndReportsNonConvergence()
     {
         // D + ρ·z zᵀ with D = diag(0, 1, 2, 3), z = ½·1, ρ = 1: the eigenvalues of the dense matrix.

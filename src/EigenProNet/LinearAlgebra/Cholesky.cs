@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace EigenProNet.LinearAlgebra;
 
 /// <summary>The matrix was not positive definite (to working precision), even after the allowed jitter.</summary>
@@ -113,12 +115,21 @@ public sealed class CholeskyFactor
 
 /// <summary>Blocked Cholesky factorisation of symmetric positive-definite float32 matrices.</summary>
 /// <remarks>
-/// Right-looking, in 128-column blocks: each diagonal block is factored and each panel solved in float64; the
-/// trailing matrix is updated with the float32 symmetric rank-k product, where nearly all the work is.
+/// Recursive (Gustavson; Ahmed and Pingali): A = [A11 ·; A21 A22] is factored as L11 = chol(A11), L21 = A21·L11⁻ᵀ,
+/// L22 = chol(A22 − L21·L21ᵀ), halving down to <see cref="Leaf"/> columns. Nearly all the flops land in large
+/// float32 products — the symmetric rank-k update of the trailing half and the products inside the recursive
+/// triangular solve — instead of a sequence of 128-wide panels (a right-looking loop spends its time in thin updates
+/// and in the panel solves). The leaves stay exact to float32 rounding: diagonal blocks are factored in float64, and
+/// each 32-column leaf of the triangular solve multiplies by the float64 inverse of its 32×32 diagonal factor,
+/// rounded to float32 (the error that adds grows with that small block's condition number only).
 /// </remarks>
 public static class Cholesky
 {
-    private const int BlockSize = 128;
+    /// <summary>Columns below which a diagonal block is factored directly (in float64).</summary>
+    private const int Leaf = 64;
+
+    /// <summary>Columns of a leaf of the triangular solve (a multiple of 8, the split granularity).</summary>
+    private const int SolveLeaf = 32;
 
     /// <summary>
     /// Factors A (+ jitter·I). When the factorisation fails and <paramref name="maxJitterAttempts"/> &gt; 0, retries
@@ -154,76 +165,137 @@ public static class Cholesky
         }
     }
 
-    /// <summary>The inverse of the lower-triangular jb×jb float64 factor (row-major), by column-wise substitution.</summary>
-    private static double[] InvertLower(double[] d, int jb)
+    /// <summary>
+    /// Factors A in place, as LAPACK's spotrf: on return <paramref name="a"/> holds L (its strictly upper triangle
+    /// zeroed) and the factor shares that storage — no second n × n matrix, for when A is not needed afterwards.
+    /// There is no jitter retry (the input is gone once the factorisation has begun); use <see cref="Factor"/> for that.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not square, not symmetric, or NaN/Inf.</exception>
+    /// <exception cref="NotPositiveDefiniteException">A is not positive definite (names the pivot); <paramref name="a"/> is then overwritten.</exception>
+    public static CholeskyFactor FactorInPlace(Matrix a, ComputeContext? context = null)
     {
-        var inv = new double[jb * jb];
-        for (int c = 0; c < jb; c++)
-        {
-            inv[c * jb + c] = 1 / d[c * jb + c];
-            for (int i = c + 1; i < jb; i++)
-            {
-                double s = 0;
-                for (int p = c; p < i; p++) s -= d[i * jb + p] * inv[p * jb + c];
-                inv[i * jb + c] = s / d[i * jb + i];
-            }
-        }
-        return inv;
+        ArgumentNullException.ThrowIfNull(a);
+        context ??= ComputeContext.Default;
+        SymmetricEigen.Validate(a, nameof(a));
+        int failed = TryFactorInPlace(a, context);
+        if (failed >= 0)
+            throw new NotPositiveDefiniteException($"The matrix is not positive definite: pivot {failed + 1} of {a.Rows} is not positive.");
+        return new CholeskyFactor(a, 0, context);
     }
 
     /// <summary>Overwrites the lower triangle of <paramref name="l"/> with its factor; returns −1, or the failing pivot.</summary>
     private static int TryFactorInPlace(Matrix l, ComputeContext context)
     {
         int n = l.Rows;
-        // The panel and its solution, allocated once for the first (tallest) panel: fresh arrays per panel would be
-        // paid for again in page faults.
-        int tallest = Math.Max(0, n - BlockSize);
-        var panel = new double[(long)tallest * BlockSize];
-        var solved = new double[(long)tallest * BlockSize];
-        for (int j0 = 0; j0 < n; j0 += BlockSize)
-        {
-            int jb = Math.Min(BlockSize, n - j0);
-            // Diagonal block in float64.
-            var d = new double[jb * jb];
-            for (int i = 0; i < jb; i++) for (int j = 0; j <= i; j++) d[i * jb + j] = l[j0 + i, j0 + j];
-            for (int k = 0; k < jb; k++)
-            {
-                double s = d[k * jb + k];
-                for (int p = 0; p < k; p++) s -= d[k * jb + p] * d[k * jb + p];
-                if (!(s > 0)) return j0 + k;
-                double piv = Math.Sqrt(s);
-                d[k * jb + k] = piv;
-                for (int i = k + 1; i < jb; i++)
-                {
-                    double t = d[i * jb + k];
-                    for (int p = 0; p < k; p++) t -= d[i * jb + p] * d[k * jb + p];
-                    d[i * jb + k] = t / piv;
-                }
-            }
-            for (int i = 0; i < jb; i++) for (int j = 0; j <= i; j++) l[j0 + i, j0 + j] = (float)d[i * jb + j];
-            int rest = n - j0 - jb;
-            if (rest == 0) break;
-            // Panel: L21 = A21·L11⁻ᵀ in one float64 GEMM with the explicit inverse of the (well-scaled, jb×jb)
-            // diagonal factor — row-by-row substitution ran at scalar speed and dominated the factorisation.
-            var inverse = InvertLower(d, jb);
-            for (int r = 0; r < rest; r++)
-            {
-                var row = l.Row(j0 + jb + r).Slice(j0, jb);
-                for (int k = 0; k < jb; k++) panel[(long)r * jb + k] = row[k];
-            }
-            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, DoubleBlock.Of(panel, rest, jb), DoubleBlock.Of(inverse, jb, jb), 0,
-                DoubleBlock.Of(solved, rest, jb), context: context);
-            for (int r = 0; r < rest; r++)
-            {
-                var row = l.Row(j0 + jb + r).Slice(j0, jb);
-                for (int k = 0; k < jb; k++) row[k] = (float)solved[(long)r * jb + k];
-            }
-            // Trailing update A22 −= L21·L21ᵀ: lower tiles only, no mirror (only the lower triangle is ever read).
-            var l21 = l.View.Block(j0 + jb, j0, rest, jb);
-            var a22 = l.View.Block(j0 + jb, j0 + jb, rest, rest);
-            Gemm.SymmetricRankK(Transpose.No, -1f, l21, 1f, a22, context, mirror: false);
-        }
+        var scratch = new Scratch(n);
+        int failed = FactorRecursive(l.View, 0, scratch, context);
+        if (failed >= 0) return failed;
         for (int i = 0; i < n; i++) l.Row(i)[(i + 1)..].Clear();
+        return -1;
+    }
+
+    /// <summary>
+    /// Reusable buffers: the float64 leaf block, the float32 inverses of the 32×32 diagonal blocks of L (block q in
+    /// rows 32q.., made once when its block is factored and used by every solve beneath it) and the solve's product.
+    /// </summary>
+    private sealed class Scratch(int n)
+    {
+        public readonly double[] Block = new double[Leaf * Leaf];
+        public readonly double[] Inverse = new double[SolveLeaf * SolveLeaf];
+        public readonly Matrix Inverses = new((n + SolveLeaf - 1) / SolveLeaf * SolveLeaf, SolveLeaf);
+        public readonly Matrix Product = new(Math.Max(n, 1), SolveLeaf);
+    }
+
+    /// <summary>Factors the lower triangle of the square view <paramref name="a"/> (its first column is global column <paramref name="origin"/>, a multiple of 32) in place.</summary>
+    private static int FactorRecursive(MatrixView a, int origin, Scratch scratch, ComputeContext context)
+    {
+        int n = a.Rows;
+        if (n <= Leaf)
+        {
+            int failedLeaf = FactorLeaf(a, origin, scratch.Block);
+            if (failedLeaf >= 0) return failedLeaf;
+            for (int q = 0; q < n; q += SolveLeaf)
+                InvertLeaf(a.Block(q, q, Math.Min(SolveLeaf, n - q), Math.Min(SolveLeaf, n - q)), (origin + q) / SolveLeaf, scratch);
+            return -1;
+        }
+        // The first half rounded to whole solve leaves, so the triangular solves below split into 32-column leaves.
+        int n1 = (n / 2 + SolveLeaf - 1) / SolveLeaf * SolveLeaf;
+        var a11 = a.Block(0, 0, n1, n1);
+        var a21 = a.Block(n1, 0, n - n1, n1);
+        var a22 = a.Block(n1, n1, n - n1, n - n1);
+        int failed = FactorRecursive(a11, origin, scratch, context);
+        if (failed >= 0) return failed;
+        SolveRightTransposed(a21, a11, origin, scratch, context);
+        // A22 −= L21·L21ᵀ: lower tiles only, no mirror (only the lower triangle is ever read).
+        Gemm.SymmetricRankK(Transpose.No, -1f, a21, 1f, a22, context, mirror: false);
+        return FactorRecursive(a22, origin + n1, scratch, context);
+    }
+
+    /// <summary>X ← X·L⁻ᵀ for X (r × w) and the lower-triangular factor L (w × w, at global column <paramref name="origin"/>), recursively on column halves.</summary>
+    private static void SolveRightTransposed(MatrixView x, MatrixView l, int origin, Scratch scratch, ComputeContext context)
+    {
+        int w = l.Rows, r = x.Rows;
+        if (r == 0) return;
+        if (w <= SolveLeaf)
+        {
+            // The leaf: X ← X·(L⁻¹)ᵀ, one float32 product with the block's inverse.
+            var inverse = scratch.Inverses.View.Block(origin, 0, w, w);
+            var product = scratch.Product.View.Block(0, 0, r, w);
+            Gemm.Compute(Transpose.No, Transpose.Yes, 1f, x, inverse, 0f, product, context);
+            for (int i = 0; i < r; i++) product.Row(i).CopyTo(x.Row(i));
+            return;
+        }
+        // [X1 X2]·[L11ᵀ L21ᵀ; 0 L22ᵀ] = [B1 B2]: X1 = B1·L11⁻ᵀ, then X2 = (B2 − X1·L21ᵀ)·L22⁻ᵀ.
+        int w1 = (w / 2 + SolveLeaf - 1) / SolveLeaf * SolveLeaf;
+        var x1 = x.Block(0, 0, r, w1);
+        var x2 = x.Block(0, w1, r, w - w1);
+        SolveRightTransposed(x1, l.Block(0, 0, w1, w1), origin, scratch, context);
+        Gemm.Compute(Transpose.No, Transpose.Yes, -1f, x1, l.Block(w1, 0, w - w1, w1), 1f, x2, context);
+        SolveRightTransposed(x2, l.Block(w1, w1, w - w1, w - w1), origin + w1, scratch, context);
+    }
+
+    /// <summary>
+    /// The inverse of the (at most 32×32) lower-triangular block <paramref name="l"/> of L, formed in float64 and kept
+    /// in float32 as diagonal block <paramref name="block"/> of the scratch inverses.
+    /// </summary>
+    private static void InvertLeaf(MatrixView l, int block, Scratch scratch)
+    {
+        int w = l.Rows;
+        var inv = scratch.Inverse;
+        Array.Clear(inv);
+        // Row i of L⁻¹: (e_i − Σ_{p<i} L[i,p]·(L⁻¹)[p,:]) / L[i,i], the rows above already known.
+        for (int i = 0; i < w; i++)
+        {
+            var row = inv.AsSpan(i * SolveLeaf, i + 1);
+            row[i] = 1;
+            for (int p = 0; p < i; p++)
+                TensorPrimitives.MultiplyAdd(inv.AsSpan(p * SolveLeaf, p + 1), -(double)l[i, p], row[..(p + 1)], row[..(p + 1)]);
+            TensorPrimitives.Divide(row, l[i, i], row);
+        }
+        var target = scratch.Inverses.View.Block(block * SolveLeaf, 0, w, w);
+        for (int i = 0; i < w; i++)
+            for (int j = 0; j < w; j++) target[i, j] = (float)inv[i * SolveLeaf + j];
+    }
+
+    /// <summary>
+    /// An unblocked float64 factorisation of a diagonal block of at most <see cref="Leaf"/> columns (row-oriented:
+    /// each entry is one contiguous dot product); returns −1 or the global index of the failing pivot.
+    /// </summary>
+    private static int FactorLeaf(MatrixView a, int origin, double[] d)
+    {
+        int n = a.Rows;
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) d[i * n + j] = a[i, j];
+        for (int k = 0; k < n; k++)
+        {
+            var rowK = d.AsSpan(k * n, k);
+            double s = d[k * n + k] - TensorPrimitives.Dot(rowK, rowK);
+            if (!(s > 0)) return origin + k;
+            double pivot = Math.Sqrt(s);
+            d[k * n + k] = pivot;
+            for (int i = k + 1; i < n; i++)
+                d[i * n + k] = (d[i * n + k] - TensorPrimitives.Dot(d.AsSpan(i * n, k), rowK)) / pivot;
+        }
+        for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) a[i, j] = (float)d[i * n + j];
         return -1;
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
 using System.Runtime.CompilerServices;
 
 namespace EigenProNet.LinearAlgebra;
@@ -259,13 +260,19 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
         int nc = Math.Min(kernel.NC, RoundUp(n, kernel.NR));
         // B packed beforehand for exactly this product: its blocks are read in place, not copied per product.
         if (packedB is not null && !(transB == Transpose.Yes && triangle == Triangle.Full && packedB.Matches(kernel, k, n, kc))) packedB = null;
+        // Full products on several threads cut N into a multiple of the threads of blocks whose widths differ by at
+        // most one micro-panel, so each thread's share is the same number of panels (equal widths of whole panels
+        // left a ragged last block: at N = 2048, 1120 columns for one thread and 928 for the other).
+        int evenBlocks = 0;
         if (triangle == Triangle.Full && threads > 1)
         {
-            // Equal B blocks, as many as a multiple of the threads, so no thread waits on a ragged last block.
-            int blocks = RoundUp((n + nc - 1) / nc, threads);
-            nc = Math.Min(nc, RoundUp((n + blocks - 1) / blocks, kernel.NR));
+            int panels = (n + kernel.NR - 1) / kernel.NR;
+            evenBlocks = Math.Min(panels, RoundUp((n + nc - 1) / nc, threads));
+            nc = (panels + evenBlocks - 1) / evenBlocks * kernel.NR;
         }
-        T[] packA = ArrayPool<T>.Shared.Rent(mc * kc);
+        // Two A blocks, alternating by step: a worker done with its share of one step packs the next step's A while
+        // the others still multiply with this one, so packing overlaps a late (or descheduled) worker's products.
+        T[] packA = ArrayPool<T>.Shared.Rent(2 * mc * kc);
         // One team of workers for the whole product (a thread-pool fork-join per K slab pays a thread wake-up each
         // time). Within each (MC block, KC slab) step the workers claim A panels to pack, wait until all are packed,
         // then claim the step's tasks; before the next step repacks A, they wait until every task of this one is done.
@@ -280,7 +287,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                 T[] packB = ArrayPool<T>.Shared.Rent(packedB is null ? nc * kc : 1);
                 try
                 {
-                    fixed (T* pa = packA)
+                    fixed (T* paBase = packA)
                     fixed (T* pb = packB)
                     fixed (T* pp = packedB?.Data)
                     {
@@ -292,7 +299,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                             // Lower: rows ic.. need no columns beyond ic+mcCur. Upper: NC blocks left of this row block lie below the diagonal.
                             int nStart = triangle == Triangle.Upper ? ic / nc * nc : 0;
                             int nEnd = triangle == Triangle.Lower ? Math.Min(n, ic + mcCur) : n;
-                            int ncBlocks = (nEnd - nStart + nc - 1) / nc;
+                            int ncBlocks = evenBlocks > 0 ? evenBlocks : (nEnd - nStart + nc - 1) / nc;
                             // When N is narrow, split the M panels too so every thread has work.
                             int mGroups = Math.Max(1, Math.Min(mPanels, (threads + ncBlocks - 1) / ncBlocks));
                             int tasks = ncBlocks * mGroups;
@@ -306,10 +313,12 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                             {
                                 int kcCur = Math.Min(kc, k - pc);
                                 T betaCur = pc == 0 ? beta : T.One;
-                                var job = new Job(kernel, transA, transB, alpha, betaCur, a, b, c, ic, mcCur, pc, kcCur, nc, nStart, nEnd, triangle);
+                                var job = new Job(kernel, transA, transB, alpha, betaCur, a, b, c, ic, mcCur, pc, kcCur, nc, evenBlocks, nStart, nEnd, triangle);
                                 ref int panelsClaimed = ref counters[4 * step], panelsPacked = ref counters[4 * step + 1];
                                 ref int tasksClaimed = ref counters[4 * step + 2], tasksDone = ref counters[4 * step + 3];
-                                if (step > 0) WaitFor(ref counters[4 * step - 1], previousTasks);   // the last step's products are done with A
+                                // This A buffer was last read by the step before last, whose products were done before the
+                                // last step's began (the wait below, one step ago).
+                                T* pa = paBase + (step & 1) * (long)mc * kc;
                                 for (int chunk; (chunk = Interlocked.Increment(ref panelsClaimed) - 1) < packChunks;)
                                 {
                                     int p0 = chunk * packChunk, p1 = Math.Min(mPanels, p0 + packChunk);
@@ -317,6 +326,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                                     Interlocked.Add(ref panelsPacked, p1 - p0);
                                 }
                                 WaitFor(ref panelsPacked, mPanels);
+                                // The last step's products must be done with C (this step adds to the blocks they wrote).
+                                if (step > 0) WaitFor(ref counters[4 * step - 1], previousTasks);
                                 int packed = -1;
                                 for (int chunk; (chunk = Interlocked.Increment(ref tasksClaimed) - 1) < taskChunks;)
                                 {
@@ -325,17 +336,18 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                                     {
                                         int jb = task / mGroups, g = task % mGroups;
                                         T* bBlock = pb;
-                                        if (packedB is not null) bBlock = pp + packedB.BlockOffset(pc, kcCur, nStart + jb * nc);
+                                        if (packedB is not null) bBlock = pp + packedB.BlockOffset(pc, kcCur, job.Block(jb).Col0);
                                         else if (jb != packed) { job.PackB(pb, jb); packed = jb; }
                                         var (g0, g1) = Parallelism.Share(mPanels, g, mGroups);
                                         job.Multiply(pa, bBlock, jb, g0, g1);
                                         if (epilogue is not null && pc + kcCur == k && g1 > g0)
                                         {
-                                            int r0 = ic + g0 * kernel.MR, c0 = nStart + jb * nc;
+                                            int r0 = ic + g0 * kernel.MR;
+                                            var (c0, width) = job.Block(jb);
                                             // Full products hand over the index of the claimed share, not of the worker that
                                             // claimed it: which blocks a slot gets is then the same in every run.
                                             int slot = triangle == Triangle.Full ? chunk : t;
-                                            epilogue(slot, r0, Math.Min(ic + mcCur, ic + g1 * kernel.MR) - r0, c0, Math.Min(nc, nEnd - c0));
+                                            epilogue(slot, r0, Math.Min(ic + mcCur, ic + g1 * kernel.MR) - r0, c0, width);
                                         }
                                     }
                                     Interlocked.Add(ref tasksDone, task1 - chunk * taskChunk);
@@ -360,7 +372,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
     /// <summary>Packs op(B)'s columns [col0, col0 + cols) of the K slab at <paramref name="pc"/> into panels at <paramref name="dst"/>.</summary>
     internal static void PackBColumns(GemmKernel<T> kernel, Transpose transB, GemmOperand<T> b, int pc, int kc, int col0, int cols, T* dst)
     {
-        var job = new Job(kernel, Transpose.No, transB, T.One, T.Zero, default, b, default, 0, 0, pc, kc, cols, col0, col0 + cols, Triangle.Full);
+        var job = new Job(kernel, Transpose.No, transB, T.One, T.Zero, default, b, default, 0, 0, pc, kc, cols, 0, col0, col0 + cols, Triangle.Full);
         job.PackB(dst, 0);
     }
 
@@ -384,8 +396,20 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
     /// <summary>One (MC-block, KC-slab) step of the product: packing and the macro-kernel loops.</summary>
     private readonly struct Job(
         GemmKernel<T> kernel, Transpose transA, Transpose transB, T alpha, T beta, GemmOperand<T> a, GemmOperand<T> b, GemmOperand<T> c,
-        int ic, int mc, int pc, int kc, int nc, int nStart, int nEnd, Triangle triangle)
+        int ic, int mc, int pc, int kc, int nc, int evenBlocks, int nStart, int nEnd, Triangle triangle)
     {
+        /// <summary>
+        /// Columns of B block <paramref name="jb"/>: NC wide from nStart (the last one ragged), or, when
+        /// evenBlocks &gt; 0, the jb-th of that many near-equal runs of whole micro-panels.
+        /// </summary>
+        public (int Col0, int Columns) Block(int jb)
+        {
+            if (evenBlocks == 0) return (nStart + jb * nc, Math.Min(nc, nEnd - (nStart + jb * nc)));
+            var (p0, p1) = Parallelism.Share((nEnd - nStart + kernel.NR - 1) / kernel.NR, jb, evenBlocks);
+            int col0 = nStart + p0 * kernel.NR;
+            return (col0, Math.Min(nEnd, nStart + p1 * kernel.NR) - col0);
+        }
+
         // The packing loops copy the job's fields into locals first: writes through a T* may alias the job, so the
         // JIT would otherwise reload every bound and stride from memory on each element (measured: 13 % of a GEMM).
 
@@ -415,7 +439,13 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                     else if (!transposed && rows == 12 && mr == 12)
                     {
                         T* s0 = src + offset + row0 * stride + col0, s6 = s0 + 6 * stride;
-                        for (int kk = 0; kk < depth; kk++, d += 12)
+                        int kk = 0;
+                        if (typeof(T) == typeof(float) && System.Runtime.Intrinsics.X86.Avx.IsSupported)
+                        {
+                            kk = PackPanel12(s0, stride, d, depth);
+                            d += 12 * kk;
+                        }
+                        for (; kk < depth; kk++, d += 12)
                         {
                             T* t = s0 + kk;
                             d[0] = t[0]; d[1] = t[stride]; d[2] = t[2 * stride]; d[3] = t[3 * stride]; d[4] = t[4 * stride]; d[5] = t[5 * stride];
@@ -444,12 +474,36 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
             }
         }
 
+        /// <summary>
+        /// The 12-row float panel in 8-deep steps: two AVX transposes (rows 0–7 as 8×8, rows 8–11 as 4×8) in registers
+        /// instead of 96 scalar loads and stores; returns the depth done (a multiple of 8), the caller finishes the rest.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int PackPanel12(T* source, long stride, T* destination, int depth)
+        {
+            float* s = (float*)source, d = (float*)destination;
+            int kk = 0;
+            for (; kk + 8 <= depth; kk += 8, s += 8, d += 96)
+            {
+                var (o0, o1, o2, o3, o4, o5, o6, o7) = RegisterTranspose.Transpose8(s, stride);
+                System.Runtime.Intrinsics.X86.Avx.Store(d, o0); System.Runtime.Intrinsics.X86.Avx.Store(d + 12, o1);
+                System.Runtime.Intrinsics.X86.Avx.Store(d + 24, o2); System.Runtime.Intrinsics.X86.Avx.Store(d + 36, o3);
+                System.Runtime.Intrinsics.X86.Avx.Store(d + 48, o4); System.Runtime.Intrinsics.X86.Avx.Store(d + 60, o5);
+                System.Runtime.Intrinsics.X86.Avx.Store(d + 72, o6); System.Runtime.Intrinsics.X86.Avx.Store(d + 84, o7);
+                var (u0, u1, u2, u3) = RegisterTranspose.Transpose4(s + 8 * stride, stride);
+                System.Runtime.Intrinsics.X86.Sse.Store(d + 8, u0.GetLower()); System.Runtime.Intrinsics.X86.Sse.Store(d + 20, u1.GetLower());
+                System.Runtime.Intrinsics.X86.Sse.Store(d + 32, u2.GetLower()); System.Runtime.Intrinsics.X86.Sse.Store(d + 44, u3.GetLower());
+                System.Runtime.Intrinsics.X86.Sse.Store(d + 56, u0.GetUpper()); System.Runtime.Intrinsics.X86.Sse.Store(d + 68, u1.GetUpper());
+                System.Runtime.Intrinsics.X86.Sse.Store(d + 80, u2.GetUpper()); System.Runtime.Intrinsics.X86.Sse.Store(d + 92, u3.GetUpper());
+            }
+            return kk;
+        }
+
         /// <summary>Packs NC-block <paramref name="jb"/> of op(B)[pc.., ..] into NR-column micro-panels.</summary>
         public void PackB(T* dst, int jb)
         {
             int nr = kernel.NR, depth = kc, row0 = pc;
-            int col0 = nStart + jb * nc;
-            int cols = Math.Min(nc, nEnd - col0);
+            var (col0, cols) = Block(jb);
             int panels = (cols + nr - 1) / nr;
             long offset = b.Offset, stride = b.Stride;
             fixed (T* src = b.Data)
@@ -460,6 +514,13 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                     for (int kk = 0; kk < depth; kk++)
                     {
                         T* s = src + offset + (row0 + kk) * stride + col0;
+                        // Each row's run is short (NC values) and a stride away from the last, which the hardware
+                        // prefetcher does not follow: fetch the run eight rows ahead.
+                        if (System.Runtime.Intrinsics.X86.Sse.IsSupported && kk + 8 < depth)
+                        {
+                            byte* ahead = (byte*)(s + 8 * stride);
+                            for (int line = 0; line < cols * sizeof(T); line += 64) System.Runtime.Intrinsics.X86.Sse.Prefetch0(ahead + line);
+                        }
                         for (int p = 0; p < panels; p++)
                         {
                             T* d = dst + (long)p * nr * depth + kk * nr;
@@ -476,9 +537,24 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                         T* d = dst + (long)p * nr * depth;
                         int j0 = col0 + p * nr;
                         int w = Math.Min(nr, col0 + cols - j0);
+                        int kStart = 0;
+                        if (typeof(T) == typeof(float) && System.Runtime.Intrinsics.X86.Avx.IsSupported && w == nr && nr % 8 == 0)
+                        {
+                            // Whole float panels 8 k-steps at a time: one 8×8 register transpose per 8 columns.
+                            for (; kStart + 8 <= depth; kStart += 8)
+                                for (int j = 0; j < nr; j += 8)
+                                {
+                                    var (o0, o1, o2, o3, o4, o5, o6, o7) = RegisterTranspose.Transpose8((float*)(src + offset + (j0 + j) * stride + row0 + kStart), stride);
+                                    float* dd = (float*)(d + kStart * nr + j);
+                                    System.Runtime.Intrinsics.X86.Avx.Store(dd, o0); System.Runtime.Intrinsics.X86.Avx.Store(dd + nr, o1);
+                                    System.Runtime.Intrinsics.X86.Avx.Store(dd + 2 * nr, o2); System.Runtime.Intrinsics.X86.Avx.Store(dd + 3 * nr, o3);
+                                    System.Runtime.Intrinsics.X86.Avx.Store(dd + 4 * nr, o4); System.Runtime.Intrinsics.X86.Avx.Store(dd + 5 * nr, o5);
+                                    System.Runtime.Intrinsics.X86.Avx.Store(dd + 6 * nr, o6); System.Runtime.Intrinsics.X86.Avx.Store(dd + 7 * nr, o7);
+                                }
+                        }
                         // A transposing copy, 64 k-steps at a time: the panel rows it writes (64·NR elements) stay in L1,
                         // where a whole panel (KC·NR, up to 40 KiB) would not.
-                        for (int k0 = 0; k0 < depth; k0 += 64)
+                        for (int k0 = kStart; k0 < depth; k0 += 64)
                         {
                             int k1 = Math.Min(depth, k0 + 64);
                             for (int j = 0; j < w; j++)
@@ -510,8 +586,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
         public void Multiply(T* packA, T* packB, int jb, int g0, int g1)
         {
             int mr = kernel.MR, nr = kernel.NR;
-            int col0 = nStart + jb * nc;
-            int cols = Math.Min(nc, nEnd - col0);
+            var (col0, cols) = Block(jb);
             int nPanels = (cols + nr - 1) / nr;
             T* tile = stackalloc T[GemmKernel<T>.MaxTile];
             fixed (T* cBase = c.Data)

@@ -146,7 +146,7 @@ public static class Metrics
         {
             var p = predictions.Row(i);
             var y = targets.Row(i);
-            for (int j = 0; j < p.Length; j++) { double d = p[j] - y[j]; sum += d * d; }
+            for (int j = 0; j < p.Length; j++) { double d = (double)p[j] - y[j]; sum += d * d; }   // the difference in float64: no float32 rounding of small errors
         }
         long count = (long)predictions.Rows * predictions.Columns;
         return count == 0 ? 0 : sum / count;
@@ -159,7 +159,7 @@ public static class Metrics
         for (int i = 0; i < predictions.Rows; i++)
         {
             var p = predictions.Row(i);
-            for (int j = 0; j < p.Length; j++) { double d = p[j] - (labels[i] == j ? 1 : 0); sum += d * d; }
+            for (int j = 0; j < p.Length; j++) { double d = (double)p[j] - (labels[i] == j ? 1 : 0); sum += d * d; }
         }
         long count = (long)predictions.Rows * predictions.Columns;
         return count == 0 ? 0 : sum / count;
