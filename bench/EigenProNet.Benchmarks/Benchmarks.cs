@@ -133,12 +133,13 @@ public static class Benchmarks
     /// Top-k (k = n: full) eigenpairs of an n×n Laplace kernel matrix K/n of pixel-like data, with the largest
     /// relative residual ‖Av − λv‖ / ‖A‖_F over the returned pairs and the largest entry of |VᵀV − I| (in float64).
     /// </summary>
-    public static BenchmarkResult Eigh(int n, int k, ComputeContext context)
+    public static BenchmarkResult Eigh(int n, int k, ComputeContext context, string? saveMatrix = null)
     {
         if (n < 1 || k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), $"Expected 1 <= k <= n, found n = {n}, k = {k}.");
         var x = Uniform(n, 256, 4);
         var a = new LaplaceKernel(10).Evaluate(x, x, context);
         System.Numerics.Tensors.TensorPrimitives.Divide(a.AsSpan(), n, a.AsSpan());
+        if (saveMatrix is not null) Data.Npy.Write(saveMatrix, a);
         // JIT warm-up on a small matrix of the same kind (same path: all pairs, or the same fraction of them), then
         // the best of two runs up to n = 2500 and one run beyond, as the LAPACK references are timed.
         var small = Uniform(Math.Min(n, 300), 256, 6);

@@ -79,13 +79,15 @@ internal static class BenchCommand
 
         var eighN = new Option<int>("--n") { Description = "Matrix size n.", DefaultValueFactory = _ => 2000 };
         var eighK = new Option<int?>("--k") { Description = "Number of top eigenpairs (default: all)." };
+        var eighSave = new Option<string?>("--save-matrix")
+            { Description = "Also write the n×n float32 matrix to this .npy file, to run a reference (NumPy/SciPy) on the same matrix (default: not saved)." };
         var eigh = new Command("eigh", "Top-k (default all) eigenpairs of an n×n Laplace kernel matrix: seconds and max residual ‖Av − λv‖/‖A‖_F.")
-            { eighN, eighK, json, threads };
+            { eighN, eighK, eighSave, json, threads };
         eigh.SetAction(p =>
         {
             int n = p.GetValue(eighN), k = p.GetValue(eighK) ?? n;
             if (n < 1 || k < 1 || k > n) throw new UsageException($"Expected 1 <= --k <= --n, found --n {n}, --k {k}.");
-            return Report(Benchmarks.Benchmarks.Eigh(n, k, EigenProCli.Compute(p.GetValue(threads))), p.GetValue(json), stdout, stderr);
+            return Report(Benchmarks.Benchmarks.Eigh(n, k, EigenProCli.Compute(p.GetValue(threads)), p.GetValue(eighSave)), p.GetValue(json), stdout, stderr);
         });
 
         var cholN = new Option<int>("--n") { Description = "Matrix size n.", DefaultValueFactory = _ => 2000 };

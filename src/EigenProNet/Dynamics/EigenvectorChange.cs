@@ -150,7 +150,8 @@ public static class EigenvectorChange
     {
         var g = new Matrix(a.Columns, a.Columns);
         Gemm.SymmetricRankK(Transpose.Yes, 1f, a, 0f, g, context);
-        return SymmetricEigen.Full(g, context).Values;   // descending
+        // Float64 reduction: the squared cosines of small angles sit next to 1, where float32 rounding would swamp them.
+        return SymmetricEigen.Full(g, context, ReductionPrecision.Double).Values;   // descending
     }
 
     private static double Dot(MatrixView a, int ja, MatrixView b, int jb)

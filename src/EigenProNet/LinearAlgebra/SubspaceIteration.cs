@@ -69,7 +69,7 @@ internal static class SubspaceIteration
             Gemm.Compute(Transpose.No, Transpose.No, 1f, a, v, 0f, w, space.Context);            // W = A·V
             Gemm.Compute(Transpose.Yes, Transpose.No, 1f, v, w, 0f, h, space.Context);           // H = Vᵀ·A·V
             // The projected problem, in float64, descending; U comes back as a float32 m×m matrix.
-            var (theta, u) = SymmetricEigen.Dense(h, m, space.Context);
+            var (theta, u) = SymmetricEigen.Dense(h, m, space.Context, ReductionPrecision.Double);
             Gemm.Compute(Transpose.No, Transpose.No, 1f, v, u, 0f, x, space.Context);            // X = V·U (Ritz vectors)
             Gemm.Compute(Transpose.No, Transpose.No, 1f, w, u, 0f, v, space.Context);            // A·X, the next block
             norm = Math.Max(norm, Math.Max(Math.Abs(theta[0]), Math.Abs(theta[m - 1])));

@@ -1,7 +1,23 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
 namespace EigenProNet.LinearAlgebra;
+
+/// <summary>The precision of the dense eigensolver's reduction to tridiagonal form (the tridiagonal itself is always solved in float64).</summary>
+public enum ReductionPrecision
+{
+    /// <summary>
+    /// Float32, as LAPACK's ssyevd: eigenvalues to about n·u·‖A‖ (u = 2⁻²⁴), eigenvectors to that over the gap — the
+    /// fastest dense path, with residuals and orthogonality measured below ssyevd's (docs/benchmarks.md).
+    /// </summary>
+    Single,
+    /// <summary>
+    /// Float64: the eigenpairs of the float32 input exact to float64 rounding before the float32 back-transformation;
+    /// for eigenvalues far below ‖A‖ and the eigenvectors of small gaps (about 1.4× the time of <see cref="Single"/>).
+    /// </summary>
+    Double,
+}
 
 /// <summary>Eigenvalues (descending) and orthonormal eigenvectors (as columns) of a symmetric matrix.</summary>
 /// <param name="Values">λ_1 ≥ λ_2 ≥ … ≥ λ_k, in float64.</param>
@@ -13,8 +29,8 @@ public sealed record EigenDecomposition(double[] Values, Matrix Vectors)
 }
 
 /// <summary>
-/// Symmetric eigensolvers. The dense path works like LAPACK's dsyevd: blocked Householder tridiagonalisation in
-/// float64 (half of its flops in float64 GEMM), divide and conquer on the tridiagonal in float64
+/// Symmetric eigensolvers. The dense path works like LAPACK's ssyevd or dsyevd (<see cref="ReductionPrecision"/>):
+/// blocked Householder tridiagonalisation (half of its flops in GEMM), divide and conquer on the tridiagonal in float64
 /// (<see cref="TridiagonalEigen"/>), and the blocked back-transformation of the wanted eigenvectors in float32 GEMM
 /// (the output's precision; the float64 one remains for the float64 callers inside).
 /// <see cref="Top"/> switches to subspace iteration (<see cref="SubspaceIteration"/>) when k is a small fraction of n.
@@ -27,10 +43,10 @@ public static class SymmetricEigen
     /// <summary>All eigenpairs of the symmetric matrix <paramref name="a"/>, eigenvalues descending.</summary>
     /// <exception cref="ArgumentException">Not square, not symmetric (beyond <see cref="SymmetryTolerance"/>), or NaN/Inf.</exception>
     /// <exception cref="InvalidOperationException">The iteration did not converge (names the eigenpair).</exception>
-    public static EigenDecomposition Full(MatrixView a, ComputeContext? context = null)
+    public static EigenDecomposition Full(MatrixView a, ComputeContext? context = null, ReductionPrecision precision = ReductionPrecision.Single)
     {
         Validate(a, nameof(a));
-        return Dense(a, a.Rows, context);
+        return Dense(a, a.Rows, context, precision);
     }
 
     /// <summary>Subspace iterations <see cref="Top"/> allows before it switches to the dense path (convergence usually takes 5–20).</summary>
@@ -50,10 +66,12 @@ public static class SymmetricEigen
     /// <param name="k">Number of eigenpairs, 0 ≤ k ≤ n.</param>
     /// <param name="tolerance">Residual bound of the iterative path relative to ‖A‖₂ (default 1e-5 ≈ 170·u for float32 u).</param>
     /// <param name="context">Threads and SIMD path (default: all cores, widest path).</param>
+    /// <param name="precision">The dense path's reduction (default float32, as LAPACK's ssyevd).</param>
     /// <exception cref="ArgumentException">Not square, not symmetric, or NaN/Inf.</exception>
     /// <exception cref="ArgumentOutOfRangeException">k outside [0, n], or tolerance not in (0, 1).</exception>
     /// <exception cref="InvalidOperationException">The dense path's QL iteration did not converge (names the eigenpair).</exception>
-    public static EigenDecomposition Top(MatrixView a, int k, double tolerance = DefaultTolerance, ComputeContext? context = null)
+    public static EigenDecomposition Top(MatrixView a, int k, double tolerance = DefaultTolerance, ComputeContext? context = null,
+        ReductionPrecision precision = ReductionPrecision.Single)
     {
         int n = a.Rows;
         Validate(a, nameof(a));
@@ -67,7 +85,7 @@ public static class SymmetricEigen
             // pairs rejoined the block (SubspaceIteration's unlocking), or the tolerance is below the float32 floor
             // of the products: the dense path is exact in every case, at the cost of the full decomposition.
         }
-        return Dense(a, k, context);
+        return Dense(a, k, context, precision);
     }
 
     /// <summary>
@@ -77,42 +95,62 @@ public static class SymmetricEigen
     public static long TopWorkspaceBytes(int n, int k) => 8L * n * n + 8L * n * Math.Max(k, 1);
 
     /// <summary>The k largest eigenpairs by the dense path (A symmetrised as (A + Aᵀ)/2); no validation.</summary>
-    internal static EigenDecomposition Dense(MatrixView a, int k, ComputeContext? context = null)
+    internal static EigenDecomposition Dense(MatrixView a, int k, ComputeContext? context = null, ReductionPrecision precision = ReductionPrecision.Single) =>
+        precision == ReductionPrecision.Double ? Dense<double>(a, k, context) : Dense<float>(a, k, context);
+
+    private static EigenDecomposition Dense<TR>(MatrixView a, int k, ComputeContext? context) where TR : unmanaged, IFloatingPointIeee754<TR>
     {
         int n = a.Rows;
-        var w = new double[(long)n * n];
-        // Symmetrise in 64×64 tiles so that the transposed reads stay in cache.
-        const int tile = 64;
-        for (int i0 = 0; i0 < n; i0 += tile)
-            for (int j0 = 0; j0 < n; j0 += tile)
-                for (int i = i0; i < Math.Min(n, i0 + tile); i++)
-                {
-                    var ai = a.Row(i);
-                    long wi = (long)i * n;
-                    for (int j = j0; j < Math.Min(n, j0 + tile); j++) w[wi + j] = 0.5 * ((double)ai[j] + a.RefAt(j, i));
-                }
-        var (values, columns, tau) = Decompose(w, n, context, applyReflectors: false);
-        // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
-        // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
-        // vectors stay orthonormal to a few float32 ulps (docs/benchmarks.md: better than LAPACK's ssyevr and ssyevd).
-        var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
-        var vectors = new Matrix(n, k);
-        var sorted = new double[k];
-        for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
-        var compute = context ?? ComputeContext.Default;
-        int threads = Math.Min(compute.Threads, Math.Max(1, n / 256));
-        Parallelism.Run(threads, t =>
+        // The n² working arrays come from the shared pool (as the divide and conquer's): fresh pages cost as much as
+        // the reduction on a virtual machine, and the dynamics recorder decomposes a matrix of the same size each epoch.
+        var w = System.Buffers.ArrayPool<TR>.Shared.Rent((int)Math.Max(1, (long)n * n));
+        var columns = System.Buffers.ArrayPool<double>.Shared.Rent((int)Math.Max(1, (long)n * n));
+        try
         {
-            var (r0, r1) = Parallelism.Share(n, t, threads);
-            for (int i = r0; i < r1; i++)
+            // Symmetrise in 64×64 tiles so that the transposed reads stay in cache.
+            const int tile = 64;
+            for (int i0 = 0; i0 < n; i0 += tile)
+                for (int j0 = 0; j0 < n; j0 += tile)
+                    for (int i = i0; i < Math.Min(n, i0 + tile); i++)
+                    {
+                        var ai = a.Row(i);
+                        long wi = (long)i * n;
+                        for (int j = j0; j < Math.Min(n, j0 + tile); j++) w[wi + j] = TR.CreateTruncating(0.5 * ((double)ai[j] + a.RefAt(j, i)));
+                    }
+            // The reduction in TR (float32: half the memory traffic of its mat-vecs and twice the GEMM rate of float64),
+            // the tridiagonal's eigensystem in float64, the back-transformation in float32.
+            var compute = context ?? ComputeContext.Default;
+            var values = new double[n];
+            var e = new double[n];
+            var tau = new TR[n];
+            Tridiagonalize(w, n, values, e, tau, compute);
+            TridiagonalEigen.Solve(values, e, columns, n, compute);
+            // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
+            // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
+            // vectors stay orthonormal to a few float32 ulps (docs/benchmarks.md: better than LAPACK's ssyevr and ssyevd).
+            var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
+            var vectors = new Matrix(n, k);
+            var sorted = new double[k];
+            for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
+            int threads = Math.Min(compute.Threads, Math.Max(1, n / 256));
+            Parallelism.Run(threads, t =>
             {
-                var row = vectors.Row(i);
-                var src = new ReadOnlySpan<double>(columns, i * n, n);
-                for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
-            }
-        });
-        ApplyReflectors(w, n, tau, vectors, compute);
-        return new EigenDecomposition(sorted, vectors);
+                var (r0, r1) = Parallelism.Share(n, t, threads);
+                for (int i = r0; i < r1; i++)
+                {
+                    var row = vectors.Row(i);
+                    var src = new ReadOnlySpan<double>(columns, i * n, n);
+                    for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
+                }
+            });
+            ApplyReflectors(w, n, tau, vectors, compute);
+            return new EigenDecomposition(sorted, vectors);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<TR>.Shared.Return(w);
+            System.Buffers.ArrayPool<double>.Shared.Return(columns);
+        }
     }
 
     internal static unsafe void Validate(MatrixView a, string name)
@@ -173,7 +211,7 @@ public static class SymmetricEigen
 
     /// <summary>
     /// The same, optionally without the back-transformation: then the vectors are those of the tridiagonal T, and
-    /// τ with the reflectors left in <paramref name="w"/> are what <see cref="ApplyReflectors(double[], int, double[], Matrix, ComputeContext)"/> needs.
+    /// τ with the reflectors left in <paramref name="w"/> are what <see cref="ApplyReflectors(double[], int, double[], double[], ComputeContext)"/> needs.
     /// </summary>
     internal static (double[] Values, double[] Vectors, double[] Tau) Decompose(double[] w, int n, ComputeContext? context, bool applyReflectors)
     {
@@ -199,11 +237,13 @@ public static class SymmetricEigen
     /// rank-2·nb product A22 −= V·Wᵀ + W·Vᵀ in float64 GEMM (the compute-bound half).
     /// Diagonal in d, sub-diagonal in e[0..n−2]; v_k (with v_k[0] = 1 stored) is left in row k from column k+1 on.
     /// </summary>
-    private static void Tridiagonalize(double[] a, int n, double[] d, double[] e, double[] tau, ComputeContext context)
+    private static void Tridiagonalize<T>(T[] a, int n, double[] d, double[] e, T[] tau, ComputeContext context)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var w = new double[(long)PanelWidth * n];
-        var t = new double[PanelWidth];
-        var symv = new SymmetricProduct(n, context);
+        var w = new T[(long)PanelWidth * n];
+        var t = new T[PanelWidth];
+        var symv = new SymmetricProduct<T>(n, context);
+        T half = T.CreateTruncating(0.5);
         for (int k0 = 0; k0 < n - 1; k0 += PanelWidth)
         {
             int kb = Math.Min(PanelWidth, n - 1 - k0);
@@ -215,54 +255,66 @@ public static class SymmetricEigen
                 for (int p = 0; p < j; p++)
                 {
                     int c = k0 + p;
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(a, c * n + i, n - i), -w[p * n + i], col, col);
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(w, p * n + i, n - i), -a[c * n + i], col, col);
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(a, c * n + i, n - i), -w[p * n + i], col, col);
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(w, p * n + i, n - i), -a[c * n + i], col, col);
                 }
-                d[i] = col[0];
+                d[i] = double.CreateTruncating(col[0]);
                 int m = n - i - 1;
                 var x = col[1..];
-                double alpha = x[0];
-                double xnorm = m > 1 ? TensorPrimitives.Norm(x[1..]) : 0;
+                // The reflector's scalars in float64 (the norm without overflow or underflow in float32 storage).
+                double alpha = double.CreateTruncating(x[0]);
+                double xnorm = m > 1 ? Norm64(x[1..]) : 0;
                 if (xnorm == 0)
                 {
-                    tau[i] = 0;
+                    tau[i] = T.Zero;
                     e[i] = alpha;
                 }
                 else
                 {
                     double beta = -Math.CopySign(Hypot(alpha, xnorm), alpha);
-                    tau[i] = (beta - alpha) / beta;
-                    TensorPrimitives.Multiply(x[1..], 1.0 / (alpha - beta), x[1..]);
+                    tau[i] = T.CreateTruncating((beta - alpha) / beta);
+                    TensorPrimitives.Multiply(x[1..], T.CreateTruncating(1.0 / (alpha - beta)), x[1..]);
                     e[i] = beta;
                 }
-                x[0] = 1.0;
+                x[0] = T.One;
                 var wj = w.AsSpan(j * n + i + 1, m);
-                if (tau[i] == 0)
+                if (T.IsZero(tau[i]))
                 {
                     wj.Clear();
                     continue;
                 }
                 // W(:, j) = τ·(A22·v − V·(Wᵀv) − W·(Vᵀv)), then W(:, j) −= (τ/2)(W(:, j)ᵀv)·v.
                 symv.Multiply(a, i + 1, x, wj);
-                for (int p = 0; p < j; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<double>(w, p * n + i + 1, m), x);
-                for (int p = 0; p < j; p++) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(a, (k0 + p) * n + i + 1, m), -t[p], wj, wj);
-                for (int p = 0; p < j; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<double>(a, (k0 + p) * n + i + 1, m), x);
-                for (int p = 0; p < j; p++) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<double>(w, p * n + i + 1, m), -t[p], wj, wj);
+                for (int p = 0; p < j; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<T>(w, p * n + i + 1, m), x);
+                for (int p = 0; p < j; p++) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(a, (k0 + p) * n + i + 1, m), -t[p], wj, wj);
+                for (int p = 0; p < j; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<T>(a, (k0 + p) * n + i + 1, m), x);
+                for (int p = 0; p < j; p++) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(w, p * n + i + 1, m), -t[p], wj, wj);
                 TensorPrimitives.Multiply(wj, tau[i], wj);
-                double half = -0.5 * tau[i] * TensorPrimitives.Dot(wj, x);
-                TensorPrimitives.MultiplyAdd(x, half, wj, wj);
+                T correction = -half * tau[i] * TensorPrimitives.Dot(wj, x);
+                TensorPrimitives.MultiplyAdd(x, correction, wj, wj);
             }
             int r0 = k0 + kb, m2 = n - r0;
             if (m2 <= 0) continue;
             // Trailing update on the kept (upper, in memory) triangle: A22 −= Vᵀ·W + Wᵀ·V with V, W as kb × m2 row blocks.
-            var v2 = new DoubleBlock(a, (long)k0 * n + r0, kb, m2, n);
-            var w2 = new DoubleBlock(w, r0, kb, m2, n);
-            var a22 = new DoubleBlock(a, (long)r0 * n + r0, m2, m2, n);
-            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, v2, w2, 1, a22, upperOnly: true, context);
-            DoubleGemm.Compute(Transpose.Yes, Transpose.No, -1, w2, v2, 1, a22, upperOnly: true, context);
+            var v2 = new GemmOperand<T>(a, (long)k0 * n + r0, kb, m2, n);
+            var w2 = new GemmOperand<T>(w, r0, kb, m2, n);
+            var a22 = new GemmOperand<T>(a, (long)r0 * n + r0, m2, m2, n);
+            GemmDriver<T>.Run(Transpose.Yes, Transpose.No, -T.One, v2, w2, T.One, a22, context, Triangle.Upper);
+            GemmDriver<T>.Run(Transpose.Yes, Transpose.No, -T.One, w2, v2, T.One, a22, context, Triangle.Upper);
         }
-        if (n >= 1) d[n - 1] = a[(long)(n - 1) * n + n - 1];
+        if (n >= 1) d[n - 1] = double.CreateTruncating(a[(long)(n - 1) * n + n - 1]);
         if (n >= 1) e[n - 1] = 0;
+    }
+
+    /// <summary>‖x‖₂ accumulated in float64, scaled by the largest magnitude so that neither squares overflow nor underflow.</summary>
+    private static double Norm64<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(double)) return double.CreateTruncating(TensorPrimitives.Norm(x));
+        double scale = double.CreateTruncating(TensorPrimitives.MaxMagnitude(x));
+        if (scale == 0 || !double.IsFinite(scale)) return scale;
+        double sum = 0, inverse = 1 / scale;
+        foreach (var v in x) { double y = double.CreateTruncating(v) * inverse; sum += y * y; }
+        return scale * Math.Sqrt(sum);
     }
 
     /// <summary>
@@ -273,12 +325,12 @@ public static class SymmetricEigen
     /// the dot products are independent FMA chains) to keep the matrix streaming at cache speed. The rows are split over
     /// the threads by area, each thread accumulating into its own y.
     /// </summary>
-    internal sealed unsafe class SymmetricProduct(int n, ComputeContext context)
+    internal sealed unsafe class SymmetricProduct<T>(int n, ComputeContext context) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        private readonly double[][] _partial = [.. Enumerable.Range(0, context.Threads).Select(_ => new double[n])];
-        private readonly double[] _x = new double[n];
+        private readonly T[][] _partial = [.. Enumerable.Range(0, context.Threads).Select(_ => new T[n])];
+        private readonly T[] _x = new T[n];
 
-        public void Multiply(double[] a, int r0, ReadOnlySpan<double> x, Span<double> y)
+        public void Multiply(T[] a, int r0, ReadOnlySpan<T> x, Span<T> y)
         {
             int m = n - r0;
             int threads = (long)m * m > 400_000 ? context.Threads : 1;
@@ -290,15 +342,15 @@ public static class SymmetricEigen
                 int q1 = th == threads - 1 ? m : m - (int)Math.Round(m * Math.Sqrt(1 - (double)(th + 1) / threads));
                 var part = _partial[th];
                 Array.Clear(part, 0, m);
-                fixed (double* pa = a, px = _x, py = part)
+                fixed (T* pa = a, px = _x, py = part)
                 {
-                    double* block = pa + (long)r0 * n + r0;
+                    T* block = pa + (long)r0 * n + r0;
                     switch (context.Path)
                     {
-                        case SimdPath.Vector512: Accumulate<Simd512<double>, Vector512<double>>(block, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector256: Accumulate<Simd256<double>, Vector256<double>>(block, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector128: Accumulate<Simd128<double>, Vector128<double>>(block, n, m, q0, q1, px, py); break;
-                        default: Accumulate<SimdScalar<double>, double>(block, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector512: Accumulate<Simd512<T>, Vector512<T>>(block, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector256: Accumulate<Simd256<T>, Vector256<T>>(block, n, m, q0, q1, px, py); break;
+                        case SimdPath.Vector128: Accumulate<Simd128<T>, Vector128<T>>(block, n, m, q0, q1, px, py); break;
+                        default: Accumulate<SimdScalar<T>, T>(block, n, m, q0, q1, px, py); break;
                     }
                 }
             });
@@ -307,22 +359,22 @@ public static class SymmetricEigen
         }
 
         /// <summary>Rows [q0, q1) of the m×m block at b (row stride n), x and y local to the block.</summary>
-        internal static void Accumulate<O, V>(double* b, int n, int m, int q0, int q1, double* x, double* y)
-            where O : ISimdOps<V, double> where V : struct
+        internal static void Accumulate<O, V>(T* b, int n, int m, int q0, int q1, T* x, T* y)
+            where O : ISimdOps<V, T> where V : struct
         {
             int w = O.Count;
-            double* sums = stackalloc double[8 * w];
+            T* sums = stackalloc T[8 * w];
             int q = q0;
             for (; q + 8 <= q1; q += 8) Rows8<O, V>(b, n, m, q, x, y, sums);
             for (; q + 4 <= q1; q += 4)
             {
-                double* r0 = b + (long)q * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
-                double x0 = x[q], x1 = x[q + 1], x2 = x[q + 2], x3 = x[q + 3];
+                T* r0 = b + (long)q * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
+                T x0 = x[q], x1 = x[q + 1], x2 = x[q + 2], x3 = x[q + 3];
                 // The 4×4 triangle on the diagonal (stored entries (q+r, q+c), c ≥ r).
-                double d0 = r0[q] * x0 + r0[q + 1] * x1 + r0[q + 2] * x2 + r0[q + 3] * x3;
-                double d1 = r1[q + 1] * x1 + r1[q + 2] * x2 + r1[q + 3] * x3;
-                double d2 = r2[q + 2] * x2 + r2[q + 3] * x3;
-                double d3 = r3[q + 3] * x3;
+                T d0 = r0[q] * x0 + r0[q + 1] * x1 + r0[q + 2] * x2 + r0[q + 3] * x3;
+                T d1 = r1[q + 1] * x1 + r1[q + 2] * x2 + r1[q + 3] * x3;
+                T d2 = r2[q + 2] * x2 + r2[q + 3] * x3;
+                T d3 = r3[q + 3] * x3;
                 y[q + 1] += r0[q + 1] * x0;
                 y[q + 2] += r0[q + 2] * x0 + r1[q + 2] * x1;
                 y[q + 3] += r0[q + 3] * x0 + r1[q + 3] * x1 + r2[q + 3] * x2;
@@ -356,7 +408,7 @@ public static class SymmetricEigen
                 }
                 for (; j < m; j++)
                 {
-                    double xj = x[j];
+                    T xj = x[j];
                     d0 += r0[j] * xj;
                     d1 += r1[j] * xj;
                     d2 += r2[j] * xj;
@@ -370,8 +422,8 @@ public static class SymmetricEigen
             }
             for (; q < q1; q++)
             {
-                double* r = b + (long)q * n;
-                double xq = x[q], dot = r[q] * xq;
+                T* r = b + (long)q * n;
+                T xq = x[q], dot = r[q] * xq;
                 for (int j = q + 1; j < m; j++)
                 {
                     dot += r[j] * x[j];
@@ -386,22 +438,22 @@ public static class SymmetricEigen
         /// matrix rows instead of four — the pass is bound by loads from the cache the block sits in, and on the 256-bit
         /// path those two loads and the store were a third of the traffic.
         /// </summary>
-        private static void Rows8<O, V>(double* b, int n, int m, int q, double* x, double* y, double* sums)
-            where O : ISimdOps<V, double> where V : struct
+        private static void Rows8<O, V>(T* b, int n, int m, int q, T* x, T* y, T* sums)
+            where O : ISimdOps<V, T> where V : struct
         {
             int w = O.Count;
-            double* r0 = b + (long)q * n;
+            T* r0 = b + (long)q * n;
             // The 8×8 triangle on the diagonal (stored entries (q+r, q+c), c ≥ r).
-            double* d = stackalloc double[8];
+            T* d = stackalloc T[8];
             for (int r = 0; r < 8; r++)
             {
-                double* row = r0 + (long)r * n;
-                double dot = 0;
+                T* row = r0 + (long)r * n;
+                T dot = T.Zero;
                 for (int c = r; c < 8; c++) dot += row[q + c] * x[q + c];
                 d[r] = dot;
                 for (int c = r + 1; c < 8; c++) y[q + c] += row[q + c] * x[q + r];
             }
-            double* r1 = r0 + n, r2 = r1 + n, r3 = r2 + n, r4 = r3 + n, r5 = r4 + n, r6 = r5 + n, r7 = r6 + n;
+            T* r1 = r0 + n, r2 = r1 + n, r3 = r2 + n, r4 = r3 + n, r5 = r4 + n, r6 = r5 + n, r7 = r6 + n;
             V s0 = O.Broadcast(x[q]), s1 = O.Broadcast(x[q + 1]), s2 = O.Broadcast(x[q + 2]), s3 = O.Broadcast(x[q + 3]);
             V s4 = O.Broadcast(x[q + 4]), s5 = O.Broadcast(x[q + 5]), s6 = O.Broadcast(x[q + 6]), s7 = O.Broadcast(x[q + 7]);
             V a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
@@ -432,10 +484,10 @@ public static class SymmetricEigen
                 for (int t = 0; t < w; t++) d[r] += sums[r * w + t];
             for (; j < m; j++)
             {
-                double xj = x[j], yj = 0;
+                T xj = x[j], yj = T.Zero;
                 for (int r = 0; r < 8; r++)
                 {
-                    double v = r0[(long)r * n + j];
+                    T v = r0[(long)r * n + j];
                     d[r] += v * xj;
                     yj += v * x[q + r];
                 }
@@ -465,14 +517,14 @@ public static class SymmetricEigen
         public double[] T { get; } = new double[ReflectorBlockSize * ReflectorBlockSize];
 
         /// <summary>Loads reflectors j0 … j0 + kb − 1 from <paramref name="a"/> and forms T.</summary>
-        public void Load(double[] a, double[] tau, int j0, int kb)
+        public void Load<TA>(TA[] a, TA[] tau, int j0, int kb) where TA : unmanaged, IFloatingPointIeee754<TA>
         {
             const int nb = ReflectorBlockSize;
             int m = n - j0 - 1;
             for (int p = 0; p < kb; p++)
             {
                 V.AsSpan(p * m, p).Clear();
-                new ReadOnlySpan<double>(a, (j0 + p) * n + j0 + p + 1, m - p).CopyTo(V.AsSpan(p * m + p, m - p));
+                TensorPrimitives.ConvertTruncating<TA, double>(new ReadOnlySpan<TA>(a, (j0 + p) * n + j0 + p + 1, m - p), V.AsSpan(p * m + p, m - p));
             }
             // T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·(V·v_pᵀ)[0:p].
             var vb = DoubleBlock.Of(V, kb, m);
@@ -481,7 +533,7 @@ public static class SymmetricEigen
             Array.Clear(T);
             for (int p = 0; p < kb; p++)
             {
-                double tp = tau[j0 + p];
+                double tp = double.CreateTruncating(tau[j0 + p]);
                 T[p * nb + p] = tp;
                 for (int q = 0; q < p; q++)
                 {
@@ -527,7 +579,7 @@ public static class SymmetricEigen
     /// the three products run in float32 (twice the float64 rate). Each block is an orthogonal update, so its rounding
     /// adds a few ulps of float32 to the vectors, which are float32 already.
     /// </summary>
-    private static void ApplyReflectors(double[] a, int n, double[] tau, Matrix x, ComputeContext context)
+    private static void ApplyReflectors<TA>(TA[] a, int n, TA[] tau, Matrix x, ComputeContext context) where TA : unmanaged, IFloatingPointIeee754<TA>
     {
         int reflectors = n - 2;
         if (reflectors <= 0) return;

@@ -328,7 +328,9 @@ public sealed class NystromPreconditioner
         float inv = 1f / s;
         for (int i = 0; i < ks.Data.Length; i++) ks.Data[i] *= inv;
 
-        var eig = SymmetricEigen.Top(ks, Math.Max(wanted, 2), context: compute);
+        // The float64 reduction: the tail eigenvalue λ_q sets the step size and sits far below λ₁, where a float32
+        // reduction's error (≈ s·u·λ₁) would be a visible fraction of it.
+        var eig = SymmetricEigen.Top(ks, Math.Max(wanted, 2), context: compute, precision: ReductionPrecision.Double);
         var spectrum = eig.Values;
         if (!(spectrum[0] > 0)) throw new InvalidOperationException($"The Nyström kernel matrix has no positive eigenvalue (λ₁ = {spectrum[0]:G3}); is the kernel degenerate on this data?");
         int directions = options.Directions ?? AutoDirections(spectrum, options.DampingExponent, s, options.MaxBatchSize);
