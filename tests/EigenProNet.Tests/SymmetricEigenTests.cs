@@ -450,6 +450,47 @@ public class SymmetricEigenTests
     }
 
     [Fact]
+    public void BothReductionsMeetTheirErrorModelsOnAGradedSpectrum()
+    {
+        // A = Q·diag(λ)·Qᵀ with λ from 1 down to 1e-6 (a kernel matrix's decay), Q from a float64 QR of a random
+        // matrix; the float64 decomposition of the float32-rounded A is the reference. The float32 reduction's
+        // eigenvalues are within c·n·u·λ₁ (LAPACK ssyevd's model), the float64 one's within float64 rounding of the
+        // float32 input; both give valid pairs.
+        int n = 160;
+        var g = new double[n * n];
+        var rng = new Random(12);
+        for (int i = 0; i < g.Length; i++) g[i] = rng.NextDouble() - 0.5;
+        var (_, q) = SymmetricEigen.Decompose((double[])Symmetrize(g, n).Clone(), n);
+        var a = new Matrix(n, n);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < n; p++) sum += q[i * n + p] * Math.Pow(1e-6, p / (n - 1.0)) * q[j * n + p];
+                a[i, j] = (float)sum;
+            }
+        for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) a[i, j] = a[j, i];
+        var exact = new double[n * n];
+        for (int i = 0; i < exact.Length; i++) exact[i] = a.Data[i];
+        var (reference, _) = SymmetricEigen.Decompose(exact, n);
+        var expected = reference.OrderByDescending(v => v).ToArray();
+        foreach (var (precision, bound) in new[] { (ReductionPrecision.Single, 4.0 * n * Reference.U), (ReductionPrecision.Double, 1e-12) })
+        {
+            var eig = SymmetricEigen.Full(a, precision: precision);
+            AssertValid(a, eig, precision.ToString());
+            for (int i = 0; i < n; i++)
+                Assert.True(Math.Abs(eig.Values[i] - expected[i]) <= bound * expected[0], $"{precision}: λ{i} = {eig.Values[i]:E6}, expected {expected[i]:E6}");
+        }
+    }
+
+    private static double[] Symmetrize(double[] g, int n)
+    {
+        var s = new double[n * n];
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) s[i * n + j] = g[i * n + j] + g[j * n + i];
+        return s;
+    }
+
+    [Fact]
     public void SymmetryCheckFindsEveryMismatchAndNamesIt()
     {
         // The check compares 8×8 blocks with their mirrors in registers and the ragged rest element by element: a

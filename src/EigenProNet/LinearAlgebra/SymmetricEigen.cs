@@ -101,56 +101,46 @@ public static class SymmetricEigen
     private static EigenDecomposition Dense<TR>(MatrixView a, int k, ComputeContext? context) where TR : unmanaged, IFloatingPointIeee754<TR>
     {
         int n = a.Rows;
-        // The n² working arrays come from the shared pool (as the divide and conquer's): fresh pages cost as much as
-        // the reduction on a virtual machine, and the dynamics recorder decomposes a matrix of the same size each epoch.
-        var w = System.Buffers.ArrayPool<TR>.Shared.Rent((int)Math.Max(1, (long)n * n));
-        var columns = System.Buffers.ArrayPool<double>.Shared.Rent((int)Math.Max(1, (long)n * n));
-        try
-        {
-            // Symmetrise in 64×64 tiles so that the transposed reads stay in cache.
-            const int tile = 64;
-            for (int i0 = 0; i0 < n; i0 += tile)
-                for (int j0 = 0; j0 < n; j0 += tile)
-                    for (int i = i0; i < Math.Min(n, i0 + tile); i++)
-                    {
-                        var ai = a.Row(i);
-                        long wi = (long)i * n;
-                        for (int j = j0; j < Math.Min(n, j0 + tile); j++) w[wi + j] = TR.CreateTruncating(0.5 * ((double)ai[j] + a.RefAt(j, i)));
-                    }
-            // The reduction in TR (float32: half the memory traffic of its mat-vecs and twice the GEMM rate of float64),
-            // the tridiagonal's eigensystem in float64, the back-transformation in float32.
-            var compute = context ?? ComputeContext.Default;
-            var values = new double[n];
-            var e = new double[n];
-            var tau = new TR[n];
-            Tridiagonalize(w, n, values, e, tau, compute);
-            TridiagonalEigen.Solve(values, e, columns, n, compute);
-            // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
-            // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
-            // vectors stay orthonormal to a few float32 ulps (docs/benchmarks.md: better than LAPACK's ssyevr and ssyevd).
-            var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
-            var vectors = new Matrix(n, k);
-            var sorted = new double[k];
-            for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
-            int threads = Math.Min(compute.Threads, Math.Max(1, n / 256));
-            Parallelism.Run(threads, t =>
-            {
-                var (r0, r1) = Parallelism.Share(n, t, threads);
-                for (int i = r0; i < r1; i++)
+        var w = new TR[(long)n * n];
+        var columns = new double[(long)n * n];
+        // Symmetrise in 64×64 tiles so that the transposed reads stay in cache.
+        const int tile = 64;
+        for (int i0 = 0; i0 < n; i0 += tile)
+            for (int j0 = 0; j0 < n; j0 += tile)
+                for (int i = i0; i < Math.Min(n, i0 + tile); i++)
                 {
-                    var row = vectors.Row(i);
-                    var src = new ReadOnlySpan<double>(columns, i * n, n);
-                    for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
+                    var ai = a.Row(i);
+                    long wi = (long)i * n;
+                    for (int j = j0; j < Math.Min(n, j0 + tile); j++) w[wi + j] = TR.CreateTruncating(0.5 * ((double)ai[j] + a.RefAt(j, i)));
                 }
-            });
-            ApplyReflectors(w, n, tau, vectors, compute);
-            return new EigenDecomposition(sorted, vectors);
-        }
-        finally
+        // The reduction in TR (float32: half the memory traffic of its mat-vecs and twice the GEMM rate of float64),
+        // the tridiagonal's eigensystem in float64, the back-transformation in float32.
+        var compute = context ?? ComputeContext.Default;
+        var values = new double[n];
+        var e = new double[n];
+        var tau = new TR[n];
+        Tridiagonalize(w, n, values, e, tau, compute);
+        TridiagonalEigen.Solve(values, e, columns, n, compute);
+        // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
+        // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
+        // vectors stay orthonormal to a few float32 ulps (docs/benchmarks.md: better than LAPACK's ssyevr and ssyevd).
+        var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
+        var vectors = new Matrix(n, k);
+        var sorted = new double[k];
+        for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
+        int threads = Math.Min(compute.Threads, Math.Max(1, n / 256));
+        Parallelism.Run(threads, t =>
         {
-            System.Buffers.ArrayPool<TR>.Shared.Return(w);
-            System.Buffers.ArrayPool<double>.Shared.Return(columns);
-        }
+            var (r0, r1) = Parallelism.Share(n, t, threads);
+            for (int i = r0; i < r1; i++)
+            {
+                var row = vectors.Row(i);
+                var src = new ReadOnlySpan<double>(columns, i * n, n);
+                for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
+            }
+        });
+        ApplyReflectors(w, n, tau, vectors, compute);
+        return new EigenDecomposition(sorted, vectors);
     }
 
     internal static unsafe void Validate(MatrixView a, string name)

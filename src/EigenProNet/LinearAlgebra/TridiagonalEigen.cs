@@ -36,7 +36,7 @@ internal static class TridiagonalEigen
         for (int i = 0; i < n; i++) d[i] /= scale;
         var es = new double[n];
         for (int i = 0; i < n - 1; i++) es[i] = e[i] / scale;
-        using var scratch = new Scratch(n);
+        var scratch = new Scratch(n);
         Recurse(d, es, q, n, 0, n, scratch, context ?? ComputeContext.Default);
         for (int i = 0; i < n; i++) d[i] *= scale;
     }
@@ -44,29 +44,14 @@ internal static class TridiagonalEigen
     /// <summary>
     /// Buffers shared by all merges, sized for the largest: fresh multi-megabyte arrays per merge cost more in page
     /// faults than the copies themselves. The merge of block [lo, lo + m) uses the m² elements from lo·n on, so the
-    /// merges of disjoint blocks — the two halves solved at the same time — never share a byte. They come from the
-    /// shared array pool: the eigensolver runs once per epoch of a dynamics study, and on a virtual machine touching
-    /// 2·8·n² fresh bytes costs about as much as the merges (10 µs a page measured here: 0.16 s at n = 2 000).
+    /// merges of disjoint blocks — the two halves solved at the same time — never share a byte.
     /// </summary>
-    private sealed class Scratch(int n) : IDisposable
+    private sealed class Scratch(int n)
     {
         /// <summary>The block's eigenvector columns, regrouped (m×m, row stride m).</summary>
-        public readonly double[] Work = RentCleared((long)n * n);
+        public readonly double[] Work = new double[(long)n * n];
         /// <summary>The secular eigenvectors, rows in the regrouped order (K×K).</summary>
-        public readonly double[] U = RentCleared((long)n * n);
-
-        private static double[] RentCleared(long count)
-        {
-            var array = System.Buffers.ArrayPool<double>.Shared.Rent((int)Math.Max(1, count));
-            Array.Clear(array, 0, (int)count);
-            return array;
-        }
-
-        public void Dispose()
-        {
-            System.Buffers.ArrayPool<double>.Shared.Return(Work);
-            System.Buffers.ArrayPool<double>.Shared.Return(U);
-        }
+        public readonly double[] U = new double[(long)n * n];
     }
 
     /// <summary>Blocks at least this large solve their two halves at the same time, on half the threads each.</summary>
