@@ -223,6 +223,19 @@ public class SymmetricEigenTests
         Assert.Equal(10.746194182903393, w21.Max(), 12);
     }
 
+    /// <summary>The symmetric product's rows [q0, q1) on one SIMD path, for float or double.</summary>
+    private static unsafe void Accumulate<T>(SimdPath path, T* b, int n, int m, int q0, int q1, T* x, T* y)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        switch (path)
+        {
+            case SimdPath.Vector512: SymmetricEigen.SymmetricProduct<T>.Accumulate<Simd512<T>, System.Runtime.Intrinsics.Vector512<T>>(b, n, m, q0, q1, x, y); break;
+            case SimdPath.Vector256: SymmetricEigen.SymmetricProduct<T>.Accumulate<Simd256<T>, System.Runtime.Intrinsics.Vector256<T>>(b, n, m, q0, q1, x, y); break;
+            case SimdPath.Vector128: SymmetricEigen.SymmetricProduct<T>.Accumulate<Simd128<T>, System.Runtime.Intrinsics.Vector128<T>>(b, n, m, q0, q1, x, y); break;
+            default: SymmetricEigen.SymmetricProduct<T>.Accumulate<SimdScalar<T>, T>(b, n, m, q0, q1, x, y); break;
+        }
+    }
+
     [Fact]
     public unsafe void HalfStorageSymmetricProductInFloat32MatchesTheFloat64Reference()
     {
@@ -239,14 +252,7 @@ public class SymmetricEigenTests
                 var y = new float[m];
                 fixed (float* pa = a, px = x, py = y)
                 {
-                    float* b = pa + r0 * n + r0;
-                    switch (path)
-                    {
-                        case SimdPath.Vector512: SymmetricEigen.SymmetricProduct<float>.Accumulate<Simd512<float>, System.Runtime.Intrinsics.Vector512<float>>(b, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector256: SymmetricEigen.SymmetricProduct<float>.Accumulate<Simd256<float>, System.Runtime.Intrinsics.Vector256<float>>(b, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector128: SymmetricEigen.SymmetricProduct<float>.Accumulate<Simd128<float>, System.Runtime.Intrinsics.Vector128<float>>(b, n, m, q0, q1, px, py); break;
-                        default: SymmetricEigen.SymmetricProduct<float>.Accumulate<SimdScalar<float>, float>(b, n, m, q0, q1, px, py); break;
-                    }
+                    Accumulate(path, pa + r0 * n + r0, n, m, q0, q1, px, py);
                 }
                 var partial = new double[m];
                 var magnitude = new double[m];
@@ -284,14 +290,7 @@ public class SymmetricEigenTests
                 var y = new double[m];
                 fixed (double* pa = a, px = x, py = y)
                 {
-                    double* b = pa + r0 * n + r0;
-                    switch (path)
-                    {
-                        case SimdPath.Vector512: SymmetricEigen.SymmetricProduct<double>.Accumulate<Simd512<double>, System.Runtime.Intrinsics.Vector512<double>>(b, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector256: SymmetricEigen.SymmetricProduct<double>.Accumulate<Simd256<double>, System.Runtime.Intrinsics.Vector256<double>>(b, n, m, q0, q1, px, py); break;
-                        case SimdPath.Vector128: SymmetricEigen.SymmetricProduct<double>.Accumulate<Simd128<double>, System.Runtime.Intrinsics.Vector128<double>>(b, n, m, q0, q1, px, py); break;
-                        default: SymmetricEigen.SymmetricProduct<double>.Accumulate<SimdScalar<double>, double>(b, n, m, q0, q1, px, py); break;
-                    }
+                    Accumulate(path, pa + r0 * n + r0, n, m, q0, q1, px, py);
                 }
                 // Rows [q0, q1) contribute to y[i] (their dot) and to y[j > i] (their off-diagonal part).
                 var partial = new double[m];
