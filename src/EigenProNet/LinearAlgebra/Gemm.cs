@@ -275,7 +275,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
         T[] packA = ArrayPool<T>.Shared.Rent(2 * mc * kc);
         // One team of workers for the whole product (a thread-pool fork-join per K slab pays a thread wake-up each
         // time). Within each (MC block, KC slab) step the workers claim A panels to pack, wait until all are packed,
-        // then claim the step's tasks; before the next step repacks A, they wait until every task of this one is done.
+        // then, once every task of the previous step is done (they wrote the C blocks this step adds to), claim the step's tasks.
         // Work is claimed, never assigned, and a worker only waits for work another running worker has claimed, so
         // the product completes however many of the workers the scheduler actually runs at once.
         int rowBlocks = (m + mc - 1) / mc, slabs = (k + kc - 1) / kc;
