@@ -30,11 +30,10 @@ internal static class BenchCommand
             var t = EigenProCli.Compute(p.GetValue(threads));
             if (p.GetValue(shape) is { } text)
             {
-                var parts = text.Split('x');
-                if (parts.Length != 3 || !parts.All(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v >= 1))
+                var dims = text.Split('x').Select(s => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : 0).ToArray();
+                if (dims.Length != 3 || dims.Any(v => v < 1))
                     throw new UsageException($"--shape expects MxKxN with three positive integers (e.g. 2000x3072x5000), found '{text}'.");
                 if (p.GetValue(precision) == "double") throw new UsageException("--shape measures the single-precision GEMM; drop --precision double.");
-                var dims = parts.Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
                 return Report(Benchmarks.Benchmarks.Gemm(dims[0], dims[1], dims[2], true, t), p.GetValue(json), stdout, stderr);
             }
             var result = p.GetValue(precision) == "double" ? Benchmarks.Benchmarks.DoubleGemm(n, t) : Benchmarks.Benchmarks.Gemm(n, t);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EigenProNet.Cli;
+using EigenProNet.Data;
 
 namespace EigenProNet.Tests;
 
@@ -35,6 +36,42 @@ public class CliTests
     }
 
     [Fact]
+    public void BenchGemmMeasuresABatchShapeAndRejectsMalformedShapes()
+    {
+        var (code, stdout, _) = Run("bench", "gemm", "--shape", "30x20x50", "--json", "--threads", "1");
+        Assert.Equal(0, code);
+        using (var doc = JsonDocument.Parse(stdout))
+        {
+            Assert.Equal("30x20x50,B transposed", doc.RootElement.GetProperty("shape").GetString());
+            Assert.True(doc.RootElement.GetProperty("gflops").GetDouble() > 0);
+        }
+        foreach (var shape in new[] { "2x3", "1x2x3x4", "0x1x1", "ax2x3", "-1x2x3", "2x3x", "99999999999x2x3" })
+        {
+            var (bad, _, err) = Run("bench", "gemm", "--shape", shape);
+            Assert.Equal(2, bad);
+            Assert.Contains($"--shape expects MxKxN with three positive integers (e.g. 2000x3072x5000), found '{shape}'", err);
+        }
+        var (both, _, message) = Run("bench", "gemm", "--shape", "4x4x4", "--precision", "double");
+        Assert.Equal(2, both);
+        Assert.Contains("drop --precision double", message);
+    }
+
+    [Fact]
+    public void BenchEighSavesItsMatrixForTheLapackReference()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("a.npy");
+        var (code, _, _) = Run("bench", "eigh", "--n", "40", "--save-matrix", path, "--json", "--threads", "1");
+        Assert.Equal(0, code);
+        var saved = Npy.Read(path).ToMatrix();
+        Assert.Equal((40, 40), (saved.Rows, saved.Columns));
+        for (int i = 0; i < 40; i++) for (int j = 0; j < 40; j++) Assert.Equal(saved[i, j], saved[j, i]);
+        var (bad, _, err) = Run("bench", "eigh", "--n", "40", "--save-matrix", Path.Combine(dir.File("missing"), "a.npy"));
+        Assert.Equal(1, bad);
+        Assert.Contains("does not exist", err);
+    }
+
+    [Fact]
     public void BenchEighAndCholeskyReportAccuracy()
     {
         var (code, stdout, _) = Run("bench", "eigh", "--n", "120", "--k", "10", "--json", "--threads", "1");
@@ -57,6 +94,8 @@ public class CliTests
             var extra = doc.RootElement.GetProperty("extra");
             Assert.InRange(extra.GetProperty("relative_residual").GetDouble(), 0, 1e-4);
             Assert.Equal(0, extra.GetProperty("jitter").GetDouble());
+            Assert.True(extra.GetProperty("factor_with_copy_seconds").GetDouble() > 0);
+            Assert.InRange(extra.GetProperty("factor_with_copy_fraction_of_peak").GetDouble(), 1e-9, 1);
         }
         var (bad, _, err) = Run("bench", "cholesky", "--rhs", "0");
         Assert.Equal(2, bad);
