@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using EigenProNet.Distributed;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace EigenProNet.Cli;
 
@@ -34,7 +35,8 @@ internal static class ClusterCommand
         var host = new Option<string>("--host") { Description = "The address this silo advertises to the others (default 127.0.0.1: a cluster on this machine).", DefaultValueFactory = _ => "127.0.0.1" };
         var threads = new Option<int?>("--threads") { Description = "Worker threads of the shards' products (default: all cores)." };
         var budget = new Option<string?>("--memory-budget") { Description = "Working-memory budget of each shard, e.g. 4GiB (default: 25% of available memory)." };
-        var command = new Command("silo", "Start a silo hosting center shards; runs until Ctrl+C or SIGTERM. Prints 'ready' when it has joined.") { port, seed, host, threads, budget };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "What the silo logs to standard error: Trace, Debug, Information, Warning, Error, Critical or None.", DefaultValueFactory = _ => LogLevel.Warning };
+        var command = new Command("silo", "Start a silo hosting center shards; runs until Ctrl+C or SIGTERM. Prints 'ready' when it has joined.") { port, seed, host, threads, budget, logLevel };
         command.SetAction(p =>
         {
             int silo = p.GetValue(port);
@@ -48,7 +50,7 @@ internal static class ClusterCommand
             }
             var shardBudget = CommonOptions.ParseBudget(p.GetValue(budget));
             var settings = new SiloSettings(silo, seedNode, address, shardBudget, EigenProCli.Compute(p.GetValue(threads)));
-            using var hostRun = ShardSilo.Build(settings);
+            using var hostRun = ShardSilo.Build(settings, p.GetValue(logLevel));
             using var stop = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
             try { hostRun.StartAsync(stop.Token).GetAwaiter().GetResult(); }

@@ -20,11 +20,13 @@ public sealed class ClusterUnavailableException(string message, Exception? inner
 public sealed class ClusterConnection : IAsyncDisposable, IDisposable
 {
     private readonly IHost? _host;
+    private readonly SiloWatch _watch;
 
     private ClusterConnection(IClusterClient client, IHost? host)
     {
         Client = client;
         _host = host;
+        _watch = new SiloWatch(client, TimeSpan.FromSeconds(1));
     }
 
     /// <summary>The Orleans client.</summary>
@@ -116,11 +118,12 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         int k = count ?? (await SilosAsync().ConfigureAwait(false)).Count;
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(count), k, "Expected at least one shard.");
         run = string.IsNullOrEmpty(run) ? Guid.NewGuid().ToString("N") : run;
-        return new CenterShards([.. Enumerable.Range(0, k).Select(i => (ICenterShard)new GrainCenterShard(Client.GetGrain<ICenterShardGrain>(new ShardKey(run, i).ToString())))], run);
+        return new CenterShards([.. Enumerable.Range(0, k).Select(i => (ICenterShard)new GrainCenterShard(Client.GetGrain<ICenterShardGrain>(new ShardKey(run, i).ToString()), _watch))], run);
     }
 
     public async ValueTask DisposeAsync()
     {
+        await _watch.DisposeAsync().ConfigureAwait(false);
         if (_host is null) return;
         try { await _host.StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
         catch (Exception e) when (e is OperationCanceledException or OrleansException or IOException) { }

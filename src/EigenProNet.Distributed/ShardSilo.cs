@@ -3,6 +3,7 @@ using EigenProNet.LinearAlgebra;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Orleans.Configuration;
 using Orleans.Hosting;
 
@@ -46,8 +47,11 @@ public static class ShardSilo
     {
         ArgumentNullException.ThrowIfNull(settings);
         var builder = Host.CreateApplicationBuilder();
+        // The log goes to standard error: standard output is the silo's "ready" line alone. Orleans.Runtime.Silo's
+        // warnings are advice on server GC, which a 2-core machine does not need; asked for more, it says all.
         builder.Logging.ClearProviders().AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(logLevel)
-            .AddFilter("Orleans.Runtime.Silo", LogLevel.Error);   // its warnings are advice on server GC, which a 2-core machine does not need
+            .AddFilter("Orleans.Runtime.Silo", logLevel < LogLevel.Warning ? logLevel : LogLevel.Error);
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.UseOrleans(silo =>
         {
             var primary = settings.SeedNode ?? new IPEndPoint(settings.AdvertisedAddress, settings.Port);

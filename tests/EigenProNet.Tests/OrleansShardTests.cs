@@ -55,4 +55,20 @@ public class OrleansShardTests(TwoSiloCluster fixture) : IClassFixture<TwoSiloCl
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => shards.Shards[0].WeightsAsync("another-run"));
         Assert.Contains($"holds run {shards.Run}", e.Message);
     }
+
+    [Fact]
+    public async Task TheSiloWatchKnowsTheShardsSilosAndSeesOneThatIsNotThere()
+    {
+        // The watch compares a grain's RuntimeIdentity with the active silos: if the two spellings differed, every
+        // request of a run on a cluster would fail at once; if a silo that left were not seen, a run would hang.
+        var connection = ClusterConnection.Over(fixture.Cluster.Client);
+        await using var watch = new SiloWatch(fixture.Cluster.Client, TimeSpan.FromMilliseconds(100));
+        var shards = await connection.ShardsAsync();
+        var here = new List<Task>();
+        foreach (var shard in shards.Shards) here.Add(watch.WhenLeft((await shard.DescribeAsync()).Host));
+        var gone = watch.WhenLeft("S127.0.0.1:1:1");   // a silo that never was
+        Assert.Same(gone, await Task.WhenAny(gone, Task.Delay(TimeSpan.FromSeconds(30))));
+        await Task.Delay(TimeSpan.FromMilliseconds(500));   // five more polls
+        Assert.All(here, t => Assert.False(t.IsCompleted));
+    }
 }

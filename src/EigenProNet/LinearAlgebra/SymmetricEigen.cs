@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
@@ -95,11 +96,24 @@ public static class SymmetricEigen
     public static long TopWorkspaceBytes(int n, int k) => 8L * n * n + 8L * n * Math.Max(k, 1);
 
     /// <summary>The k largest eigenpairs by the dense path (A symmetrised as (A + Aᵀ)/2); no validation.</summary>
-    internal static EigenDecomposition Dense(MatrixView a, int k, ComputeContext? context = null, ReductionPrecision precision = ReductionPrecision.Single) =>
-        precision == ReductionPrecision.Double ? Dense<double>(a, k, context) : Dense<float>(a, k, context);
+    /// <param name="a">Symmetric n×n matrix.</param>
+    /// <param name="k">Number of eigenpairs kept (the largest).</param>
+    /// <param name="context">Threads and SIMD path.</param>
+    /// <param name="precision">The reduction's precision.</param>
+    /// <param name="phases">Told each phase's name and seconds as it ends (bench eigh's breakdown).</param>
+    internal static EigenDecomposition Dense(MatrixView a, int k, ComputeContext? context = null, ReductionPrecision precision = ReductionPrecision.Single,
+        Action<string, double>? phases = null) =>
+        precision == ReductionPrecision.Double ? Dense<double>(a, k, context, phases) : Dense<float>(a, k, context, phases);
 
-    private static EigenDecomposition Dense<TR>(MatrixView a, int k, ComputeContext? context) where TR : unmanaged, IFloatingPointIeee754<TR>
+    private static EigenDecomposition Dense<TR>(MatrixView a, int k, ComputeContext? context, Action<string, double>? phases) where TR : unmanaged, IFloatingPointIeee754<TR>
     {
+        var clock = phases is null ? null : Stopwatch.StartNew();
+        void Phase(string name)
+        {
+            if (clock is null) return;
+            phases!(name, clock.Elapsed.TotalSeconds);
+            clock.Restart();
+        }
         int n = a.Rows;
         var w = new TR[(long)n * n];
         var columns = new double[(long)n * n];
@@ -113,6 +127,7 @@ public static class SymmetricEigen
                     long wi = (long)i * n;
                     for (int j = j0; j < Math.Min(n, j0 + tile); j++) w[wi + j] = TR.CreateTruncating(0.5 * ((double)ai[j] + a.RefAt(j, i)));
                 }
+        Phase("symmetrise");
         // The reduction in TR (float32: half the memory traffic of its mat-vecs and twice the GEMM rate of float64),
         // the tridiagonal's eigensystem in float64, the back-transformation in float32.
         var compute = context ?? ComputeContext.Default;
@@ -120,7 +135,9 @@ public static class SymmetricEigen
         var e = new double[n];
         var tau = new TR[n];
         Tridiagonalize(w, n, values, e, tau, compute);
+        Phase("tridiagonalise");
         TridiagonalEigen.Solve(values, e, columns, n, compute);
+        Phase("divide_and_conquer");
         // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
         // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
         // vectors stay orthonormal to a few float32 ulps (docs/benchmarks.md: better than LAPACK's ssyevr and ssyevd).
@@ -139,7 +156,9 @@ public static class SymmetricEigen
                 for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
             }
         });
+        Phase("sort");
         ApplyReflectors(w, n, tau, vectors, compute);
+        Phase("back_transform");
         return new EigenDecomposition(sorted, vectors);
     }
 
@@ -230,7 +249,7 @@ public static class SymmetricEigen
     private static void Tridiagonalize<T>(T[] a, int n, double[] d, double[] e, T[] tau, ComputeContext context)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var w = new T[(long)PanelWidth * n];
+        var w = new T[3L * PanelWidth * n];   // W, then room for the trailing update's copies of V and W
         var t = new T[PanelWidth];
         var symv = new SymmetricProduct<T>(n, context);
         T half = T.CreateTruncating(0.5);
@@ -285,12 +304,18 @@ public static class SymmetricEigen
             }
             int r0 = k0 + kb, m2 = n - r0;
             if (m2 <= 0) continue;
-            // Trailing update on the kept (upper, in memory) triangle: A22 −= Vᵀ·W + Wᵀ·V with V, W as kb × m2 row blocks.
-            var v2 = new GemmOperand<T>(a, (long)k0 * n + r0, kb, m2, n);
-            var w2 = new GemmOperand<T>(w, r0, kb, m2, n);
+            // Trailing update on the kept (upper, in memory) triangle: A22 −= Vᵀ·W + Wᵀ·V = [V; W]ᵀ·[W; V] with V, W as
+            // kb × m2 row blocks — one GEMM of depth 2·kb, so A22 streams through memory once, not twice. The panel
+            // buffer holds W, then copies of V and W below it: [V; W] and [W; V] are its rows kb… and 0… .
+            for (int p = 0; p < kb; p++)
+            {
+                a.AsSpan((k0 + p) * n + r0, m2).CopyTo(w.AsSpan((kb + p) * n + r0, m2));
+                w.AsSpan(p * n + r0, m2).CopyTo(w.AsSpan((2 * kb + p) * n + r0, m2));
+            }
+            var vw = new GemmOperand<T>(w, (long)kb * n + r0, 2 * kb, m2, n);
+            var wv = new GemmOperand<T>(w, r0, 2 * kb, m2, n);
             var a22 = new GemmOperand<T>(a, (long)r0 * n + r0, m2, m2, n);
-            GemmDriver<T>.Run(Transpose.Yes, Transpose.No, -T.One, v2, w2, T.One, a22, context, Triangle.Upper);
-            GemmDriver<T>.Run(Transpose.Yes, Transpose.No, -T.One, w2, v2, T.One, a22, context, Triangle.Upper);
+            GemmDriver<T>.Run(Transpose.Yes, Transpose.No, -T.One, vw, wv, T.One, a22, context, Triangle.Upper);
         }
         if (n >= 1) d[n - 1] = double.CreateTruncating(a[(long)(n - 1) * n + n - 1]);
         if (n >= 1) e[n - 1] = 0;

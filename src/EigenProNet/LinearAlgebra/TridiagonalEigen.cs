@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace EigenProNet.LinearAlgebra;
 
 /// <summary>
@@ -233,58 +235,105 @@ internal static class TridiagonalEigen
         int maxIterations = MaxSecularIterations, long uOffset = 0)
     {
         int kk = dk.Length;
-        var origin = new int[kk];
+        var origin = new double[kk];   // d at each root's origin pole
         var tau = new double[kk];
+        var weight = new double[kk];   // ρ·z_i², the numerators of the secular function
         double znorm2 = 0;
-        for (int i = 0; i < kk; i++) znorm2 += zk[i] * zk[i];
+        for (int i = 0; i < kk; i++)
+        {
+            znorm2 += zk[i] * zk[i];
+            weight[i] = rho * zk[i] * zk[i];
+        }
         int threads = (long)kk * kk > 100_000 ? maxThreads : 1;
         Parallelism.Run(threads, th =>
         {
             var (j0, j1) = Parallelism.Share(kk, th, threads);
             var diff = new double[kk];
-            for (int j = j0; j < j1; j++) (origin[j], tau[j]) = SolveRoot(dk, zk, rho, znorm2, j, diff, maxIterations);
+            for (int j = j0; j < j1; j++)
+            {
+                (int o, tau[j]) = SolveRoot(dk, weight, rho, znorm2, j, diff, maxIterations);
+                origin[j] = dk[o];
+            }
         });
-        for (int j = 0; j < kk; j++) values[j] = dk[origin[j]] + tau[j];
+        for (int j = 0; j < kk; j++) values[j] = origin[j] + tau[j];
 
-        // δ(i, j) = d_i − λ_j, accurately.
-        double Delta(int i, int j) => (dk[i] - dk[origin[j]]) - tau[j];
-
-        // Gu–Eisenstat: the z for which the computed roots are exact (its sign from the original z).
+        // Gu–Eisenstat: the z for which the computed roots are exact (its sign from the original z),
+        // ẑ_i² = −δ(i, K−1)/ρ · Π_{j<i} δ(i, j)/(d_i − d_j) · Π_{j>i} δ(i, j−1)/(d_i − d_j) with δ(i, j) = d_i − λ_j
+        // formed as (d_i − d_origin(j)) − τ_j, accurately.
         var zh = new double[kk];
         Parallelism.Run(threads, th =>
         {
             var (i0, i1) = Parallelism.Share(kk, th, threads);
             for (int i = i0; i < i1; i++)
             {
-                double p = -Delta(i, kk - 1) / rho;
-                for (int j = 0; j < i; j++) p *= Delta(i, j) / (dk[i] - dk[j]);
-                for (int j = i + 1; j < kk; j++) p *= Delta(i, j - 1) / (dk[i] - dk[j]);
+                double di = dk[i];
+                double p = -((di - origin[kk - 1]) - tau[kk - 1]) / rho;
+                // j < i pairs root j with pole j; j > i pairs root j − 1 with pole j.
+                p *= RatioProduct(di, origin.AsSpan(0, i), tau.AsSpan(0, i), dk.AsSpan(0, i));
+                p *= RatioProduct(di, origin.AsSpan(i, kk - 1 - i), tau.AsSpan(i, kk - 1 - i), dk.AsSpan(i + 1, kk - 1 - i));
                 zh[i] = Math.CopySign(Math.Sqrt(Math.Max(p, 0)), zk[i]);
             }
         });
+        // Column j of U: ẑ_i / δ(i, j), normalised, component i in row rowOf[i].
         Parallelism.Run(threads, th =>
         {
             var (j0, j1) = Parallelism.Share(kk, th, threads);
+            var column = new double[kk];
             for (int j = j0; j < j1; j++)
             {
-                double norm = 0;
-                for (int i = 0; i < kk; i++)
-                {
-                    double x = zh[i] / Delta(i, j);
-                    u[uOffset + (long)rowOf[i] * kk + j] = x;
-                    norm += x * x;
-                }
-                norm = 1 / Math.Sqrt(norm);
-                for (int i = 0; i < kk; i++) u[uOffset + (long)i * kk + j] *= norm;
+                double norm = 1 / Math.Sqrt(Quotients(zh, dk, origin[j], tau[j], column));
+                for (int i = 0; i < kk; i++) u[uOffset + (long)rowOf[i] * kk + j] = column[i] * norm;
             }
         });
+    }
+
+    /// <summary>Π_j ((d − o_j) − τ_j)/(d − d_j), in SIMD lanes (the products of ratios near 1 stay in range as the sequential one does).</summary>
+    private static double RatioProduct(double d, ReadOnlySpan<double> o, ReadOnlySpan<double> tau, ReadOnlySpan<double> poles)
+    {
+        int n = o.Length, w = Vector<double>.Count, j = 0;
+        double p = 1;
+        if (n >= w)
+        {
+            var vd = new Vector<double>(d);
+            var lanes = Vector<double>.One;
+            for (; j + w <= n; j += w)
+                lanes *= ((vd - new Vector<double>(o[j..])) - new Vector<double>(tau[j..])) / (vd - new Vector<double>(poles[j..]));
+            for (int l = 0; l < w; l++) p *= lanes[l];
+        }
+        for (; j < n; j++) p *= ((d - o[j]) - tau[j]) / (d - poles[j]);
+        return p;
+    }
+
+    /// <summary>x_i = ẑ_i / ((d_i − o) − τ) into <paramref name="x"/>; returns Σ x_i².</summary>
+    private static double Quotients(double[] zh, double[] dk, double o, double tau, double[] x)
+    {
+        int n = zh.Length, w = Vector<double>.Count, i = 0;
+        double sum = 0;
+        if (n >= w)
+        {
+            Vector<double> vo = new(o), vt = new(tau), acc = Vector<double>.Zero;
+            for (; i + w <= n; i += w)
+            {
+                var q = new Vector<double>(zh, i) / ((new Vector<double>(dk, i) - vo) - vt);
+                q.CopyTo(x, i);
+                acc += q * q;
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; i < n; i++)
+        {
+            double q = zh[i] / ((dk[i] - o) - tau);
+            x[i] = q;
+            sum += q * q;
+        }
+        return sum;
     }
 
     /// <summary>
     /// Root j of the secular equation, in (d_j, d_{j+1}) (or (d_K, d_K + ρ‖z‖²] for the last): bracketed Newton on
     /// f(τ) = 1 + ρ Σ z_i²/((d_i − d_o) − τ) about the nearer pole d_o, falling back to bisection.
     /// </summary>
-    private static (int Origin, double Tau) SolveRoot(double[] dk, double[] zk, double rho, double znorm2, int j, double[] diff, int maxIterations)
+    private static (int Origin, double Tau) SolveRoot(double[] dk, double[] weight, double rho, double znorm2, int j, double[] diff, int maxIterations)
     {
         int kk = dk.Length;
         int o;
@@ -299,8 +348,8 @@ internal static class TridiagonalEigen
         {
             double mid = 0.5 * (dk[j + 1] - dk[j]);
             // f at the midpoint decides which pole the root is nearer to.
-            double f = 1;
-            for (int i = 0; i < kk; i++) f += rho * zk[i] * zk[i] / ((dk[i] - dk[j]) - mid);
+            for (int i = 0; i < kk; i++) diff[i] = dk[i] - dk[j];
+            double f = 1 + Secular(weight, diff, mid).F;
             if (f >= 0) { o = j; lo = 0; hi = mid; }
             else { o = j + 1; lo = -mid; hi = 0; }
         }
@@ -308,16 +357,9 @@ internal static class TridiagonalEigen
         double t = 0.5 * (lo + hi);
         for (int iter = 0; iter < maxIterations; iter++)
         {
-            double f = 1, fp = 0, fabs = 1;
-            for (int i = 0; i < kk; i++)
-            {
-                double inv = 1 / (diff[i] - t);
-                double w = rho * zk[i] * zk[i] * inv;
-                f += w;
-                fabs += Math.Abs(w);
-                fp += w * inv;
-            }
-            if (Math.Abs(f) <= 4 * Eps * kk * fabs) return (o, t);
+            var (sum, fp, fabs) = Secular(weight, diff, t);
+            double f = 1 + sum;
+            if (Math.Abs(f) <= 4 * Eps * kk * (1 + fabs)) return (o, t);
             if (f < 0) lo = t; else hi = t;
             if (hi - lo <= 2 * Eps * Math.Max(Math.Abs(lo), Math.Abs(hi))) return (o, 0.5 * (lo + hi));
             double next = t - f / fp;
@@ -326,5 +368,39 @@ internal static class TridiagonalEigen
         // Every step at least halves the bracket unless Newton lands inside it, so this means NaN input or a bug.
         throw new InvalidOperationException(FormattableString.Invariant(
             $"The secular equation of a divide-and-conquer merge did not converge for root {j} of {kk} after {maxIterations} iterations (bracket [{lo:G17}, {hi:G17}] about pole {o}, ρ = {rho:G6})."));
+    }
+
+    /// <summary>
+    /// Σ w_i/(δ_i − t), its derivative Σ w_i/(δ_i − t)² and Σ |w_i/(δ_i − t)| (the secular function less 1, its slope
+    /// and the magnitude its rounding scales with), in SIMD lanes: the merge's O(K²) inner loop.
+    /// </summary>
+    private static (double F, double Slope, double Magnitude) Secular(double[] weight, double[] diff, double t)
+    {
+        int n = weight.Length, w = Vector<double>.Count, i = 0;
+        double f = 0, fp = 0, fabs = 0;
+        if (n >= w)
+        {
+            Vector<double> vt = new(t), vf = Vector<double>.Zero, vfp = Vector<double>.Zero, vabs = Vector<double>.Zero;
+            for (; i + w <= n; i += w)
+            {
+                var inv = Vector<double>.One / (new Vector<double>(diff, i) - vt);
+                var term = new Vector<double>(weight, i) * inv;
+                vf += term;
+                vabs += Vector.Abs(term);
+                vfp += term * inv;
+            }
+            f = Vector.Sum(vf);
+            fp = Vector.Sum(vfp);
+            fabs = Vector.Sum(vabs);
+        }
+        for (; i < n; i++)
+        {
+            double inv = 1 / (diff[i] - t);
+            double term = weight[i] * inv;
+            f += term;
+            fabs += Math.Abs(term);
+            fp += term * inv;
+        }
+        return (f, fp, fabs);
     }
 }
