@@ -456,23 +456,7 @@ public class SymmetricEigenTests
         // eigenvalues are within c·n·u·λ₁ (LAPACK ssyevd's model), the float64 one's within float64 rounding of the
         // float32 input; both give valid pairs.
         int n = 160;
-        var g = new double[n * n];
-        var rng = new Random(12);
-        for (int i = 0; i < g.Length; i++) g[i] = rng.NextDouble() - 0.5;
-        var (_, q) = SymmetricEigen.Decompose((double[])Symmetrize(g, n).Clone(), n);
-        var a = new Matrix(n, n);
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-            {
-                double sum = 0;
-                for (int p = 0; p < n; p++) sum += q[i * n + p] * Math.Pow(1e-6, p / (n - 1.0)) * q[j * n + p];
-                a[i, j] = (float)sum;
-            }
-        for (int i = 0; i < n; i++) for (int j = 0; j < i; j++) a[i, j] = a[j, i];
-        var exact = new double[n * n];
-        for (int i = 0; i < exact.Length; i++) exact[i] = a.Data[i];
-        var (reference, _) = SymmetricEigen.Decompose(exact, n);
-        var expected = reference.OrderByDescending(v => v).ToArray();
+        var (a, expected) = WithSpectrum(n, p => Math.Pow(1e-6, p / (n - 1.0)), 12);
         foreach (var (precision, bound) in new[] { (ReductionPrecision.Single, 4.0 * n * Reference.U), (ReductionPrecision.Double, 1e-12) })
         {
             var eig = SymmetricEigen.Full(a, precision: precision);
@@ -480,6 +464,46 @@ public class SymmetricEigenTests
             for (int i = 0; i < n; i++)
                 Assert.True(Math.Abs(eig.Values[i] - expected[i]) <= bound * expected[0], $"{precision}: λ{i} = {eig.Values[i]:E6}, expected {expected[i]:E6}");
         }
+    }
+
+    [Fact]
+    public void TheFloat32PathDeflatesASpectrumBelowItsRoundoffAndStaysValid()
+    {
+        // The float32 reduction's divide and conquer deflates at 2⁻²⁶·max(|d|, |z|) (as ssyevd's sstedc does at 2⁻²⁴):
+        // a spectrum that falls to 1e-12, with a third of it exactly zero and pairs of equal eigenvalues, deflates most
+        // of its pairs. Every pair must still meet the residual and orthogonality bounds of the float32 model, and the
+        // eigenvalues lie within 4·n·u·λ₁ of the float64 decomposition of the same float32 matrix.
+        int n = 300;
+        var (a, expected) = WithSpectrum(n, p => p >= 200 ? 0 : Math.Pow(1e-12, (p / 2 * 2) / 199.0), 13);
+        var eig = SymmetricEigen.Full(a);
+        AssertValid(a, eig, "deflated");
+        for (int i = 0; i < n; i++)
+            Assert.True(Math.Abs(eig.Values[i] - expected[i]) <= 4.0 * n * Reference.U * expected[0], $"λ{i} = {eig.Values[i]:E6}, expected {expected[i]:E6}");
+    }
+
+    /// <summary>
+    /// A = Q·diag(λ)·Qᵀ rounded to float32 (symmetric exactly), Q from the float64 decomposition of a random symmetric
+    /// matrix, and the float64 eigenvalues of that float32 A, descending: the reference.
+    /// </summary>
+    private static (Matrix A, double[] Expected) WithSpectrum(int n, Func<int, double> lambda, int seed)
+    {
+        var g = new double[n * n];
+        var rng = new Random(seed);
+        for (int i = 0; i < g.Length; i++) g[i] = rng.NextDouble() - 0.5;
+        var (_, q) = SymmetricEigen.Decompose((double[])Symmetrize(g, n).Clone(), n);
+        var values = Enumerable.Range(0, n).Select(lambda).ToArray();
+        var a = new Matrix(n, n);
+        for (int i = 0; i < n; i++)
+            for (int j = i; j < n; j++)
+            {
+                double sum = 0;
+                for (int p = 0; p < n; p++) sum += q[i * n + p] * values[p] * q[j * n + p];
+                a[i, j] = a[j, i] = (float)sum;
+            }
+        var exact = new double[n * n];
+        for (int i = 0; i < exact.Length; i++) exact[i] = a.Data[i];
+        var (reference, _) = SymmetricEigen.Decompose(exact, n);
+        return (a, reference.OrderByDescending(v => v).ToArray());
     }
 
     private static double[] Symmetrize(double[] g, int n)

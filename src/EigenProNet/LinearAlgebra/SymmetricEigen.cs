@@ -136,7 +136,7 @@ public static class SymmetricEigen
         var tau = new TR[n];
         Tridiagonalize(w, n, values, e, tau, compute);
         Phase("tridiagonalise");
-        TridiagonalEigen.Solve(values, e, columns, n, compute);
+        TridiagonalEigen.Solve(values, e, columns, n, compute, typeof(TR) == typeof(float) ? TridiagonalEigen.SingleDeflationRoundoff : TridiagonalEigen.DoubleRoundoff);
         Phase("divide_and_conquer");
         // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
         // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
@@ -541,21 +541,21 @@ public static class SymmetricEigen
                 V.AsSpan(p * m, p).Clear();
                 TensorPrimitives.ConvertTruncating<TA, double>(new ReadOnlySpan<TA>(a, (j0 + p) * n + j0 + p + 1, m - p), V.AsSpan(p * m + p, m - p));
             }
-            // T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·(V·v_pᵀ)[0:p].
+            // T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·g with g = (V·v_pᵀ)[0:p] = G[p, 0:p] (G = V·Vᵀ symmetric:
+            // its upper triangle by GEMM, mirrored, so that g is a contiguous row and each T entry one dot product).
             var vb = DoubleBlock.Of(V, kb, m);
             var gb = DoubleBlock.Of(_g, kb, kb);
-            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, vb, vb, 0, gb, context: context);
+            DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, vb, vb, 0, gb, upperOnly: true, context: context);
+            for (int p = 1; p < kb; p++)
+                for (int r = 0; r < p; r++) _g[p * kb + r] = _g[r * kb + p];
             Array.Clear(T);
             for (int p = 0; p < kb; p++)
             {
                 double tp = double.CreateTruncating(tau[j0 + p]);
                 T[p * nb + p] = tp;
+                var g = new ReadOnlySpan<double>(_g, p * kb, p);
                 for (int q = 0; q < p; q++)
-                {
-                    double sum = 0;
-                    for (int r = q; r < p; r++) sum += T[q * nb + r] * gb.Row(r)[p];
-                    T[q * nb + p] = -tp * sum;
-                }
+                    T[q * nb + p] = -tp * TensorPrimitives.Dot(new ReadOnlySpan<double>(T, q * nb + q, p - q), g[q..]);
             }
         }
     }

@@ -19,10 +19,27 @@ internal static class TridiagonalEigen
     private const double Eps = 1.1102230246251565e-16;   // unit roundoff of float64
 
     /// <summary>
-    /// Diagonal <paramref name="d"/> (n) and off-diagonal <paramref name="e"/> (e[i] couples i and i+1; e[n−1] ignored).
-    /// On return d holds the eigenvalues (unordered) and q (n×n row-major) the eigenvectors as columns.
+    /// The deflation roundoff of a tridiagonal reduced in float32: a quarter of float32's unit roundoff, 2⁻²⁶. LAPACK's
+    /// sstedc deflates at 2⁻²⁴ itself; a quarter of it keeps the residuals 4× below ssyevd's on kernel matrices
+    /// (docs/benchmarks.md) and still deflates most of their small eigenvalues: a third of the float64 test's merge time.
     /// </summary>
-    public static void Solve(double[] d, double[] e, double[] q, int n, ComputeContext? context = null)
+    internal const double SingleDeflationRoundoff = 1.4901161193847656e-8;
+
+    /// <summary>The unit roundoff of float64, 2⁻⁵³.</summary>
+    internal const double DoubleRoundoff = Eps;
+
+    /// <summary>All eigenpairs of the tridiagonal (d, e).</summary>
+    /// <param name="d">The diagonal (n); on return the eigenvalues, unordered.</param>
+    /// <param name="e">The off-diagonal: e[i] couples i and i+1 (e[n−1] ignored).</param>
+    /// <param name="q">n×n row-major: on return the eigenvectors as columns.</param>
+    /// <param name="n">The order.</param>
+    /// <param name="context">Threads and SIMD path.</param>
+    /// <param name="deflationRoundoff">
+    /// The unit roundoff of the deflation test (dlaed2's tol = 8·u·max(|d|, |z|)): float64's by default; a float32
+    /// tridiagonal (from a float32 reduction, already accurate to n·u₃₂·‖T‖) deflates at <see cref="SingleDeflationRoundoff"/>,
+    /// which for kernel spectra deflates most of the small eigenvalues and leaves a fraction of the merge work.
+    /// </param>
+    public static void Solve(double[] d, double[] e, double[] q, int n, ComputeContext? context = null, double deflationRoundoff = Eps)
     {
         Array.Clear(q, 0, n * n);
         if (n == 0) return;
@@ -39,7 +56,7 @@ internal static class TridiagonalEigen
         var es = new double[n];
         for (int i = 0; i < n - 1; i++) es[i] = e[i] / scale;
         var scratch = new Scratch(n);
-        Recurse(d, es, q, n, 0, n, scratch, context ?? ComputeContext.Default);
+        Recurse(d, es, q, n, 0, n, scratch, context ?? ComputeContext.Default, deflationRoundoff);
         for (int i = 0; i < n; i++) d[i] *= scale;
     }
 
@@ -59,7 +76,7 @@ internal static class TridiagonalEigen
     /// <summary>Blocks at least this large solve their two halves at the same time, on half the threads each.</summary>
     private const int ParallelHalves = 384;
 
-    private static void Recurse(double[] d, double[] e, double[] q, int n, int lo, int m, Scratch scratch, ComputeContext context)
+    private static void Recurse(double[] d, double[] e, double[] q, int n, int lo, int m, Scratch scratch, ComputeContext context, double roundoff)
     {
         if (m <= Leaf)
         {
@@ -79,15 +96,15 @@ internal static class TridiagonalEigen
             var first = context.WithThreads(context.Threads / 2);
             var second = context.WithThreads(context.Threads - context.Threads / 2);
             Parallel.Invoke(
-                () => Recurse(d, e, q, n, lo, k, scratch, first),
-                () => Recurse(d, e, q, n, lo + k, m - k, scratch, second));
+                () => Recurse(d, e, q, n, lo, k, scratch, first, roundoff),
+                () => Recurse(d, e, q, n, lo + k, m - k, scratch, second, roundoff));
         }
         else
         {
-            Recurse(d, e, q, n, lo, k, scratch, context);
-            Recurse(d, e, q, n, lo + k, m - k, scratch, context);
+            Recurse(d, e, q, n, lo, k, scratch, context, roundoff);
+            Recurse(d, e, q, n, lo + k, m - k, scratch, context, roundoff);
         }
-        Merge(d, q, n, lo, m, k, rho, beta < 0 ? -1 : 1, scratch, context);
+        Merge(d, q, n, lo, m, k, rho, beta < 0 ? -1 : 1, scratch, context, roundoff);
     }
 
     private static void SolveLeaf(double[] d, double[] e, double[] q, int n, int lo, int m)
@@ -109,7 +126,7 @@ internal static class TridiagonalEigen
     /// secular equation, and the block's new eigenvectors Q·U written straight back into q (dlaed3).
     /// </summary>
     private static void Merge(double[] d, double[] q, int n, int lo, int m, int k, double rho, int sign, Scratch scratch,
-        ComputeContext context)
+        ComputeContext context, double roundoff)
     {
         long area = (long)lo * n;   // this block's part of the scratch arrays
         // The update vector z = Qbᵀu / √2: the last row of the first half's vectors and the first of the second's.
@@ -126,7 +143,7 @@ internal static class TridiagonalEigen
         // the vector columns are only recorded here and applied row by row below (a column pass strides through memory).
         double dmax = 0, zmax = 0;
         for (int i = 0; i < m; i++) { dmax = Math.Max(dmax, Math.Abs(dd[i])); zmax = Math.Max(zmax, Math.Abs(z[i])); }
-        double tol = 8 * Eps * Math.Max(dmax, zmax);
+        double tol = 8 * roundoff * Math.Max(dmax, zmax);
         var kept = new List<int>(m);
         var deflated = new List<int>(m);
         var rotations = new List<(int P, int J, double C, double S)>();
