@@ -117,15 +117,16 @@ public static class SymmetricEigen
         int n = a.Rows;
         var w = new TR[(long)n * n];
         var columns = new double[(long)n * n];
-        // Symmetrise in 64×64 tiles so that the transposed reads stay in cache.
+        // Symmetrise in 64×64 tiles so that the transposed reads stay in cache; the reduction reads and keeps only the
+        // entries on or right of the diagonal, so only those are formed (the rest of w is never touched).
         const int tile = 64;
         for (int i0 = 0; i0 < n; i0 += tile)
-            for (int j0 = 0; j0 < n; j0 += tile)
+            for (int j0 = i0; j0 < n; j0 += tile)
                 for (int i = i0; i < Math.Min(n, i0 + tile); i++)
                 {
                     var ai = a.Row(i);
                     long wi = (long)i * n;
-                    for (int j = j0; j < Math.Min(n, j0 + tile); j++) w[wi + j] = TR.CreateTruncating(0.5 * ((double)ai[j] + a.RefAt(j, i)));
+                    for (int j = Math.Max(i, j0); j < Math.Min(n, j0 + tile); j++) w[wi + j] = TR.CreateTruncating(0.5 * ((double)ai[j] + a.RefAt(j, i)));
                 }
         Phase("symmetrise");
         // The reduction in TR (float32: half the memory traffic of its mat-vecs and twice the GEMM rate of float64),
@@ -251,7 +252,7 @@ public static class SymmetricEigen
     {
         var w = new T[3L * PanelWidth * n];   // W, then room for the trailing update's copies of V and W
         var t = new T[PanelWidth];
-        var symv = new SymmetricProduct<T>(n, context);
+        using var symv = new SymmetricProduct<T>(n, context);
         T half = T.CreateTruncating(0.5);
         for (int k0 = 0; k0 < n - 1; k0 += PanelWidth)
         {
@@ -338,10 +339,12 @@ public static class SymmetricEigen
     /// x[r], to y[r+1:] — one pass over half the block. This pass is the memory-bound half of the tridiagonalisation,
     /// so eight rows (then four) go through the registers together (x and y are loaded once per eight matrix rows, and
     /// the dot products are independent FMA chains) to keep the matrix streaming at cache speed. The rows are split over
-    /// the threads by area, each thread accumulating into its own y.
+    /// the threads of a <see cref="SpinTeam"/> by area (one fork-join per column), each accumulating into its own y.
     /// </summary>
-    internal sealed unsafe class SymmetricProduct<T>(int n, ComputeContext context) where T : unmanaged, IFloatingPointIeee754<T>
+    internal sealed unsafe class SymmetricProduct<T>(int n, ComputeContext context) : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
     {
+        private SpinTeam? _team;   // started by the first product large enough to share (small matrices never pay for threads)
+
         private readonly T[][] _partial = [.. Enumerable.Range(0, context.Threads).Select(_ => new T[n])];
         private readonly T[] _x = new T[n];
 
@@ -350,7 +353,7 @@ public static class SymmetricEigen
             int m = n - r0;
             int threads = (long)m * m > 400_000 ? context.Threads : 1;
             x.CopyTo(_x);
-            Parallelism.Run(threads, th =>
+            Action<int> rows = th =>
             {
                 // Equal areas: row q (local) holds m − q entries; thread th starts where the remaining area is (1 − th/T)·m²/2.
                 int q0 = th == 0 ? 0 : m - (int)Math.Round(m * Math.Sqrt(1 - (double)th / threads));
@@ -368,10 +371,14 @@ public static class SymmetricEigen
                         default: Accumulate<SimdScalar<T>, T>(block, n, m, q0, q1, px, py); break;
                     }
                 }
-            });
+            };
+            if (threads == 1) rows(0);
+            else (_team ??= new SpinTeam(threads)).Run(rows);
             _partial[0].AsSpan(0, m).CopyTo(y);
             for (int th = 1; th < threads; th++) TensorPrimitives.Add(y, _partial[th].AsSpan(0, m), y);
         }
+
+        public void Dispose() => _team?.Dispose();
 
         /// <summary>Rows [q0, q1) of the m×m block at b (row stride n), x and y local to the block.</summary>
         internal static void Accumulate<O, V>(T* b, int n, int m, int q0, int q1, T* x, T* y)
