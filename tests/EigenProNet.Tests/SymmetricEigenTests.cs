@@ -176,6 +176,7 @@ public class SymmetricEigenTests
         var d = Enumerable.Repeat(2.0, n).ToArray();
         var e = Enumerable.Repeat(-1.0, n).ToArray();
         var q = new double[n * n];
+        Array.Fill(q, double.NaN);   // Solve writes every element before it reads it: q's old contents never matter
         var dw = (double[])d.Clone();
         TridiagonalEigen.Solve(dw, e, q, n);
         var sorted = dw.OrderBy(v => v).ToArray();
@@ -197,6 +198,7 @@ public class SymmetricEigenTests
         {
             var dv = (double[])dd.Clone();
             var qq = new double[m * m];
+            Array.Fill(qq, double.NaN);
             TridiagonalEigen.Solve(dv, ee, qq, m);
             var (r, o) = CheckTridiagonal(dd, ee, dv, qq, m);
             double scale = dd.Max(Math.Abs) + 2 * ee.Max(Math.Abs);

@@ -41,7 +41,8 @@ internal static class TridiagonalEigen
     /// </param>
     public static void Solve(double[] d, double[] e, double[] q, int n, ComputeContext? context = null, double deflationRoundoff = Eps)
     {
-        Array.Clear(q, 0, n * n);
+        // q is not cleared: every leaf writes its whole diagonal block and every merge its whole block, reading only
+        // the halves' own diagonal blocks (the zeros between them are implied), so each element is written first.
         if (n == 0) return;
         // Work at unit scale so that products in the secular solver neither overflow nor underflow.
         double scale = 0;
@@ -49,6 +50,7 @@ internal static class TridiagonalEigen
         for (int i = 0; i < n - 1; i++) scale = Math.Max(scale, Math.Abs(e[i]));
         if (scale == 0)
         {
+            Array.Clear(q, 0, n * n);
             for (int i = 0; i < n; i++) q[(long)i * n + i] = 1;
             return;
         }
@@ -209,15 +211,32 @@ internal static class TridiagonalEigen
             var row = new double[m];
             for (int i = i0; i < i1; i++)
             {
-                Array.Copy(q, (long)(lo + i) * n + lo, row, 0, m);
+                // Row i of the block diagonal diag(Q1, Q2): its half's part, zeros in the other.
+                if (i < k)
+                {
+                    Array.Copy(q, (long)(lo + i) * n + lo, row, 0, k);
+                    Array.Clear(row, k, m - k);
+                }
+                else
+                {
+                    Array.Clear(row, 0, k);
+                    Array.Copy(q, (long)(lo + i) * n + lo + k, row, k, m - k);
+                }
                 foreach (var (p, j, c, s) in rotations)
                 {
                     double xp = row[p], xj = row[j];
                     row[p] = c * xp + s * xj;
                     row[j] = c * xj - s * xp;
                 }
-                long w0 = area + (long)i * m;
-                for (int c = 0; c < m; c++) work[w0 + column[c]] = row[c];
+                // Kept columns go to the work block (the GEMM's input), deflated ones straight to their final place in
+                // q's row: the row was copied first, and the GEMM writes only the first kk columns.
+                long w0 = area + (long)i * m, q0 = (long)(lo + i) * n + lo;
+                for (int c = 0; c < m; c++)
+                {
+                    int slot = column[c];
+                    if (slot < kk) work[w0 + slot] = row[c];
+                    else q[q0 + slot] = row[c];
+                }
             }
         });
 
@@ -237,8 +256,6 @@ internal static class TridiagonalEigen
                 ub.Block(top, 0, kk - top, kk), 0, new DoubleBlock(q, (long)(lo + k) * n + lo, m - k, kk, n), context: context);
         }
         for (int j = 0; j < deflated.Count; j++) values[kk + j] = dd[deflated[j]];
-        if (kk < m)
-            for (int i = 0; i < m; i++) Array.Copy(work, area + (long)i * m + kk, q, (long)(lo + i) * n + lo + kk, m - kk);
         Array.Copy(values, 0, d, lo, m);
     }
 
