@@ -35,9 +35,11 @@ internal sealed class SiloWatch(IClusterClient client, TimeSpan period) : IAsync
             try { await Task.Delay(period, ct).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
             HashSet<string> active;
-            // A failed poll proves nothing (the gateway may be the one that left: then the request itself fails).
+            // A failed poll proves nothing (the gateway may be the one that left: then the request itself fails), and
+            // whatever it threw must not end the watch.
             try { active = [.. (await management.GetHosts(onlyActive: true).ConfigureAwait(false)).Keys.Select(s => s.ToString())]; }
-            catch (Exception e) when (e is OrleansException or TimeoutException or IOException or InvalidOperationException) { continue; }
+            catch (Exception) when (!ct.IsCancellationRequested) { continue; }
+            catch (Exception) { return; }
             lock (_gate)
                 foreach (var (silo, left) in _left.Where(p => !active.Contains(p.Key)).ToArray())
                 {
