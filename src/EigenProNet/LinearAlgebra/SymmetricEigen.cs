@@ -44,10 +44,14 @@ public static class SymmetricEigen
     /// <summary>All eigenpairs of the symmetric matrix <paramref name="a"/>, eigenvalues descending.</summary>
     /// <exception cref="ArgumentException">Not square, not symmetric (beyond <see cref="SymmetryTolerance"/>), or NaN/Inf.</exception>
     /// <exception cref="InvalidOperationException">The iteration did not converge (names the eigenpair).</exception>
-    public static EigenDecomposition Full(MatrixView a, ComputeContext? context = null, ReductionPrecision precision = ReductionPrecision.Single)
+    public static EigenDecomposition Full(MatrixView a, ComputeContext? context = null, ReductionPrecision precision = ReductionPrecision.Single) =>
+        Full(a, context, precision, phases: null);
+
+    /// <summary><see cref="Full(MatrixView, ComputeContext?, ReductionPrecision)"/>, telling <paramref name="phases"/> each phase's seconds (bench eigh).</summary>
+    internal static EigenDecomposition Full(MatrixView a, ComputeContext? context, ReductionPrecision precision, Action<string, double>? phases)
     {
         Validate(a, nameof(a));
-        return Dense(a, a.Rows, context, precision);
+        return Dense(a, a.Rows, context, precision, phases);
     }
 
     /// <summary>Subspace iterations <see cref="Top"/> allows before it switches to the dense path (convergence usually takes 5–20).</summary>
