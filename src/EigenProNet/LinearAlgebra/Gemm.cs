@@ -325,9 +325,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                                     job.PackA(pa, p0, p1);
                                     Interlocked.Add(ref panelsPacked, p1 - p0);
                                 }
-                                WaitFor(ref panelsPacked, mPanels);
+                                Parallelism.WaitFor(ref panelsPacked, mPanels);
                                 // The last step's products must be done with C (this step adds to the blocks they wrote).
-                                if (step > 0) WaitFor(ref counters[4 * step - 1], previousTasks);
+                                if (step > 0) Parallelism.WaitFor(ref counters[4 * step - 1], previousTasks);
                                 int packed = -1;
                                 for (int chunk; (chunk = Interlocked.Increment(ref tasksClaimed) - 1) < taskChunks;)
                                 {
@@ -374,13 +374,6 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
     {
         var job = new Job(kernel, Transpose.No, transB, T.One, T.Zero, default, b, default, 0, 0, pc, kc, cols, 0, col0, col0 + cols, Triangle.Full);
         job.PackB(dst, 0);
-    }
-
-    /// <summary>Spins (then yields) until <paramref name="counter"/> reaches <paramref name="target"/>: the waits are short.</summary>
-    private static void WaitFor(ref int counter, int target)
-    {
-        var spin = new SpinWait();
-        while (Volatile.Read(ref counter) < target) spin.SpinOnce(sleep1Threshold: -1);   // never a 1 ms sleep
     }
 
     private static void ScaleC(GemmOperand<T> c, T beta)

@@ -10,6 +10,13 @@ internal static class Parallelism
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
     }
 
+    /// <summary>Spins (then yields) until <paramref name="counter"/> reaches <paramref name="target"/>: the waits are short.</summary>
+    internal static void WaitFor(ref int counter, int target)
+    {
+        var spin = new SpinWait();
+        while (Volatile.Read(ref counter) < target) spin.SpinOnce(sleep1Threshold: -1);   // never a 1 ms sleep
+    }
+
     /// <summary>The contiguous share [start, end) of <paramref name="count"/> items that worker t of n takes.</summary>
     internal static (int Start, int End) Share(int count, int t, int n)
     {
@@ -33,7 +40,7 @@ internal sealed class SpinTeam : IDisposable
     private readonly object _gate = new();
     private Action<int>? _body;
     private int _generation;   // one more per step; workers run the body of each generation once
-    private int _pending;      // workers still in the current step
+    private int _finished;     // workers done with the current step
     private bool _stopping;
     private Exception? _failure;
 
@@ -59,7 +66,7 @@ internal sealed class SpinTeam : IDisposable
         if (_workers.Length == 0) { body(0); return; }
         _failure = null;
         _body = body;
-        Volatile.Write(ref _pending, _workers.Length);
+        Volatile.Write(ref _finished, 0);
         lock (_gate)
         {
             _generation++;
@@ -68,8 +75,7 @@ internal sealed class SpinTeam : IDisposable
         try { body(0); }
         finally
         {
-            var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            Parallelism.WaitFor(ref _finished, _workers.Length);
             _body = null;
         }
         if (_failure is { } e) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
@@ -90,7 +96,7 @@ internal sealed class SpinTeam : IDisposable
             }
             try { _body!(member); }
             catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
-            Interlocked.Decrement(ref _pending);
+            Interlocked.Increment(ref _finished);
         }
     }
 
