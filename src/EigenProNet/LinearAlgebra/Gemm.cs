@@ -300,8 +300,12 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, System.Numerics.
                             int nStart = triangle == Triangle.Upper ? ic / nc * nc : 0;
                             int nEnd = triangle == Triangle.Lower ? Math.Min(n, ic + mcCur) : n;
                             int ncBlocks = evenBlocks > 0 ? evenBlocks : (nEnd - nStart + nc - 1) / nc;
-                            // When N is narrow, split the M panels too so every thread has work.
-                            int mGroups = Math.Max(1, Math.Min(mPanels, (threads + ncBlocks - 1) / ncBlocks));
+                            // When N is narrow, split the M panels too so every thread has work. A triangle's B blocks hold
+                            // very different amounts of work (at 768 rows: 194, 92 and 8 thousand lower elements), so
+                            // there the rows are always cut into 4 groups per thread and the tasks dealt one at a time.
+                            int mGroups = triangle == Triangle.Full || threads == 1
+                                ? Math.Max(1, Math.Min(mPanels, (threads + ncBlocks - 1) / ncBlocks))
+                                : Math.Min(mPanels, 4 * threads);
                             int tasks = ncBlocks * mGroups;
                             // Claims come in one contiguous share per worker (consecutive tasks share a packed B block);
                             // in a triangle the work per B block grows along N, so there tasks are claimed one at a time.
