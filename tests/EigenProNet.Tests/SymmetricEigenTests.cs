@@ -320,6 +320,33 @@ public class SymmetricEigenTests
         AssertValid(sym, SymmetricEigen.Full(sym), "indefinite n=300");
     }
 
+    [Fact]
+    public void PooledWorkArraysNeverLeakTheirOldContents()
+    {
+        // The dense path's n² work arrays come from the shared pool: whatever a previous user left there (NaN here,
+        // zeros next) must not change a single bit of the result.
+        const int n = 300;
+        var psd = RandomPsd(n, n, 23);
+        foreach (var precision in new[] { ReductionPrecision.Single, ReductionPrecision.Double })
+        {
+            Poison(n * n, float.NaN);
+            var poisoned = SymmetricEigen.Full(psd, precision: precision);
+            AssertValid(psd, poisoned, $"{precision} after NaN in the pool");
+            Poison(n * n, 0f);
+            var clean = SymmetricEigen.Full(psd, precision: precision);
+            Assert.Equal(clean.Values, poisoned.Values);
+            Assert.Equal(clean.Vectors.Data, poisoned.Vectors.Data);
+        }
+
+        static void Poison(int length, float value)
+        {
+            var floats = Enumerable.Range(0, 4).Select(_ => System.Buffers.ArrayPool<float>.Shared.Rent(length)).ToArray();
+            var doubles = Enumerable.Range(0, 4).Select(_ => System.Buffers.ArrayPool<double>.Shared.Rent(length)).ToArray();
+            foreach (var f in floats) { Array.Fill(f, value); System.Buffers.ArrayPool<float>.Shared.Return(f); }
+            foreach (var d in doubles) { Array.Fill(d, value); System.Buffers.ArrayPool<double>.Shared.Return(d); }
+        }
+    }
+
     /// <summary>‖A·v_j − λ_j·v_j‖ in float64 for each returned pair.</summary>
     private static double[] Residuals(MatrixView a, EigenDecomposition eig)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Numerics;
 using System.Numerics.Tensors;
@@ -119,52 +120,86 @@ public static class SymmetricEigen
             clock.Restart();
         }
         int n = a.Rows;
-        var w = new TR[(long)n * n];
-        var columns = new double[(long)n * n];
-        // Symmetrise in 64×64 tiles so that the transposed reads stay in cache; the reduction reads and keeps only the
-        // entries on or right of the diagonal, so only those are formed (the rest of w is never touched).
-        const int tile = 64;
-        for (int i0 = 0; i0 < n; i0 += tile)
-            for (int j0 = i0; j0 < n; j0 += tile)
-                for (int i = i0; i < Math.Min(n, i0 + tile); i++)
-                {
-                    var ai = a.Row(i);
-                    long wi = (long)i * n;
-                    for (int j = Math.Max(i, j0); j < Math.Min(n, j0 + tile); j++) w[wi + j] = TR.CreateTruncating(0.5 * ((double)ai[j] + a.RefAt(j, i)));
-                }
-        Phase("symmetrise");
-        // The reduction in TR (float32: half the memory traffic of its mat-vecs and twice the GEMM rate of float64),
-        // the tridiagonal's eigensystem in float64, the back-transformation in float32.
+        // The n² work arrays come from the shared pool: fresh ones cost a page fault per 4 KiB on first touch (about
+        // 1.6 µs each here, 20 ms per decomposition at n = 2000), and callers decompose again and again (the
+        // dynamics recorder every epoch). Every element either is written before it is read or is never read.
+        var w = ArrayPool<TR>.Shared.Rent(checked(n * n));
+        var columns = ArrayPool<double>.Shared.Rent(n * n);
         var compute = context ?? ComputeContext.Default;
-        var values = new double[n];
-        var e = new double[n];
-        var tau = new TR[n];
-        Tridiagonalize(w, n, values, e, tau, compute);
-        Phase("tridiagonalise");
-        TridiagonalEigen.Solve(values, e, columns, n, compute, typeof(TR) == typeof(float) ? TridiagonalEigen.SingleDeflationRoundoff : TridiagonalEigen.DoubleRoundoff);
-        Phase("divide_and_conquer");
-        // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
-        // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
-        // vectors stay orthonormal to a few float32 ulps (docs/benchmarks.md: better than LAPACK's ssyevr and ssyevd).
-        var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
-        var vectors = new Matrix(n, k);
-        var sorted = new double[k];
-        for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
-        int threads = Math.Min(compute.Threads, Math.Max(1, n / 256));
+        try
+        {
+            Symmetrise(a, w, compute);
+            Phase("symmetrise");
+            // The reduction in TR (float32: half the memory traffic of its mat-vecs and twice the GEMM rate of float64),
+            // the tridiagonal's eigensystem in float64, the back-transformation in float32.
+            var values = new double[n];
+            var e = new double[n];
+            var tau = new TR[n];
+            Tridiagonalize(w, n, values, e, tau, compute);
+            Phase("tridiagonalise");
+            TridiagonalEigen.Solve(values, e, columns, n, compute, typeof(TR) == typeof(float) ? TridiagonalEigen.SingleDeflationRoundoff : TridiagonalEigen.DoubleRoundoff);
+            Phase("divide_and_conquer");
+            // Descending order; the eigenvectors of T for the k kept values, in that order, then the back-transformation
+            // on those k columns only, in float32 (the output's precision): half the time of the float64 one, and the
+            // vectors stay orthonormal to a few float32 ulps (docs/benchmarks.md: better than LAPACK's ssyevr and ssyevd).
+            var order = Enumerable.Range(0, n).OrderByDescending(i => values[i]).Take(k).ToArray();
+            var vectors = new Matrix(n, k);
+            var sorted = new double[k];
+            for (int j = 0; j < k; j++) sorted[j] = values[order[j]];
+            int threads = Math.Min(compute.Threads, Math.Max(1, n / 256));
+            Parallelism.Run(threads, t =>
+            {
+                var (r0, r1) = Parallelism.Share(n, t, threads);
+                for (int i = r0; i < r1; i++)
+                {
+                    var row = vectors.Row(i);
+                    var src = new ReadOnlySpan<double>(columns, i * n, n);
+                    for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
+                }
+            });
+            Phase("sort");
+            ApplyReflectors(w, n, tau, vectors, compute);
+            Phase("back_transform");
+            return new EigenDecomposition(sorted, vectors);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(columns);
+            ArrayPool<TR>.Shared.Return(w);
+        }
+    }
+
+    /// <summary>
+    /// The entries on and right of the diagonal of (A + Aᵀ)/2 into w (row stride n) — all the reduction reads, so the
+    /// rest of w is never touched. In 64×64 tiles so that the transposed reads stay in cache, tile rows dealt to the
+    /// threads by equal areas of the triangle.
+    /// </summary>
+    private static unsafe void Symmetrise<TR>(MatrixView a, TR[] w, ComputeContext context) where TR : unmanaged, IFloatingPointIeee754<TR>
+    {
+        const int tile = 64;
+        int n = a.Rows, tileRows = (n + tile - 1) / tile;
+        int threads = Math.Min(context.Threads, Math.Max(1, n / 256));
         Parallelism.Run(threads, t =>
         {
-            var (r0, r1) = Parallelism.Share(n, t, threads);
-            for (int i = r0; i < r1; i++)
+            // Tile row q holds tileRows − q tiles: thread t starts where the remaining area is (1 − t/T) of the whole.
+            int q0 = t == 0 ? 0 : tileRows - (int)Math.Round(tileRows * Math.Sqrt(1 - (double)t / threads));
+            int q1 = t == threads - 1 ? tileRows : tileRows - (int)Math.Round(tileRows * Math.Sqrt(1 - (double)(t + 1) / threads));
+            fixed (float* pa = a.Storage)
+            fixed (TR* pw = w)
             {
-                var row = vectors.Row(i);
-                var src = new ReadOnlySpan<double>(columns, i * n, n);
-                for (int j = 0; j < row.Length; j++) row[j] = (float)src[order[j]];
+                float* a0 = pa + a.Offset;
+                int stride = a.Stride;
+                for (int i0 = q0 * tile; i0 < Math.Min(n, q1 * tile); i0 += tile)
+                    for (int j0 = i0; j0 < n; j0 += tile)
+                        for (int i = i0; i < Math.Min(n, i0 + tile); i++)
+                        {
+                            float* ai = a0 + (long)i * stride;
+                            TR* wi = pw + (long)i * n;
+                            for (int j = Math.Max(i, j0); j < Math.Min(n, j0 + tile); j++)
+                                wi[j] = TR.CreateTruncating(0.5 * ((double)ai[j] + a0[(long)j * stride + i]));
+                        }
             }
         });
-        Phase("sort");
-        ApplyReflectors(w, n, tau, vectors, compute);
-        Phase("back_transform");
-        return new EigenDecomposition(sorted, vectors);
     }
 
     internal static unsafe void Validate(MatrixView a, string name)

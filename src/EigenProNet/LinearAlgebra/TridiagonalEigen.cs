@@ -57,22 +57,29 @@ internal static class TridiagonalEigen
         for (int i = 0; i < n; i++) d[i] /= scale;
         var es = new double[n];
         for (int i = 0; i < n - 1; i++) es[i] = e[i] / scale;
-        var scratch = new Scratch(n);
+        using var scratch = new Scratch(n);
         Recurse(d, es, q, n, 0, n, scratch, context ?? ComputeContext.Default, deflationRoundoff);
         for (int i = 0; i < n; i++) d[i] *= scale;
     }
 
     /// <summary>
     /// Buffers shared by all merges, sized for the largest: fresh multi-megabyte arrays per merge cost more in page
-    /// faults than the copies themselves. The merge of block [lo, lo + m) uses the m² elements from lo·n on, so the
-    /// merges of disjoint blocks — the two halves solved at the same time — never share a byte.
+    /// faults than the copies themselves — and so, from the shared pool, across solves. The merge of block
+    /// [lo, lo + m) uses the m² elements from lo·n on, so the merges of disjoint blocks — the two halves solved at the
+    /// same time — never share a byte. Each merge writes what it reads of them first.
     /// </summary>
-    private sealed class Scratch(int n)
+    private sealed class Scratch(int n) : IDisposable
     {
         /// <summary>The block's eigenvector columns, regrouped (m×m, row stride m).</summary>
-        public readonly double[] Work = new double[(long)n * n];
+        public readonly double[] Work = System.Buffers.ArrayPool<double>.Shared.Rent(checked(n * n));
         /// <summary>The secular eigenvectors, rows in the regrouped order (K×K).</summary>
-        public readonly double[] U = new double[(long)n * n];
+        public readonly double[] U = System.Buffers.ArrayPool<double>.Shared.Rent(n * n);
+
+        public void Dispose()
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(U);
+            System.Buffers.ArrayPool<double>.Shared.Return(Work);
+        }
     }
 
     /// <summary>Blocks at least this large solve their two halves at the same time, on half the threads each.</summary>
