@@ -19,6 +19,11 @@ internal interface ISimdOps<TVec, T> where TVec : struct where T : unmanaged
     static abstract int Count { get; }
     static abstract unsafe TVec Load(T* p);
     static abstract unsafe void Store(TVec v, T* p);
+    /// <summary>The vector at p with its lanes below <paramref name="first"/> zero, bitwise: whatever memory they
+    /// cover (NaN, or a triangle never written) never reaches the result.</summary>
+    static abstract unsafe TVec LoadFrom(T* p, int first);
+    /// <summary>The sum of the lanes.</summary>
+    static abstract T Sum(TVec v);
     static abstract TVec Broadcast(T x);
     static abstract TVec Add(TVec a, TVec b);
     static abstract TVec Subtract(TVec a, TVec b);
@@ -69,6 +74,9 @@ internal readonly struct Simd512<T> : ISimdOps<Vector512<T>, T> where T : unmana
 {
     public static int Count => Vector512<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector512<T> Load(T* p) => Vector512.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector512<T> LoadFrom(T* p, int first) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(Vector512<T>.Indices, Vector512.Create(T.CreateTruncating(first))), Vector512.Load(p), Vector512<T>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> v) => Vector512.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vector512<T> v, T* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T x) => Vector512.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
@@ -100,6 +108,9 @@ internal readonly struct Simd256<T> : ISimdOps<Vector256<T>, T> where T : unmana
 {
     public static int Count => Vector256<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector256<T> Load(T* p) => Vector256.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector256<T> LoadFrom(T* p, int first) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(Vector256<T>.Indices, Vector256.Create(T.CreateTruncating(first))), Vector256.Load(p), Vector256<T>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> v) => Vector256.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vector256<T> v, T* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T x) => Vector256.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
@@ -131,6 +142,9 @@ internal readonly struct Simd128<T> : ISimdOps<Vector128<T>, T> where T : unmana
 {
     public static int Count => Vector128<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector128<T> Load(T* p) => Vector128.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe Vector128<T> LoadFrom(T* p, int first) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(Vector128<T>.Indices, Vector128.Create(T.CreateTruncating(first))), Vector128.Load(p), Vector128<T>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> v) => Vector128.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(Vector128<T> v, T* p) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Broadcast(T x) => Vector128.Create(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Add(Vector128<T> a, Vector128<T> b) => a + b;
@@ -162,6 +176,8 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T> where T : unmanaged, IFl
 {
     public static int Count => 1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe T Load(T* p) => *p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe T LoadFrom(T* p, int first) => first > 0 ? T.Zero : *p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T v) => v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static unsafe void Store(T v, T* p) => *p = v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Broadcast(T x) => x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Add(T a, T b) => a + b;

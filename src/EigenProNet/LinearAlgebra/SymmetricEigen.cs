@@ -390,7 +390,8 @@ public static class SymmetricEigen
         public void Multiply(T[] a, int r0, ReadOnlySpan<T> x, Span<T> y)
         {
             int m = n - r0;
-            int threads = (long)m * m > 400_000 ? context.Threads : 1;
+            // From about 250 rows the pass outlasts waking the team (measured at 300 rows: half the time on two threads).
+            int threads = (long)m * m > 60_000 ? context.Threads : 1;
             x.CopyTo(_x);
             Action<int> rows = th =>
             {
@@ -426,7 +427,7 @@ public static class SymmetricEigen
             int w = O.Count;
             T* sums = stackalloc T[8 * w];
             int q = q0;
-            for (; q + 8 <= q1; q += 8) Rows8<O, V>(b, n, m, q, x, y, sums);
+            for (; q + 8 <= q1; q += 8) Rows8<O, V>(b, n, m, q, x, y);
             for (; q + 4 <= q1; q += 4)
             {
                 T* r0 = b + (long)q * n, r1 = r0 + n, r2 = r1 + n, r3 = r2 + n;
@@ -499,7 +500,7 @@ public static class SymmetricEigen
         /// matrix rows instead of four — the pass is bound by loads from the cache the block sits in, and on the 256-bit
         /// path those two loads and the store were a third of the traffic.
         /// </summary>
-        private static void Rows8<O, V>(T* b, int n, int m, int q, T* x, T* y, T* sums)
+        private static void Rows8<O, V>(T* b, int n, int m, int q, T* x, T* y)
             where O : ISimdOps<V, T> where V : struct
         {
             int w = O.Count;
@@ -515,17 +516,44 @@ public static class SymmetricEigen
                 for (int c = r + 1; c < 8; c++) y[q + c] += row[q + c] * x[q + r];
             }
             T* r1 = r0 + n, r2 = r1 + n, r3 = r2 + n, r4 = r3 + n, r5 = r4 + n, r6 = r5 + n, r7 = r6 + n;
-            V s0 = O.Broadcast(x[q]), s1 = O.Broadcast(x[q + 1]), s2 = O.Broadcast(x[q + 2]), s3 = O.Broadcast(x[q + 3]);
+            V s0v = O.Broadcast(x[q]), s1 = O.Broadcast(x[q + 1]), s2 = O.Broadcast(x[q + 2]), s3 = O.Broadcast(x[q + 3]);
             V s4 = O.Broadcast(x[q + 4]), s5 = O.Broadcast(x[q + 5]), s6 = O.Broadcast(x[q + 6]), s7 = O.Broadcast(x[q + 7]);
             V a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             int j = q + 8;
+            // Columns j.. in whole vectors ending at m: the first one starts up to w − 1 columns early, with those lanes
+            // masked off (they lie left of column q + 8, in the 8×8 block done above or the triangle never formed), so
+            // no scalar tail is left — at m = 500 the tail and the sums below cost more than the vector loop. Not
+            // when that start would fall before the block (the first rows only).
+            int head = (m - j) % w;
+            if (head != 0 && j + head - w >= 0)
+            {
+                int s0 = j + head - w, first = w - head;
+                V xv = O.Load(x + s0);
+                V v0 = O.LoadFrom(r0 + s0, first), v1 = O.LoadFrom(r1 + s0, first);
+                a0 = O.MultiplyAdd(v0, xv, a0);
+                a1 = O.MultiplyAdd(v1, xv, a1);
+                V yv = O.MultiplyAdd(v1, s1, O.MultiplyAdd(v0, s0v, O.Load(y + s0)));
+                v0 = O.LoadFrom(r2 + s0, first); v1 = O.LoadFrom(r3 + s0, first);
+                a2 = O.MultiplyAdd(v0, xv, a2);
+                a3 = O.MultiplyAdd(v1, xv, a3);
+                yv = O.MultiplyAdd(v1, s3, O.MultiplyAdd(v0, s2, yv));
+                v0 = O.LoadFrom(r4 + s0, first); v1 = O.LoadFrom(r5 + s0, first);
+                a4 = O.MultiplyAdd(v0, xv, a4);
+                a5 = O.MultiplyAdd(v1, xv, a5);
+                yv = O.MultiplyAdd(v1, s5, O.MultiplyAdd(v0, s4, yv));
+                v0 = O.LoadFrom(r6 + s0, first); v1 = O.LoadFrom(r7 + s0, first);
+                a6 = O.MultiplyAdd(v0, xv, a6);
+                a7 = O.MultiplyAdd(v1, xv, a7);
+                O.Store(O.MultiplyAdd(v1, s7, O.MultiplyAdd(v0, s6, yv)), y + s0);
+                j = s0 + w;
+            }
             for (; j + w <= m; j += w)
             {
                 V xv = O.Load(x + j);
                 V v0 = O.Load(r0 + j), v1 = O.Load(r1 + j);
                 a0 = O.MultiplyAdd(v0, xv, a0);
                 a1 = O.MultiplyAdd(v1, xv, a1);
-                V yv = O.MultiplyAdd(v1, s1, O.MultiplyAdd(v0, s0, O.Load(y + j)));
+                V yv = O.MultiplyAdd(v1, s1, O.MultiplyAdd(v0, s0v, O.Load(y + j)));
                 v0 = O.Load(r2 + j); v1 = O.Load(r3 + j);
                 a2 = O.MultiplyAdd(v0, xv, a2);
                 a3 = O.MultiplyAdd(v1, xv, a3);
@@ -539,10 +567,8 @@ public static class SymmetricEigen
                 a7 = O.MultiplyAdd(v1, xv, a7);
                 O.Store(O.MultiplyAdd(v1, s7, O.MultiplyAdd(v0, s6, yv)), y + j);
             }
-            O.Store(a0, sums); O.Store(a1, sums + w); O.Store(a2, sums + 2 * w); O.Store(a3, sums + 3 * w);
-            O.Store(a4, sums + 4 * w); O.Store(a5, sums + 5 * w); O.Store(a6, sums + 6 * w); O.Store(a7, sums + 7 * w);
-            for (int r = 0; r < 8; r++)
-                for (int t = 0; t < w; t++) d[r] += sums[r * w + t];
+            d[0] += O.Sum(a0); d[1] += O.Sum(a1); d[2] += O.Sum(a2); d[3] += O.Sum(a3);
+            d[4] += O.Sum(a4); d[5] += O.Sum(a5); d[6] += O.Sum(a6); d[7] += O.Sum(a7);
             for (; j < m; j++)
             {
                 T xj = x[j], yj = T.Zero;
