@@ -683,6 +683,7 @@ public static class SymmetricEigen
     private sealed class ReflectorBlock(int n, ComputeContext context)
     {
         private readonly double[] _g = new double[ReflectorBlockSize * ReflectorBlockSize];
+        private readonly double[] _column = new double[ReflectorBlockSize];
 
         /// <summary>V, kb × m in float64 (row stride m).</summary>
         public double[] V { get; } = new double[(long)ReflectorBlockSize * n];
@@ -711,10 +712,11 @@ public static class SymmetricEigen
             for (int p = 0; p < kb; p++)
             {
                 double tp = double.CreateTruncating(tau[j0 + p]);
+                // Rows 0..p−1 of T, zero left of their diagonal, dotted with g over the whole of 0..p−1: twice the
+                // flops of the triangle but four rows per pass (one call per entry took 10 ms per decomposition).
+                RowDots(T, 0, p, nb, new ReadOnlySpan<double>(_g, p * kb, p), _column);
+                for (int q = 0; q < p; q++) T[q * nb + p] = -tp * _column[q];
                 T[p * nb + p] = tp;
-                var g = new ReadOnlySpan<double>(_g, p * kb, p);
-                for (int q = 0; q < p; q++)
-                    T[q * nb + p] = -tp * TensorPrimitives.Dot(new ReadOnlySpan<double>(T, q * nb + q, p - q), g[q..]);
             }
         }
     }
