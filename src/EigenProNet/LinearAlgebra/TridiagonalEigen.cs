@@ -209,6 +209,10 @@ internal static class TridiagonalEigen
             rowOfU[i] = slot;
         }
         for (int j = 0; j < deflated.Count; j++) column[deflated[j]] = kk + j;
+        // The same map inverted, for gathers: the block column each kept work column and each deflated one comes from.
+        var keptSource = new int[kk];
+        for (int c = 0; c < m; c++) if (column[c] < kk) keptSource[column[c]] = c;
+        var deflatedSource = deflated.ToArray();
 
         var work = scratch.Work;
         int threads = (long)m * m > 100_000 ? context.Threads : 1;
@@ -236,14 +240,13 @@ internal static class TridiagonalEigen
                     row[j] = c * xj - s * xp;
                 }
                 // Kept columns go to the work block (the GEMM's input), deflated ones straight to their final place in
-                // q's row: the row was copied first, and the GEMM writes only the first kk columns.
-                long w0 = area + (long)i * m, q0 = (long)(lo + i) * n + lo;
-                for (int c = 0; c < m; c++)
-                {
-                    int slot = column[c];
-                    if (slot < kk) work[w0 + slot] = row[c];
-                    else q[q0 + slot] = row[c];
-                }
+                // q's row: the row was copied first, and the GEMM writes only the first kk columns. The GEMM of a
+                // half reads only its own range of kept columns (the other type is zero in its rows), so only those
+                // are gathered: without branches, and half the kept ones.
+                long w0 = area + (long)i * m, q0 = (long)(lo + i) * n + lo + kk;
+                int s0 = i < k ? 0 : top, s1 = i < k ? top + both : kk;
+                for (int slot = s0; slot < s1; slot++) work[w0 + slot] = row[keptSource[slot]];
+                for (int j = 0; j < deflatedSource.Length; j++) q[q0 + j] = row[deflatedSource[j]];
             }
         });
 
