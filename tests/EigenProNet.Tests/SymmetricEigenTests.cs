@@ -353,6 +353,22 @@ public class SymmetricEigenTests
         }
     }
 
+    [Fact]
+    public void WorkArraysAreReusedOnlyUpToTheCap()
+    {
+        // Small ones go back to the shared pool (the next rent of the size gets one back); above 32 MiB an array is
+        // a plain allocation of exactly the length asked for and is never kept, so no phase outlives its budget.
+        var small = WorkArrayPool.Rent<double>(1000);
+        Assert.True(small.Length >= 1000);
+        WorkArrayPool.Return(small);
+        Assert.Same(small, WorkArrayPool.Rent<double>(1000));
+        int over = (int)(WorkArrayPool.MaxRetainedBytes / sizeof(double)) + 1;
+        var large = WorkArrayPool.Rent<double>(over);
+        Assert.Equal(over, large.Length);
+        WorkArrayPool.Return(large);
+        Assert.NotSame(large, WorkArrayPool.Rent<double>(over));
+    }
+
     /// <summary>‖A·v_j − λ_j·v_j‖ in float64 for each returned pair.</summary>
     private static double[] Residuals(MatrixView a, EigenDecomposition eig)
     {

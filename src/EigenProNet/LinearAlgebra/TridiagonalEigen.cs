@@ -64,21 +64,21 @@ internal static class TridiagonalEigen
 
     /// <summary>
     /// Buffers shared by all merges, sized for the largest: fresh multi-megabyte arrays per merge cost more in page
-    /// faults than the copies themselves — and so, from the shared pool, across solves. The merge of block
-    /// [lo, lo + m) uses the m² elements from lo·n on, so the merges of disjoint blocks — the two halves solved at the
-    /// same time — never share a byte. Each merge writes what it reads of them first.
+    /// faults than the copies themselves (and so, up to a size, they are reused across solves: <see cref="WorkArrayPool"/>).
+    /// The merge of block [lo, lo + m) uses the m² elements from lo·n on, so the merges of disjoint blocks — the two
+    /// halves solved at the same time — never share a byte. Each merge writes what it reads of them first.
     /// </summary>
     private sealed class Scratch(int n) : IDisposable
     {
         /// <summary>The block's eigenvector columns, regrouped (m×m, row stride m).</summary>
-        public readonly double[] Work = System.Buffers.ArrayPool<double>.Shared.Rent(checked(n * n));
+        public readonly double[] Work = WorkArrayPool.Rent<double>(checked(n * n));
         /// <summary>The secular eigenvectors, rows in the regrouped order (K×K).</summary>
-        public readonly double[] U = System.Buffers.ArrayPool<double>.Shared.Rent(n * n);
+        public readonly double[] U = WorkArrayPool.Rent<double>(n * n);
 
         public void Dispose()
         {
-            System.Buffers.ArrayPool<double>.Shared.Return(U);
-            System.Buffers.ArrayPool<double>.Shared.Return(Work);
+            WorkArrayPool.Return(U);
+            WorkArrayPool.Return(Work);
         }
     }
 
