@@ -369,18 +369,13 @@ public static class SymmetricEigen
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = x.Length, full = m / Vector<T>.Count * Vector<T>.Count;
-        var xv = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(x);
+        var xv = AsVectors(x);
         int p = 0;
         for (; p + 4 <= count; p += 4)
         {
-            var r0 = new ReadOnlySpan<T>(data, (int)(first + (long)p * stride), m);
-            var r1 = new ReadOnlySpan<T>(data, (int)(first + (long)(p + 1) * stride), m);
-            var r2 = new ReadOnlySpan<T>(data, (int)(first + (long)(p + 2) * stride), m);
-            var r3 = new ReadOnlySpan<T>(data, (int)(first + (long)(p + 3) * stride), m);
-            var v0 = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(r0);
-            var v1 = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(r1);
-            var v2 = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(r2);
-            var v3 = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(r3);
+            var rows = new FourRows<T>(data, first + (long)p * stride, stride, m);
+            ReadOnlySpan<T> r0 = rows.R0, r1 = rows.R1, r2 = rows.R2, r3 = rows.R3;
+            ReadOnlySpan<Vector<T>> v0 = AsVectors(r0), v1 = AsVectors(r1), v2 = AsVectors(r2), v3 = AsVectors(r3);
             Vector<T> a0 = Vector<T>.Zero, a1 = Vector<T>.Zero, a2 = Vector<T>.Zero, a3 = Vector<T>.Zero;
             for (int v = 0; v < xv.Length; v++)
             {
@@ -403,6 +398,16 @@ public static class SymmetricEigen
         for (; p < count; p++) t[p] = TensorPrimitives.Dot(new ReadOnlySpan<T>(data, (int)(first + (long)p * stride), m), x);
     }
 
+    /// <summary>Four consecutive rows of length m at data[first], data[first + stride], ….</summary>
+    private readonly ref struct FourRows<T>(T[] data, long first, int stride, int m)
+    {
+        public readonly ReadOnlySpan<T> R0 = new(data, (int)first, m), R1 = new(data, (int)(first + stride), m),
+            R2 = new(data, (int)(first + 2L * stride), m), R3 = new(data, (int)(first + 3L * stride), m);
+    }
+
+    private static ReadOnlySpan<Vector<T>> AsVectors<T>(ReadOnlySpan<T> x) where T : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(x);
+
     /// <summary>y −= Σ_p t[p]·row_p for the rows of <see cref="RowDots{T}"/>, four rows per pass over y.</summary>
     private static void SubtractRows<T>(T[] data, long first, int count, int stride, ReadOnlySpan<T> t, Span<T> y)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -412,14 +417,9 @@ public static class SymmetricEigen
         int p = 0;
         for (; p + 4 <= count; p += 4)
         {
-            var r0 = new ReadOnlySpan<T>(data, (int)(first + (long)p * stride), m);
-            var r1 = new ReadOnlySpan<T>(data, (int)(first + (long)(p + 1) * stride), m);
-            var r2 = new ReadOnlySpan<T>(data, (int)(first + (long)(p + 2) * stride), m);
-            var r3 = new ReadOnlySpan<T>(data, (int)(first + (long)(p + 3) * stride), m);
-            var v0 = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(r0);
-            var v1 = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(r1);
-            var v2 = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(r2);
-            var v3 = System.Runtime.InteropServices.MemoryMarshal.Cast<T, Vector<T>>(r3);
+            var rows = new FourRows<T>(data, first + (long)p * stride, stride, m);
+            ReadOnlySpan<T> r0 = rows.R0, r1 = rows.R1, r2 = rows.R2, r3 = rows.R3;
+            ReadOnlySpan<Vector<T>> v0 = AsVectors(r0), v1 = AsVectors(r1), v2 = AsVectors(r2), v3 = AsVectors(r3);
             T t0 = t[p], t1 = t[p + 1], t2 = t[p + 2], t3 = t[p + 3];
             Vector<T> c0 = new(t0), c1 = new(t1), c2 = new(t2), c3 = new(t3);
             for (int v = 0; v < yv.Length; v++) yv[v] -= v0[v] * c0 + v1[v] * c1 + v2[v] * c2 + v3[v] * c3;
