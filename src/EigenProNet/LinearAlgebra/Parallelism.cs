@@ -23,6 +23,17 @@ internal static class Parallelism
         long start = (long)count * t / n, end = (long)count * (t + 1) / n;
         return ((int)start, (int)end);
     }
+
+    /// <summary>
+    /// The share [start, end) of <paramref name="count"/> rows of an upper triangle (row q holds count − q entries)
+    /// that worker t of n takes, by equal areas: worker t starts where the remaining area is (1 − t/n) of the whole.
+    /// </summary>
+    internal static (int Start, int End) ShareTriangle(int count, int t, int n)
+    {
+        int start = t == 0 ? 0 : count - (int)Math.Round(count * Math.Sqrt(1 - (double)t / n));
+        int end = t == n - 1 ? count : count - (int)Math.Round(count * Math.Sqrt(1 - (double)(t + 1) / n));
+        return (start, end);
+    }
 }
 
 /// <summary>

@@ -179,9 +179,7 @@ public static class SymmetricEigen
         int threads = Math.Min(context.Threads, Math.Max(1, n / 256));
         Parallelism.Run(threads, t =>
         {
-            // Tile row q holds tileRows − q tiles: thread t starts where the remaining area is (1 − t/T) of the whole.
-            int q0 = t == 0 ? 0 : tileRows - (int)Math.Round(tileRows * Math.Sqrt(1 - (double)t / threads));
-            int q1 = t == threads - 1 ? tileRows : tileRows - (int)Math.Round(tileRows * Math.Sqrt(1 - (double)(t + 1) / threads));
+            var (q0, q1) = Parallelism.ShareTriangle(tileRows, t, threads);   // tile row q holds tileRows − q tiles
             fixed (float* pa = a.Storage)
             fixed (TR* pw = w)
             {
@@ -480,9 +478,7 @@ public static class SymmetricEigen
             x.CopyTo(_x);
             Action<int> rows = th =>
             {
-                // Equal areas: row q (local) holds m − q entries; thread th starts where the remaining area is (1 − th/T)·m²/2.
-                int q0 = th == 0 ? 0 : m - (int)Math.Round(m * Math.Sqrt(1 - (double)th / threads));
-                int q1 = th == threads - 1 ? m : m - (int)Math.Round(m * Math.Sqrt(1 - (double)(th + 1) / threads));
+                var (q0, q1) = Parallelism.ShareTriangle(m, th, threads);   // row q (local) holds m − q entries
                 var part = _partial[th];
                 Array.Clear(part, 0, m);
                 fixed (T* pa = a, px = _x, py = part)
@@ -700,7 +696,7 @@ public static class SymmetricEigen
                 TensorPrimitives.ConvertTruncating<TA, double>(new ReadOnlySpan<TA>(a, (j0 + p) * n + j0 + p + 1, m - p), V.AsSpan(p * m + p, m - p));
             }
             // T[p,p] = τ_p, T[0:p, p] = −τ_p·T[0:p, 0:p]·g with g = (V·v_pᵀ)[0:p] = G[p, 0:p] (G = V·Vᵀ symmetric:
-            // its upper triangle by GEMM, mirrored, so that g is a contiguous row and each T entry one dot product).
+            // its upper triangle by GEMM, mirrored, so that g is a contiguous row for the dot products below).
             var vb = DoubleBlock.Of(V, kb, m);
             var gb = DoubleBlock.Of(_g, kb, kb);
             DoubleGemm.Compute(Transpose.No, Transpose.Yes, 1, vb, vb, 0, gb, upperOnly: true, context: context);
